@@ -1,0 +1,20 @@
+/** Unit tests live beside the code; e2e tests start real processes and run one file at a time. */
+const transform = { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] };
+module.exports = {
+  projects: [
+    {
+      displayName: "unit",
+      testEnvironment: "node",
+      transform,
+      roots: ["<rootDir>/src", "<rootDir>/sidecar", "<rootDir>/router"],
+      testMatch: ["**/*.test.ts"],
+    },
+    {
+      displayName: "e2e",
+      testEnvironment: "node",
+      transform,
+      roots: ["<rootDir>/e2e"],
+      testMatch: ["**/*.e2e.test.ts"],
+    },
+  ],
+};

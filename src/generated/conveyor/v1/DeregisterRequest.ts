@@ -1,0 +1,9 @@
+// Original file: proto/conveyor/v1/router.proto
+
+export interface DeregisterRequest {
+  sidecarId?: string;
+}
+
+export interface DeregisterRequest__Output {
+  sidecarId: string;
+}

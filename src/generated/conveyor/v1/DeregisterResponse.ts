@@ -1,0 +1,5 @@
+// Original file: proto/conveyor/v1/router.proto
+
+export interface DeregisterResponse {}
+
+export interface DeregisterResponse__Output {}

@@ -1,0 +1,5 @@
+// Original file: proto/conveyor/v1/dataplane.proto
+
+export interface GetRoutesRequest {}
+
+export interface GetRoutesRequest__Output {}

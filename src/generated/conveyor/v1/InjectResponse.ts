@@ -1,0 +1,11 @@
+// Original file: proto/conveyor/v1/dataplane.proto
+
+export interface InjectResponse {
+  delivered?: number;
+  ids?: string[];
+}
+
+export interface InjectResponse__Output {
+  delivered: number;
+  ids: string[];
+}

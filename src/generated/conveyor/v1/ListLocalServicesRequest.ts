@@ -1,0 +1,5 @@
+// Original file: proto/conveyor/v1/dataplane.proto
+
+export interface ListLocalServicesRequest {}
+
+export interface ListLocalServicesRequest__Output {}

@@ -1,0 +1,61 @@
+/**
+ * Loads the wire contract (proto/conveyor/v1) once and exposes typed service
+ * definitions and client constructors. Types come from src/generated
+ * (scripts/gen-proto.sh); the loader options here must match that script.
+ */
+import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { protoPath as healthProtoPath } from "grpc-health-check";
+import type { ProtoGrpcType as StagesGrpc } from "./generated/stages";
+import type { ProtoGrpcType as RouterGrpc } from "./generated/router";
+
+export const PROTO_DIR = path.resolve(__dirname, "..", "proto");
+export const PROTO_FILES = [
+  "conveyor/v1/record.proto",
+  "conveyor/v1/stages.proto",
+  "conveyor/v1/dataplane.proto",
+  "conveyor/v1/router.proto",
+];
+
+export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [PROTO_DIR],
+};
+
+/** Every service the project knows, plus grpc.health.v1 so reflection can describe it. */
+export const packageDefinition = protoLoader.loadSync([...PROTO_FILES, healthProtoPath], PROTO_LOADER_OPTIONS);
+
+type ConveyorGrpc = StagesGrpc & RouterGrpc;
+export const conveyorProto = grpc.loadPackageDefinition(packageDefinition) as unknown as ConveyorGrpc;
+export const v1 = conveyorProto.conveyor.v1;
+
+/** Fully-qualified service names. */
+export const SERVICE = {
+  source: "conveyor.v1.Source",
+  transform: "conveyor.v1.Transform",
+  sink: "conveyor.v1.Sink",
+  dataPlane: "conveyor.v1.DataPlane",
+  router: "conveyor.v1.Router",
+  admin: "conveyor.v1.Admin",
+  health: "grpc.health.v1.Health",
+} as const;
+
+/** Default message size limit on every channel and server (batches of 1 KB records fit easily). */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+  "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+};
+
+/** A deadline `ms` from now, for grpc call options. */
+export function deadlineIn(ms: number): Date {
+  return new Date(Date.now() + ms);
+}

@@ -1,0 +1,73 @@
+/**
+ * The stage contracts every stage implements, whether it is a user service
+ * discovered by reflection (reached through a gRPC client) or a built-in
+ * running inside the sidecar. The data path only sees these interfaces.
+ */
+import type { Record__Output } from "../generated/conveyor/v1/Record";
+import type { RecordError__Output } from "../generated/conveyor/v1/RecordError";
+
+/** A record as the data path handles it (all fields present). */
+export type Record = Record__Output;
+export type RecordError = RecordError__Output;
+
+export const STAGE_KINDS = ["source", "transform", "sink"] as const;
+export type StageKind = (typeof STAGE_KINDS)[number];
+
+/** Proto enum name ↔ StageKind, in one place. */
+export const STAGE_KIND_TO_PROTO = {
+  source: "STAGE_KIND_SOURCE",
+  transform: "STAGE_KIND_TRANSFORM",
+  sink: "STAGE_KIND_SINK",
+} as const satisfies { [K in StageKind]: string };
+
+export type ProtoStageKind = (typeof STAGE_KIND_TO_PROTO)[StageKind] | "STAGE_KIND_UNSPECIFIED";
+
+export function stageKindFromProto(kind: string): StageKind | undefined {
+  switch (kind) {
+    case "STAGE_KIND_SOURCE":
+      return "source";
+    case "STAGE_KIND_TRANSFORM":
+      return "transform";
+    case "STAGE_KIND_SINK":
+      return "sink";
+    default:
+      return undefined;
+  }
+}
+
+/** One result per input record: records (0 = filtered, n = split) or an error. */
+export interface TransformResult {
+  records: Record[];
+  error: RecordError | null;
+}
+
+/** One result per input record: error null means durable. */
+export interface WriteResult {
+  id: string;
+  error: RecordError | null;
+}
+
+export interface TransformStage {
+  process(records: Record[]): Promise<TransformResult[]>;
+  close(): void;
+}
+
+export interface SinkStage {
+  write(records: Record[]): Promise<WriteResult[]>;
+  close(): void;
+}
+
+export interface SourceBatch {
+  records: Record[];
+  cursor: string;
+}
+
+/** A running read of a source: pull with credits, ack cursors in order. */
+export interface SourceReader {
+  /** Called for every batch the source sends. */
+  onBatch(handler: (batch: SourceBatch) => void): void;
+  /** Called once when the stream ends (err undefined = clean end). */
+  onEnd(handler: (err?: Error) => void): void;
+  grant(credits: number, ackCursor?: string): void;
+  close(): void;
+}

@@ -1,0 +1,108 @@
+/**
+ * Every metric the project exports, defined in one place. Names follow
+ * conveyor_<subsystem>_<name>_<unit>; labels are bounded (pipeline, stage,
+ * outcome, code, kind) — never record ids or keys.
+ */
+import * as http from "node:http";
+import client from "prom-client";
+import type { Logger } from "./log";
+
+export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry, prefix: "conveyor_process_" });
+
+const stageLabels = ["pipeline", "stage"] as const;
+
+export const metrics = {
+  stageRecordsIn: new client.Counter({
+    name: "conveyor_stage_records_in_total",
+    help: "Records that entered a stage on this sidecar.",
+    labelNames: stageLabels,
+    registers: [registry],
+  }),
+  stageRecordsOut: new client.Counter({
+    name: "conveyor_stage_records_out_total",
+    help: "Records a stage produced (transform output, sink confirmations, source reads).",
+    labelNames: stageLabels,
+    registers: [registry],
+  }),
+  stageErrors: new client.Counter({
+    name: "conveyor_stage_errors_total",
+    help: "Records or batches that failed at a stage, by error code.",
+    labelNames: [...stageLabels, "code"],
+    registers: [registry],
+  }),
+  stageInFlight: new client.Gauge({
+    name: "conveyor_stage_in_flight_records",
+    help: "Records read from a source and not yet confirmed by the sink.",
+    labelNames: stageLabels,
+    registers: [registry],
+  }),
+  hopDuration: new client.Histogram({
+    name: "conveyor_hop_duration_seconds",
+    help: "Time for a batch to be confirmed by everything downstream of a hop.",
+    labelNames: [...stageLabels, "route"],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  }),
+  routingTableVersion: new client.Gauge({
+    name: "conveyor_sidecar_routing_table_version",
+    help: "Version of the routing table in use.",
+    registers: [registry],
+  }),
+  discoveredServices: new client.Gauge({
+    name: "conveyor_discovery_services",
+    help: "Stage services found by the last discovery scan, by kind.",
+    labelNames: ["kind"],
+    registers: [registry],
+  }),
+  discoveryScans: new client.Counter({
+    name: "conveyor_discovery_scans_total",
+    help: "Discovery scans, by outcome (changed, unchanged).",
+    labelNames: ["outcome"],
+    registers: [registry],
+  }),
+  heartbeatAge: new client.Gauge({
+    name: "conveyor_sidecar_heartbeat_age_seconds",
+    help: "Seconds since the router last answered this sidecar.",
+    registers: [registry],
+  }),
+  routerSidecars: new client.Gauge({
+    name: "conveyor_router_sidecars",
+    help: "Sidecars known to the router, by state.",
+    labelNames: ["state"],
+    registers: [registry],
+  }),
+  routerPipelines: new client.Gauge({
+    name: "conveyor_router_pipelines",
+    help: "Pipelines applied on the router, by state (ready, pending).",
+    labelNames: ["state"],
+    registers: [registry],
+  }),
+  routerGeneration: new client.Gauge({
+    name: "conveyor_router_generation",
+    help: "Current assignment generation.",
+    registers: [registry],
+  }),
+};
+
+/**
+ * Serves /metrics on host:port. Port 0 disables it. A bind failure is a
+ * warning, not a crash: metrics must never take the data path down.
+ */
+export function startMetricsServer(port: number, host: string, log: Logger): http.Server | undefined {
+  if (port === 0) return undefined;
+  const server = http.createServer((req, res) => {
+    if (req.url !== "/metrics") {
+      res.writeHead(404).end("not found; try /metrics\n");
+      return;
+    }
+    registry.metrics().then(
+      (body) => res.writeHead(200, { "Content-Type": registry.contentType }).end(body),
+      (err: unknown) => res.writeHead(500).end(String(err)),
+    );
+  });
+  server.on("error", (err) => log.warn({ err, port }, "metrics server could not bind; continuing without /metrics"));
+  server.listen(port, host, () => log.info({ address: `${host}:${port}` }, "metrics on /metrics"));
+  server.unref();
+  return server;
+}
