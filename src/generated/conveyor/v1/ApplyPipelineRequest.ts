@@ -1,9 +1,10 @@
 // Original file: proto/conveyor/v1/router.proto
 
+
 export interface ApplyPipelineRequest {
-  definition?: string;
+  'definition'?: (string);
 }
 
 export interface ApplyPipelineRequest__Output {
-  definition: string;
+  'definition': (string);
 }

@@ -1,15 +1,15 @@
 // Original file: proto/conveyor/v1/router.proto
 
-import type { Long } from "@grpc/proto-loader";
+import type { Long } from '@grpc/proto-loader';
 
 export interface ApplyPipelineResponse {
-  name?: string;
-  created?: boolean;
-  generation?: number | string | Long;
+  'name'?: (string);
+  'created'?: (boolean);
+  'generation'?: (number | string | Long);
 }
 
 export interface ApplyPipelineResponse__Output {
-  name: string;
-  created: boolean;
-  generation: number;
+  'name': (string);
+  'created': (boolean);
+  'generation': (number);
 }

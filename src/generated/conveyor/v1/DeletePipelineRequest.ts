@@ -1,9 +1,10 @@
 // Original file: proto/conveyor/v1/router.proto
 
+
 export interface DeletePipelineRequest {
-  name?: string;
+  'name'?: (string);
 }
 
 export interface DeletePipelineRequest__Output {
-  name: string;
+  'name': (string);
 }

@@ -1,9 +1,10 @@
 // Original file: proto/conveyor/v1/router.proto
 
+
 export interface DeletePipelineResponse {
-  deleted?: boolean;
+  'deleted'?: (boolean);
 }
 
 export interface DeletePipelineResponse__Output {
-  deleted: boolean;
+  'deleted': (boolean);
 }

@@ -1,9 +1,10 @@
 // Original file: proto/conveyor/v1/router.proto
 
+
 export interface DeregisterRequest {
-  sidecarId?: string;
+  'sidecarId'?: (string);
 }
 
 export interface DeregisterRequest__Output {
-  sidecarId: string;
+  'sidecarId': (string);
 }

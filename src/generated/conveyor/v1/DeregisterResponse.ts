@@ -1,5 +1,8 @@
 // Original file: proto/conveyor/v1/router.proto
 
-export interface DeregisterResponse {}
 
-export interface DeregisterResponse__Output {}
+export interface DeregisterResponse {
+}
+
+export interface DeregisterResponse__Output {
+}

@@ -1,17 +1,17 @@
 // Original file: proto/conveyor/v1/dataplane.proto
 
-import type { Long } from "@grpc/proto-loader";
+import type { Long } from '@grpc/proto-loader';
 
 export interface ForwardAck {
-  batchId?: number | string | Long;
-  credits?: number;
-  error?: string;
-  retryable?: boolean;
+  'batchId'?: (number | string | Long);
+  'credits'?: (number);
+  'error'?: (string);
+  'retryable'?: (boolean);
 }
 
 export interface ForwardAck__Output {
-  batchId: number;
-  credits: number;
-  error: string;
-  retryable: boolean;
+  'batchId': (number);
+  'credits': (number);
+  'error': (string);
+  'retryable': (boolean);
 }

@@ -1,9 +1,10 @@
 // Original file: proto/conveyor/v1/router.proto
 
+
 export interface GetPipelineStatusRequest {
-  name?: string;
+  'name'?: (string);
 }
 
 export interface GetPipelineStatusRequest__Output {
-  name: string;
+  'name': (string);
 }

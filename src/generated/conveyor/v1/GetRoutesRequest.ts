@@ -1,5 +1,8 @@
 // Original file: proto/conveyor/v1/dataplane.proto
 
-export interface GetRoutesRequest {}
 
-export interface GetRoutesRequest__Output {}
+export interface GetRoutesRequest {
+}
+
+export interface GetRoutesRequest__Output {
+}

@@ -1,15 +1,16 @@
 // Original file: proto/conveyor/v1/dataplane.proto
 
+
 export interface InjectRecord {
-  id?: string;
-  key?: string;
-  valueJson?: string;
-  headers?: { [key: string]: string };
+  'id'?: (string);
+  'key'?: (string);
+  'valueJson'?: (string);
+  'headers'?: ({[key: string]: string});
 }
 
 export interface InjectRecord__Output {
-  id: string;
-  key: string;
-  valueJson: string;
-  headers: { [key: string]: string };
+  'id': (string);
+  'key': (string);
+  'valueJson': (string);
+  'headers': ({[key: string]: string});
 }

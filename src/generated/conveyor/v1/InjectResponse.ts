@@ -1,11 +1,12 @@
 // Original file: proto/conveyor/v1/dataplane.proto
 
+
 export interface InjectResponse {
-  delivered?: number;
-  ids?: string[];
+  'delivered'?: (number);
+  'ids'?: (string)[];
 }
 
 export interface InjectResponse__Output {
-  delivered: number;
-  ids: string[];
+  'delivered': (number);
+  'ids': (string)[];
 }

@@ -1,9 +1,10 @@
 // Original file: proto/conveyor/v1/router.proto
 
+
 export interface ListAssignmentsRequest {
-  pipeline?: string;
+  'pipeline'?: (string);
 }
 
 export interface ListAssignmentsRequest__Output {
-  pipeline: string;
+  'pipeline': (string);
 }

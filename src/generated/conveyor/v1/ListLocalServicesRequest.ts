@@ -1,5 +1,8 @@
 // Original file: proto/conveyor/v1/dataplane.proto
 
-export interface ListLocalServicesRequest {}
 
-export interface ListLocalServicesRequest__Output {}
+export interface ListLocalServicesRequest {
+}
+
+export interface ListLocalServicesRequest__Output {
+}

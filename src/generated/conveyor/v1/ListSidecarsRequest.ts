@@ -1,5 +1,8 @@
 // Original file: proto/conveyor/v1/router.proto
 
-export interface ListSidecarsRequest {}
 
-export interface ListSidecarsRequest__Output {}
+export interface ListSidecarsRequest {
+}
+
+export interface ListSidecarsRequest__Output {
+}

@@ -1,16 +1,13 @@
 // Original file: proto/conveyor/v1/stages.proto
 
-import type {
-  Record as _conveyor_v1_Record,
-  Record__Output as _conveyor_v1_Record__Output,
-} from "../../conveyor/v1/Record";
+import type { Record as _conveyor_v1_Record, Record__Output as _conveyor_v1_Record__Output } from '../../conveyor/v1/Record';
 
 export interface ReadResponse {
-  records?: _conveyor_v1_Record[];
-  cursor?: string;
+  'records'?: (_conveyor_v1_Record)[];
+  'cursor'?: (string);
 }
 
 export interface ReadResponse__Output {
-  records: _conveyor_v1_Record__Output[];
-  cursor: string;
+  'records': (_conveyor_v1_Record__Output)[];
+  'cursor': (string);
 }

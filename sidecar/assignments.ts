@@ -1,0 +1,135 @@
+/**
+ * Applies the router's commands: fences out commands from an older
+ * generation, swaps the routing table, and starts or stops the Source
+ * runners of the source stages this sidecar is assigned.
+ */
+import { ConveyorError } from "../src/errors";
+import type { RouterCommand__Output } from "../src/generated/conveyor/v1/RouterCommand";
+import type { Logger } from "../src/telemetry/log";
+import type { ClientPool } from "./client-pool";
+import type { Forwarder } from "./forwarder";
+import { RoutingTable } from "./routing-table";
+import { SourceRunner } from "./source-runner";
+import type { StageStats } from "./stage-stats";
+
+interface Assignment {
+  pipeline: string;
+  stage: string;
+  stageIndex: number;
+  partitions: number[];
+  generation: number;
+}
+
+export interface AssignmentsDeps {
+  sidecarId: string;
+  forwarder: Forwarder;
+  pool: ClientPool;
+  stats: StageStats;
+  drainGraceMs: number;
+  log: Logger;
+}
+
+const keyOf = (a: { pipeline: string; stage: string }): string => `${a.pipeline}/${a.stage}`;
+
+export class Assignments {
+  private generation = 0;
+  private readonly assigned = new Map<string, Assignment>();
+  private readonly runners = new Map<string, { runner: SourceRunner; signature: string }>();
+
+  constructor(private readonly deps: AssignmentsDeps) {}
+
+  get currentGeneration(): number {
+    return this.generation;
+  }
+
+  list(): Assignment[] {
+    return [...this.assigned.values()];
+  }
+
+  handle(cmd: RouterCommand__Output): void {
+    const { log } = this.deps;
+    if (cmd.generation < this.generation) {
+      const err = new ConveyorError("STALE_GENERATION", `ignoring a command of generation ${cmd.generation}; this sidecar is at ${this.generation}`);
+      log.warn({ code: err.code, command: cmd.command }, err.message);
+      return;
+    }
+    this.generation = cmd.generation;
+    switch (cmd.command) {
+      case "assign": {
+        const a = cmd.assign!;
+        this.assigned.set(keyOf(a), {
+          pipeline: a.pipeline,
+          stage: a.stage,
+          stageIndex: a.stageIndex,
+          partitions: [...a.partitions],
+          generation: a.generation,
+        });
+        log.info({ pipeline: a.pipeline, stage: a.stage, generation: a.generation, partitions: a.partitions }, "stage assigned");
+        break;
+      }
+      case "revoke": {
+        const r = cmd.revoke!;
+        this.assigned.delete(keyOf(r));
+        log.info({ pipeline: r.pipeline, stage: r.stage, drainFirst: r.drainFirst }, "stage revoked");
+        break;
+      }
+      case "updateRoutes": {
+        const table = RoutingTable.fromProto(cmd.updateRoutes!.table!, this.deps.sidecarId);
+        this.deps.forwarder.setTable(table);
+        log.info({ version: table.version, pipelines: table.pipelineNames() }, "routing table updated");
+        break;
+      }
+      default:
+        log.warn({ command: cmd.command }, "unknown router command ignored");
+        return;
+    }
+    this.reconcile();
+  }
+
+  /** Stops every source runner, draining in-flight records first. */
+  async stopAll(): Promise<void> {
+    const runners = [...this.runners.values()];
+    this.runners.clear();
+    await Promise.all(runners.map(({ runner }) => runner.stop(this.deps.drainGraceMs)));
+  }
+
+  /** Source runners follow the assignments and the table: start what is missing, stop what was revoked. */
+  private reconcile(): void {
+    const { forwarder, pool, stats, log } = this.deps;
+    const table = forwarder.table;
+    const wanted = new Map<string, { a: Assignment; endpoint: string; signature: string }>();
+    for (const a of this.assigned.values()) {
+      if (a.stageIndex !== 0) continue;
+      let endpoint: string | undefined;
+      try {
+        endpoint = table.stageAt(a.pipeline, 0)?.local?.serviceEndpoint;
+      } catch {
+        endpoint = undefined; // The table for this pipeline has not arrived yet; the next UpdateRoutes brings it.
+      }
+      if (!endpoint) continue;
+      wanted.set(keyOf(a), { a, endpoint, signature: `${endpoint}|${a.partitions.join(",")}|${a.generation}` });
+    }
+    for (const [key, r] of this.runners) {
+      if (wanted.get(key)?.signature !== r.signature) {
+        this.runners.delete(key);
+        void r.runner.stop(this.deps.drainGraceMs);
+      }
+    }
+    for (const [key, w] of wanted) {
+      if (this.runners.has(key)) continue;
+      const runner = new SourceRunner({
+        pipeline: w.a.pipeline,
+        stage: w.a.stage,
+        endpoint: w.endpoint,
+        partitions: w.a.partitions,
+        settings: table.pipeline(w.a.pipeline).settings,
+        forwarder,
+        pool,
+        stats,
+        log: log.child({ pipeline: w.a.pipeline, stage: w.a.stage }),
+      });
+      this.runners.set(key, { runner, signature: w.signature });
+      runner.start();
+    }
+  }
+}

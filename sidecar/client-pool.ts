@@ -1,0 +1,147 @@
+/**
+ * One channel per endpoint (user services in this pod, peer sidecars), reused
+ * by every client and stream to it. A channel is evicted when a stream on it
+ * breaks (the next use dials afresh) and when it has been idle for idleMs.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { CHANNEL_OPTIONS, v1 } from "../src/proto";
+import { ConveyorError } from "../src/errors";
+import type { Logger } from "../src/telemetry/log";
+import type { SourceClient } from "../src/generated/conveyor/v1/Source";
+import { BatchStream } from "./batch-stream";
+import { GrpcSinkStage, GrpcTransformStage, PeerForwardClient } from "./stage-clients";
+
+interface Entry {
+  channel: grpc.Channel;
+  lastUsedMs: number;
+  objects: Map<string, { close(): void }>;
+}
+
+export interface ClientPoolOptions {
+  idleMs: number;
+  /** Per-batch deadline for stage and peer streams. */
+  batchTimeoutMs: number;
+  log: Logger;
+  /** Told when a stream to an endpoint broke (e.g. to rescan the pod's ports). */
+  onEndpointFailed?(endpoint: string, err: ConveyorError): void;
+}
+
+export class ClientPool {
+  private readonly entries = new Map<string, Entry>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly opts: ClientPoolOptions) {
+    this.sweeper = setInterval(() => this.evictIdle(), Math.max(1000, opts.idleMs / 2));
+    this.sweeper.unref();
+  }
+
+  transform(endpoint: string, name: string): GrpcTransformStage {
+    return this.object(endpoint, `transform:${name}`, (channel) => {
+      const client = new v1.Transform(endpoint, grpc.credentials.createInsecure(), { channelOverride: channel });
+      return new GrpcTransformStage(
+        new BatchStream({
+          name: `transform "${name}" at ${endpoint}`,
+          open: () => client.process(),
+          batchIdOf: (r) => r.batchId,
+          timeoutMs: this.opts.batchTimeoutMs,
+          window: 32,
+          onBroken: (err) => this.failed(endpoint, err),
+        }),
+        client,
+      );
+    });
+  }
+
+  sink(endpoint: string, name: string): GrpcSinkStage {
+    return this.object(endpoint, `sink:${name}`, (channel) => {
+      const client = new v1.Sink(endpoint, grpc.credentials.createInsecure(), { channelOverride: channel });
+      return new GrpcSinkStage(
+        new BatchStream({
+          name: `sink "${name}" at ${endpoint}`,
+          open: () => client.write(),
+          batchIdOf: (r) => r.batchId,
+          timeoutMs: this.opts.batchTimeoutMs,
+          window: 32,
+          onBroken: (err) => this.failed(endpoint, err),
+        }),
+        client,
+      );
+    });
+  }
+
+  peer(address: string, selfId: string): PeerForwardClient {
+    return this.object(address, "peer", (channel) => {
+      const client = new v1.DataPlane(address, grpc.credentials.createInsecure(), { channelOverride: channel });
+      return new PeerForwardClient(
+        new BatchStream({
+          name: `peer sidecar at ${address}`,
+          open: () => client.forward(),
+          batchIdOf: (a) => a.batchId,
+          creditsOf: (a) => a.credits,
+          timeoutMs: this.opts.batchTimeoutMs,
+          window: "granted",
+          onBroken: (err) => this.failed(address, err),
+        }),
+        client,
+        selfId,
+      );
+    });
+  }
+
+  /** A Source client; the caller owns the Read stream it opens. */
+  source(endpoint: string): SourceClient {
+    return this.object(endpoint, "source", (channel) => {
+      const client = new v1.Source(endpoint, grpc.credentials.createInsecure(), { channelOverride: channel });
+      return Object.assign(client, { close: () => client.close() });
+    });
+  }
+
+  /** Closes the endpoint's channel and everything on it; the next use dials again. */
+  evict(endpoint: string): void {
+    const e = this.entries.get(endpoint);
+    if (!e) return;
+    this.entries.delete(endpoint);
+    for (const o of e.objects.values()) o.close();
+    e.channel.close();
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const endpoint of [...this.entries.keys()]) this.evict(endpoint);
+  }
+
+  private object<T extends { close(): void }>(endpoint: string, key: string, create: (channel: grpc.Channel) => T): T {
+    let e = this.entries.get(endpoint);
+    if (!e) {
+      e = {
+        channel: new grpc.Channel(endpoint, grpc.credentials.createInsecure(), CHANNEL_OPTIONS),
+        lastUsedMs: Date.now(),
+        objects: new Map(),
+      };
+      this.entries.set(endpoint, e);
+    }
+    e.lastUsedMs = Date.now();
+    let o = e.objects.get(key) as T | undefined;
+    if (!o) {
+      o = create(e.channel);
+      e.objects.set(key, o);
+    }
+    return o;
+  }
+
+  private failed(endpoint: string, err: ConveyorError): void {
+    this.opts.log.warn({ endpoint, err: err.message, code: err.code }, "stream to endpoint broke; evicting its channel");
+    this.evict(endpoint);
+    this.opts.onEndpointFailed?.(endpoint, err);
+  }
+
+  private evictIdle(): void {
+    const cutoff = Date.now() - this.opts.idleMs;
+    for (const [endpoint, e] of this.entries) {
+      if (e.lastUsedMs < cutoff) {
+        this.opts.log.debug({ endpoint }, "closing idle channel");
+        this.evict(endpoint);
+      }
+    }
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The data path in one process: sidecar "a" forwards to sidecar "b" over a
+ * real DataPlane.Forward stream; b runs an SDK transform and an SDK sink.
+ */
+import { startGrpcServer, type RunningServer } from "../src/grpc/server";
+import { makeRecord } from "../src/records";
+import { serveSink, serveTransform, StageError, type StageServer } from "../src/sdk";
+import type { Record } from "../src/stages/contract";
+import { createLogger } from "../src/telemetry/log";
+import type { RoutingTable__Output } from "../src/generated/conveyor/v1/RoutingTable";
+import { ClientPool } from "./client-pool";
+import { Forwarder } from "./forwarder";
+import { LocalStages } from "./local-stages";
+import { dataPlaneService } from "./peer-server";
+import { RoutingTable } from "./routing-table";
+import { StageStats } from "./stage-stats";
+import { Taps } from "./taps";
+
+const log = createLogger("test");
+log.level = "silent";
+
+interface Node {
+  forwarder: Forwarder;
+  pool: ClientPool;
+  server: RunningServer;
+  stats: StageStats;
+}
+
+async function node(id: string): Promise<Node> {
+  const pool = new ClientPool({ idleMs: 60_000, batchTimeoutMs: 5000, log });
+  const stats = new StageStats();
+  const taps = new Taps();
+  const forwarder = new Forwarder({ sidecarId: id, pool, localStages: new LocalStages(pool, id), stats, taps, log });
+  const server = await startGrpcServer("127.0.0.1", 0, [
+    dataPlaneService({ forwarder, taps, localServices: () => [], lastScanMs: () => 0, accepting: () => true, log }),
+  ]);
+  return { forwarder, pool, server, stats };
+}
+
+function table(peerB: string, transformEndpoint: string, sinkEndpoint: string, maxRecordBytes = 0): RoutingTable__Output {
+  const at = (endpoint: string) => [{ sidecarId: "b", peerAddress: peerB, serviceEndpoint: endpoint, serviceName: "", partitions: [] }];
+  return {
+    version: 1,
+    generation: 1,
+    pipelines: [
+      {
+        pipeline: "p",
+        settings: { batchSize: 0, maxInFlightRecords: 0, maxInFlightBytes: 0, maxRecordBytes, stageTimeoutMs: 0 },
+        stages: [
+          { index: 0, name: "gen", kind: "STAGE_KIND_SOURCE", builtin: "", builtinConfigJson: "", instances: [] },
+          { index: 1, name: "upper", kind: "STAGE_KIND_TRANSFORM", builtin: "", builtinConfigJson: "", instances: at(transformEndpoint) },
+          { index: 2, name: "out", kind: "STAGE_KIND_SINK", builtin: "", builtinConfigJson: "", instances: at(sinkEndpoint) },
+        ],
+      },
+    ],
+  };
+}
+
+const rec = (id: string, value: string): Record => makeRecord({ id, value: Buffer.from(value) });
+
+describe("Forwarder across a peer hop", () => {
+  let a: Node;
+  let b: Node;
+  let transform: StageServer;
+  let sink: StageServer;
+  const written: Record[] = [];
+  const poisoned = new Set<string>();
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([node("a"), node("b")]);
+    transform = await serveTransform(
+      0,
+      (records) => records.map((r) => (r.id.startsWith("drop") ? null : { value: Buffer.from(r.value.toString().toUpperCase()) })),
+      { name: "upper" },
+    );
+    sink = await serveSink(
+      0,
+      (records) => {
+        const outcome = records.map((r) => (poisoned.has(r.id) ? new StageError(`cannot store ${r.id}`, { retryable: false }) : null));
+        records.forEach((r, i) => outcome[i] === null && written.push(r));
+        return outcome;
+      },
+      { name: "out" },
+    );
+    const t = table(b.server.address, transform.address, sink.address);
+    a.forwarder.setTable(RoutingTable.fromProto(t, "a"));
+    b.forwarder.setTable(RoutingTable.fromProto(t, "b"));
+  });
+
+  afterAll(async () => {
+    for (const n of [a, b]) {
+      n.pool.close();
+      await n.server.stop(100);
+    }
+    await transform.stop(100);
+    await sink.stop(100);
+  });
+
+  beforeEach(() => {
+    written.length = 0;
+    poisoned.clear();
+  });
+
+  it("delivers through the peer's transform to its sink and resolves only after the sink confirmed", async () => {
+    const records = Array.from({ length: 250 }, (_, i) => rec(`r${i}`, `value ${i}`));
+    await Promise.all([a.forwarder.deliver("p", 1, records.slice(0, 100)), a.forwarder.deliver("p", 1, records.slice(100))]);
+    expect(written.map((r) => r.id).sort()).toEqual(records.map((r) => r.id).sort());
+    expect(written.find((r) => r.id === "r7")?.value.toString()).toBe("VALUE 7");
+    const bStats = b.stats.snapshot();
+    expect(bStats.find((s) => s.stage === "upper")).toMatchObject({ recordsIn: 250, recordsOut: 250 });
+  });
+
+  it("drops filtered records without failing the batch", async () => {
+    await a.forwarder.deliver("p", 1, [rec("keep", "x"), rec("drop-1", "y")]);
+    expect(written.map((r) => r.id)).toEqual(["keep"]);
+  });
+
+  it("fails the batch with STAGE_FAILED naming the record the sink refused", async () => {
+    poisoned.add("bad-2");
+    await expect(a.forwarder.deliver("p", 1, [rec("ok-1", "a"), rec("bad-2", "b")])).rejects.toMatchObject({
+      code: "STAGE_FAILED",
+      message: expect.stringContaining("record bad-2: cannot store bad-2"),
+    });
+    expect(b.stats.snapshot().find((s) => s.stage === "out")?.lastError).toContain("bad-2");
+  });
+
+  it("rejects a record over the pipeline's size limit with RECORD_TOO_LARGE and delivers nothing", async () => {
+    const t = table(b.server.address, transform.address, sink.address, 100);
+    b.forwarder.setTable(RoutingTable.fromProto(t, "b"));
+    try {
+      await expect(a.forwarder.deliver("p", 1, [rec("small", "x"), rec("big", "y".repeat(500))])).rejects.toMatchObject({
+        code: "RECORD_TOO_LARGE",
+        message: expect.stringContaining("record big"),
+      });
+      expect(written).toEqual([]);
+    } finally {
+      b.forwarder.setTable(RoutingTable.fromProto(table(b.server.address, transform.address, sink.address), "b"));
+    }
+  });
+
+  it("fails with a retryable PEER_UNAVAILABLE when the peer is down", async () => {
+    const down = new Forwarder({
+      sidecarId: "c",
+      pool: a.pool,
+      localStages: new LocalStages(a.pool, "c"),
+      stats: new StageStats(),
+      taps: new Taps(),
+      log,
+    });
+    down.setTable(RoutingTable.fromProto(table("127.0.0.1:1", transform.address, sink.address), "c"));
+    const err = await down.deliver("p", 1, [rec("x", "y")]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "PEER_UNAVAILABLE", retryable: true });
+  });
+
+  it("fails with PIPELINE_NOT_FOUND for a pipeline that is not routed", async () => {
+    await expect(a.forwarder.deliver("nope", 1, [rec("x", "y")])).rejects.toMatchObject({ code: "PIPELINE_NOT_FOUND" });
+  });
+});

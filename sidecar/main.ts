@@ -1,0 +1,117 @@
+/**
+ * Wiring only: discovery → router client → assignments → forwarder ← peer server.
+ * The data path reads top to bottom in forwarder.ts and source-runner.ts.
+ */
+import * as os from "node:os";
+import type * as http from "node:http";
+import { startGrpcServer } from "../src/grpc/server";
+import type { SidecarConfig } from "../src/config/env";
+import { createLogger } from "../src/telemetry/log";
+import { startMetricsServer } from "../src/telemetry/metrics";
+import { Assignments } from "./assignments";
+import { ClientPool } from "./client-pool";
+import { Discovery } from "./discovery";
+import { Forwarder } from "./forwarder";
+import { LocalStages } from "./local-stages";
+import { dataPlaneService } from "./peer-server";
+import { RouterClient } from "./router-client";
+import { StageStats } from "./stage-stats";
+import { Taps } from "./taps";
+
+export interface RunningSidecar {
+  /** The DataPlane address peers use. */
+  peerAddress: string;
+  /** Drain sources, deregister, stop serving. */
+  stop(): Promise<void>;
+}
+
+export async function startSidecar(config: SidecarConfig): Promise<RunningSidecar> {
+  const log = createLogger("sidecar", { sidecarId: config.sidecarId });
+  const discovery = new Discovery({
+    host: config.discoveryHost,
+    startPort: config.discoveryStartPort,
+    endPort: config.discoveryEndPort,
+    intervalMs: config.discoveryIntervalSecs * 1000,
+    log: log.child({ component: "discovery" }),
+  });
+  await discovery.rescan();
+
+  const pool = new ClientPool({
+    idleMs: 5 * 60_000,
+    batchTimeoutMs: 30_000,
+    log: log.child({ component: "client-pool" }),
+    // A broken local service may have moved port or restarted: look again.
+    onEndpointFailed: () => void discovery.rescan(),
+  });
+  const stats = new StageStats();
+  const taps = new Taps();
+  const localStages = new LocalStages(pool, config.sidecarId);
+  const forwarder = new Forwarder({ sidecarId: config.sidecarId, pool, localStages, stats, taps, log: log.child({ component: "forwarder" }) });
+
+  let accepting = true;
+  const server = await startGrpcServer(config.grpcHost, config.grpcPort, [
+    dataPlaneService({
+      forwarder,
+      taps,
+      localServices: () => discovery.current(),
+      lastScanMs: () => discovery.lastScanMs,
+      accepting: () => accepting,
+      log: log.child({ component: "peer-server" }),
+    }),
+  ]);
+  const peerAddress = config.peerAddress ?? `${advertisedHost(config.grpcHost)}:${server.port}`;
+
+  const assignments = new Assignments({
+    sidecarId: config.sidecarId,
+    forwarder,
+    pool,
+    stats,
+    drainGraceMs: config.shutdownGraceSecs * 1000,
+    log: log.child({ component: "assignments" }),
+  });
+  const routerClient = new RouterClient({
+    endpoint: config.clusterEndpoint,
+    sidecarId: config.sidecarId,
+    podName: config.podName,
+    namespace: config.namespace,
+    peerAddress,
+    heartbeatIntervalMs: config.heartbeatIntervalSecs * 1000,
+    services: () => discovery.current(),
+    stages: () => stats.snapshot(),
+    routingVersion: () => forwarder.table.version,
+    onCommand: (cmd) => assignments.handle(cmd),
+    log: log.child({ component: "router-client" }),
+  });
+  discovery.onChange(() => routerClient.notifyServicesChanged());
+  routerClient.start();
+  const metricsServer: http.Server | undefined = startMetricsServer(config.metricsPort, config.grpcHost, log);
+  log.info(
+    { dataPlane: server.address, peerAddress, router: config.clusterEndpoint, services: discovery.current().length },
+    "sidecar started",
+  );
+
+  return {
+    peerAddress,
+    async stop() {
+      log.info("stopping: draining sources");
+      await assignments.stopAll();
+      await routerClient.stop();
+      accepting = false;
+      await server.stop(config.shutdownGraceSecs * 1000);
+      discovery.stop();
+      localStages.close();
+      pool.close();
+      metricsServer?.close();
+      log.info("stopped");
+    },
+  };
+}
+
+/** A wildcard listen address is not reachable by peers: advertise the first non-internal IPv4 (or the hostname). */
+function advertisedHost(grpcHost: string): string {
+  if (grpcHost !== "0.0.0.0" && grpcHost !== "::") return grpcHost;
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  return os.hostname();
+}

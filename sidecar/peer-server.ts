@@ -1,0 +1,143 @@
+/**
+ * conveyor.v1.DataPlane, served by every sidecar: the peer Forward hop (with
+ * credits) and the debugging calls that make grpcurl useful.
+ */
+import type * as grpc from "@grpc/grpc-js";
+import { ConveyorError, asConveyorError, toGrpcStatus } from "../src/errors";
+import { v1 } from "../src/proto";
+import { recordFromInject, recordSize } from "../src/records";
+import type { ServiceBinding } from "../src/grpc/server";
+import type { DataPlaneHandlers } from "../src/generated/conveyor/v1/DataPlane";
+import type { ForwardAck } from "../src/generated/conveyor/v1/ForwardAck";
+import type { ForwardBatch__Output } from "../src/generated/conveyor/v1/ForwardBatch";
+import type { LocalService__Output } from "../src/generated/conveyor/v1/LocalService";
+import type { Record } from "../src/stages/contract";
+import type { Logger } from "../src/telemetry/log";
+import type { Forwarder } from "./forwarder";
+import type { RoutingTable } from "./routing-table";
+import type { Taps } from "./taps";
+
+/** Batches a peer may have in flight on one Forward stream. */
+export const FORWARD_WINDOW = 64;
+
+export interface PeerServerDeps {
+  forwarder: Forwarder;
+  taps: Taps;
+  localServices(): LocalService__Output[];
+  lastScanMs(): number;
+  /** False while draining: new batches are refused (retryable) so peers go elsewhere. */
+  accepting(): boolean;
+  log: Logger;
+}
+
+/** Rejects records over the pipeline's maxRecordBytes with a clear error. */
+export function checkRecordSizes(table: RoutingTable, pipeline: string, records: Record[]): void {
+  const max = table.pipeline(pipeline).settings.maxRecordBytes;
+  for (const r of records) {
+    const size = recordSize(r);
+    if (size > max) {
+      throw new ConveyorError("RECORD_TOO_LARGE", `record ${r.id} is ${size} bytes; pipeline "${pipeline}" allows ${max}`, {
+        pipeline,
+        recordId: r.id,
+        size,
+        max,
+      });
+    }
+  }
+}
+
+export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
+  const { forwarder, log } = deps;
+
+  const handlers: DataPlaneHandlers = {
+    Forward(call) {
+      call.write({ batchId: 0, credits: FORWARD_WINDOW });
+      call.on("data", (batch: ForwardBatch__Output) => {
+        void handleForward(batch).then((ack) => {
+          if (!call.cancelled && call.writable) call.write(ack);
+        });
+      });
+      call.on("end", () => call.end());
+      call.on("error", (err) => log.debug({ err: err.message }, "forward stream from peer closed"));
+    },
+
+    Inject(call, callback) {
+      const { pipeline, stage, records } = call.request;
+      void (async () => {
+        const table = forwarder.table;
+        const index = stage ? table.stageByName(pipeline, stage).index : 1;
+        if (index === 0) throw new ConveyorError("STAGE_NOT_FOUND", `cannot inject into source stage "${stage}"; name a later stage`);
+        const converted = records.map((r, i) => recordFromInject(r, i));
+        checkRecordSizes(table, pipeline, converted);
+        await forwarder.deliver(pipeline, index, converted, table);
+        return { delivered: converted.length, ids: converted.map((r) => r.id) };
+      })().then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          const e = asConveyorError(err);
+          log.warn({ pipeline, stage, code: e.code, err: e.message }, "inject failed");
+          callback(toGrpcStatus(e));
+        },
+      );
+    },
+
+    GetRoutes(_call, callback) {
+      callback(null, forwarder.table.toProto());
+    },
+
+    ListLocalServices(_call, callback) {
+      callback(null, { services: deps.localServices(), scannedAtMs: deps.lastScanMs() });
+    },
+
+    Tap(call) {
+      const { pipeline, stage } = call.request;
+      const max = call.request.maxRecords || 100;
+      const every = Math.max(1, call.request.sampleEvery);
+      try {
+        forwarder.table.stageByName(pipeline, stage);
+      } catch (err) {
+        call.emit("error", toGrpcStatus(err));
+        return;
+      }
+      let seen = 0;
+      let sent = 0;
+      const remove = deps.taps.add(pipeline, stage, (records) => {
+        for (const r of records) {
+          if (seen++ % every !== 0) continue;
+          call.write(r);
+          if (++sent >= max) {
+            remove();
+            call.end();
+            return;
+          }
+        }
+      });
+      call.on("cancelled", remove);
+      call.on("close", remove);
+    },
+  };
+
+  async function handleForward(batch: ForwardBatch__Output): Promise<ForwardAck> {
+    try {
+      if (!deps.accepting()) throw new ConveyorError("SHUTTING_DOWN", "sidecar is draining");
+      const table = forwarder.table;
+      checkRecordSizes(table, batch.pipeline, batch.records);
+      await forwarder.deliver(batch.pipeline, batch.stageIndex, batch.records, table);
+      return { batchId: batch.batchId, credits: 1 };
+    } catch (err) {
+      const e = asConveyorError(err);
+      log.warn(
+        { pipeline: batch.pipeline, stageIndex: batch.stageIndex, from: batch.senderId, code: e.code, err: e.message },
+        "forwarded batch failed",
+      );
+      const retryable = (e.details as { retryable?: boolean }).retryable ?? e.retryable;
+      return { batchId: batch.batchId, credits: 1, error: `${e.code}: ${e.message}`, retryable };
+    }
+  }
+
+  return {
+    name: "conveyor.v1.DataPlane",
+    definition: v1.DataPlane.service,
+    implementation: handlers as unknown as grpc.UntypedServiceImplementation,
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * The sidecar's side of the control plane:
+ *
+ *   Register ──► Heartbeat stream: status every interval ↑ / commands ↓ ──► (stream lost) ──► backoff ──► Register …
+ *
+ * While the router is unreachable the sidecar keeps forwarding on its last
+ * routing table; it registers again when the router returns (a router that
+ * restarted without state answers NOT_FOUND, which also means: register).
+ */
+import * as grpc from "@grpc/grpc-js";
+import { CHANNEL_OPTIONS, deadlineIn, v1 } from "../src/proto";
+import type { RouterClient as RouterGrpcClient } from "../src/generated/conveyor/v1/Router";
+import type { LocalService__Output } from "../src/generated/conveyor/v1/LocalService";
+import type { RouterCommand__Output } from "../src/generated/conveyor/v1/RouterCommand";
+import type { SidecarStatus } from "../src/generated/conveyor/v1/SidecarStatus";
+import type { StageStatus } from "../src/generated/conveyor/v1/StageStatus";
+import type { RegisterResponse__Output } from "../src/generated/conveyor/v1/RegisterResponse";
+import { metrics } from "../src/telemetry/metrics";
+import type { Logger } from "../src/telemetry/log";
+import { Backoff, sleep } from "./backoff";
+
+export interface RouterClientOptions {
+  endpoint: string;
+  sidecarId: string;
+  podName: string;
+  namespace: string;
+  peerAddress: string;
+  heartbeatIntervalMs: number;
+  services(): LocalService__Output[];
+  stages(): StageStatus[];
+  routingVersion(): number;
+  onCommand(cmd: RouterCommand__Output): void;
+  log: Logger;
+}
+
+export class RouterClient {
+  private readonly client: RouterGrpcClient;
+  private stream: grpc.ClientDuplexStream<SidecarStatus, RouterCommand__Output> | undefined;
+  private stopped = false;
+  private servicesChanged = false;
+  private lastContactMs = 0;
+  private loop: Promise<void> | undefined;
+  private ageTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: RouterClientOptions) {
+    this.client = new v1.Router(opts.endpoint, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  }
+
+  start(): void {
+    this.loop = this.run();
+    this.ageTimer = setInterval(() => {
+      if (this.lastContactMs) metrics.heartbeatAge.set((Date.now() - this.lastContactMs) / 1000);
+    }, 1000);
+    this.ageTimer.unref();
+  }
+
+  /** Discovery found a change: tell the router now rather than at the next beat. */
+  notifyServicesChanged(): void {
+    this.servicesChanged = true;
+    this.sendStatus();
+  }
+
+  /** Ends the heartbeat and deregisters (best effort within the deadline). */
+  async stop(deadlineMs = 3000): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.ageTimer);
+    this.stream?.cancel();
+    await new Promise<void>((resolve) =>
+      this.client.deregister({ sidecarId: this.opts.sidecarId }, { deadline: deadlineIn(deadlineMs) }, (err) => {
+        if (err) this.opts.log.warn({ err: err.message }, "could not deregister; the router will time this sidecar out");
+        else this.opts.log.info("deregistered from the router");
+        resolve();
+      }),
+    );
+    await this.loop;
+    this.client.close();
+  }
+
+  private async run(): Promise<void> {
+    const backoff = new Backoff(200, 5000);
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const res = await this.register();
+        failures = 0;
+        backoff.reset();
+        const intervalMs = res.heartbeatIntervalMs || this.opts.heartbeatIntervalMs;
+        this.opts.log.info({ router: this.opts.endpoint, generation: res.generation, intervalMs }, "registered with the router");
+        await this.heartbeat(intervalMs);
+      } catch (err) {
+        if (this.stopped) break;
+        const message = (err as Error).message;
+        // The first failure is worth a warning; repeats while the router is away are not.
+        if (failures++ === 0) this.opts.log.warn({ router: this.opts.endpoint, err: message }, "router unreachable; routing on the last table");
+        else this.opts.log.debug({ err: message }, "router still unreachable");
+      }
+      if (!this.stopped) await sleep(backoff.next());
+    }
+  }
+
+  private register(): Promise<RegisterResponse__Output> {
+    const { sidecarId, podName, namespace, peerAddress } = this.opts;
+    return new Promise((resolve, reject) =>
+      this.client.register(
+        { sidecarId, podName, namespace, peerAddress, services: this.opts.services() },
+        { deadline: deadlineIn(3000) },
+        (err, res) => (err || !res ? reject(err ?? new Error("empty register response")) : resolve(res)),
+      ),
+    );
+  }
+
+  /** Resolves when the stream ends; rejects when it fails. */
+  private heartbeat(intervalMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stream = this.client.heartbeat();
+      this.stream = stream;
+      this.lastContactMs = Date.now();
+      this.servicesChanged = true;
+      this.sendStatus();
+      const timer = setInterval(() => this.sendStatus(), intervalMs);
+      const done = (err?: grpc.ServiceError): void => {
+        clearInterval(timer);
+        if (this.stream === stream) this.stream = undefined;
+        if (err && err.code === grpc.status.NOT_FOUND) {
+          this.opts.log.info("router does not know this sidecar; registering again");
+          resolve();
+        } else if (err && err.code !== grpc.status.CANCELLED) reject(err);
+        else resolve();
+      };
+      stream.on("data", (cmd: RouterCommand__Output) => {
+        this.lastContactMs = Date.now();
+        metrics.heartbeatAge.set(0);
+        this.opts.onCommand(cmd);
+      });
+      stream.on("error", done);
+      stream.on("end", () => done());
+    });
+  }
+
+  private sendStatus(): void {
+    const stream = this.stream;
+    if (!stream) return;
+    const changed = this.servicesChanged;
+    this.servicesChanged = false;
+    stream.write({
+      sidecarId: this.opts.sidecarId,
+      services: changed ? this.opts.services() : [],
+      servicesChanged: changed,
+      routingVersion: this.opts.routingVersion(),
+      stages: this.opts.stages(),
+    });
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The sidecar's view of where every stage of every pipeline runs. Immutable:
+ * the router client builds a new table from each UpdateRoutes and swaps the
+ * reference atomically, so a batch in flight keeps the table it started with.
+ * Pure logic, no I/O.
+ */
+import type { RoutingTable__Output } from "../src/generated/conveyor/v1/RoutingTable";
+import type { StageInstance__Output } from "../src/generated/conveyor/v1/StageInstance";
+import type { PipelineSettings__Output } from "../src/generated/conveyor/v1/PipelineSettings";
+import type { RoutingTable as RoutingTableProto } from "../src/generated/conveyor/v1/RoutingTable";
+import { DEFAULT_SETTINGS, type PipelineSettings } from "../src/config/pipeline";
+import { STAGE_KIND_TO_PROTO } from "../src/stages/contract";
+import { ConveyorError } from "../src/errors";
+import { hashKey } from "../src/records";
+import { stageKindFromProto, type Record, type StageKind } from "../src/stages/contract";
+
+
+export interface StageInstance {
+  sidecarId: string;
+  peerAddress: string;
+  serviceEndpoint: string;
+  serviceName: string;
+  partitions: number[];
+}
+
+export interface StageRoute {
+  pipeline: string;
+  index: number;
+  name: string;
+  kind: StageKind;
+  builtin?: string;
+  builtinConfig?: { [key: string]: unknown };
+  instances: StageInstance[];
+  /** This sidecar's own instance, when it runs the stage. */
+  local?: StageInstance;
+}
+
+export interface PipelineRoute {
+  name: string;
+  stages: StageRoute[];
+  settings: PipelineSettings;
+}
+
+/** Where a group of records goes next. */
+export type Destination = { local: true; instance: StageInstance } | { local: false; instance: StageInstance };
+
+export class RoutingTable {
+  private readonly pipelines: ReadonlyMap<string, PipelineRoute>;
+  private roundRobin = 0;
+
+  constructor(
+    readonly version: number,
+    readonly generation: number,
+    pipelines: PipelineRoute[],
+  ) {
+    this.pipelines = new Map(pipelines.map((p) => [p.name, p]));
+  }
+
+  static empty(): RoutingTable {
+    return new RoutingTable(0, 0, []);
+  }
+
+  /** Builds a table from the router's UpdateRoutes; stages this sidecar runs get `local`. */
+  static fromProto(table: RoutingTable__Output, selfId: string): RoutingTable {
+    const pipelines: PipelineRoute[] = table.pipelines.map((p) => ({
+      name: p.pipeline,
+      settings: settingsFromProto(p.settings),
+      stages: p.stages.map((s) => {
+        const kind = stageKindFromProto(s.kind);
+        if (!kind) throw new ConveyorError("PROTOCOL_VIOLATION", `pipeline ${p.pipeline}: stage ${s.name} has no kind`);
+        const instances = s.instances.map(toInstance);
+        const local = instances.find((i) => i.sidecarId === selfId);
+        return {
+          pipeline: p.pipeline,
+          index: s.index,
+          name: s.name,
+          kind,
+          ...(s.builtin ? { builtin: s.builtin, builtinConfig: parseConfig(s.builtinConfigJson) } : {}),
+          instances,
+          ...(local ? { local } : {}),
+        };
+      }),
+    }));
+    return new RoutingTable(Number(table.version), Number(table.generation), pipelines);
+  }
+
+  pipelineNames(): string[] {
+    return [...this.pipelines.keys()];
+  }
+
+  pipeline(name: string): PipelineRoute {
+    const p = this.pipelines.get(name);
+    if (!p) throw new ConveyorError("PIPELINE_NOT_FOUND", `pipeline "${name}" is not in routing table v${this.version}`, { pipeline: name });
+    return p;
+  }
+
+  /** The stage at `index`, or undefined past the sink (nothing left to do). */
+  stageAt(pipeline: string, index: number): StageRoute | undefined {
+    const p = this.pipeline(pipeline);
+    if (index < 0) throw new ConveyorError("STAGE_NOT_FOUND", `pipeline "${pipeline}" has no stage ${index}`);
+    return p.stages[index];
+  }
+
+  stageByName(pipeline: string, name: string): StageRoute {
+    const s = this.pipeline(pipeline).stages.find((st) => st.name === name);
+    if (!s) throw new ConveyorError("STAGE_NOT_FOUND", `pipeline "${pipeline}" has no stage "${name}"`, { pipeline, stage: name });
+    return s;
+  }
+
+  /**
+   * Splits records among the stage's instances: all local when this sidecar
+   * runs the stage (no hop); otherwise by key hash, so one key always goes to
+   * the same instance while the set is stable; keyless batches rotate.
+   */
+  route(stage: StageRoute, records: Record[]): Array<{ destination: Destination; records: Record[] }> {
+    if (stage.local) return [{ destination: { local: true, instance: stage.local }, records }];
+    const n = stage.instances.length;
+    if (n === 0) {
+      throw new ConveyorError("NO_ROUTE", `no sidecar runs stage "${stage.name}" of pipeline "${stage.pipeline}"`, {
+        pipeline: stage.pipeline,
+        stage: stage.name,
+      });
+    }
+    if (n === 1) return [{ destination: { local: false, instance: stage.instances[0]! }, records }];
+    const groups = new Map<number, Record[]>();
+    const rotate = this.roundRobin++ % n;
+    for (const r of records) {
+      const i = r.key.length > 0 ? hashKey(r.key) % n : rotate;
+      const g = groups.get(i);
+      if (g) g.push(r);
+      else groups.set(i, [r]);
+    }
+    return [...groups].map(([i, recs]) => ({ destination: { local: false, instance: stage.instances[i]! }, records: recs }));
+  }
+
+  toProto(): RoutingTableProto {
+    return {
+      version: this.version,
+      generation: this.generation,
+      pipelines: [...this.pipelines.values()].map((p) => ({
+        pipeline: p.name,
+        settings: p.settings,
+        stages: p.stages.map((s) => ({
+          index: s.index,
+          name: s.name,
+          kind: STAGE_KIND_TO_PROTO[s.kind],
+          builtin: s.builtin ?? "",
+          builtinConfigJson: s.builtin ? JSON.stringify(s.builtinConfig ?? {}) : "",
+          instances: s.instances,
+        })),
+      })),
+    };
+  }
+
+  /** Stages this sidecar runs. */
+  localStages(): StageRoute[] {
+    return [...this.pipelines.values()].flatMap((p) => p.stages.filter((s) => s.local));
+  }
+}
+
+/** Zero means "not set" in proto3: fall back to the default for that field. */
+function settingsFromProto(p: PipelineSettings__Output | null): PipelineSettings {
+  const pick = (v: number | undefined, d: number): number => (v ? Number(v) : d);
+  return {
+    batchSize: pick(p?.batchSize, DEFAULT_SETTINGS.batchSize),
+    maxInFlightRecords: pick(p?.maxInFlightRecords, DEFAULT_SETTINGS.maxInFlightRecords),
+    maxInFlightBytes: pick(p?.maxInFlightBytes, DEFAULT_SETTINGS.maxInFlightBytes),
+    maxRecordBytes: pick(p?.maxRecordBytes, DEFAULT_SETTINGS.maxRecordBytes),
+    stageTimeoutMs: pick(p?.stageTimeoutMs, DEFAULT_SETTINGS.stageTimeoutMs),
+  };
+}
+
+function toInstance(i: StageInstance__Output): StageInstance {
+  return {
+    sidecarId: i.sidecarId,
+    peerAddress: i.peerAddress,
+    serviceEndpoint: i.serviceEndpoint,
+    serviceName: i.serviceName,
+    partitions: [...i.partitions],
+  };
+}
+
+function parseConfig(json: string): { [key: string]: unknown } {
+  if (!json) return {};
+  try {
+    return JSON.parse(json) as { [key: string]: unknown };
+  } catch (err) {
+    throw new ConveyorError("PROTOCOL_VIOLATION", `built-in config is not JSON: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Runs one Source stage assigned to this sidecar:
+ *
+ *   Source.Read ──records, cursor──► chunks of batchSize ──► forwarder.deliver(stage 1) ──► sink confirmed
+ *        ▲                                                                                      │
+ *        └──────────── ReadRequest{credits, ack_cursor} (in cursor order) ◄─────────────────────┘
+ *
+ * Credits bound what is in flight (records and bytes), so a slow sink stops
+ * the reading instead of filling memory. A cursor is acked only when it and
+ * every cursor before it are confirmed. If the stream breaks, a new session
+ * resumes from the last acked cursor (unacked records come again: at least once).
+ */
+import type * as grpc from "@grpc/grpc-js";
+import { asConveyorError } from "../src/errors";
+import { batchSize } from "../src/records";
+import type { PipelineSettings } from "../src/config/pipeline";
+import type { ReadRequest } from "../src/generated/conveyor/v1/ReadRequest";
+import type { ReadResponse__Output } from "../src/generated/conveyor/v1/ReadResponse";
+import type { Record } from "../src/stages/contract";
+import { metrics } from "../src/telemetry/metrics";
+import type { Logger } from "../src/telemetry/log";
+import type { ClientPool } from "./client-pool";
+import type { Forwarder } from "./forwarder";
+import type { StageStats } from "./stage-stats";
+import { Backoff, sleep } from "./backoff";
+
+export interface SourceRunnerOptions {
+  pipeline: string;
+  stage: string;
+  endpoint: string;
+  partitions: number[];
+  settings: PipelineSettings;
+  forwarder: Forwarder;
+  pool: ClientPool;
+  stats: StageStats;
+  log: Logger;
+}
+
+interface Pending {
+  cursor: string;
+  count: number;
+  bytes: number;
+  done: boolean;
+}
+
+interface Session {
+  call: grpc.ClientDuplexStream<ReadRequest, ReadResponse__Output>;
+  queue: Pending[];
+  alive: boolean;
+}
+
+export class SourceRunner {
+  private session: Session | undefined;
+  private stopping = false;
+  private inFlightRecords = 0;
+  private inFlightBytes = 0;
+  /** Credits earned by confirmed records but held back while over the byte bound. */
+  private heldCredits = 0;
+  private readonly reconnect = new Backoff(100, 5000);
+  private drained: (() => void) | undefined;
+  private readonly gauge;
+
+  constructor(private readonly opts: SourceRunnerOptions) {
+    this.gauge = metrics.stageInFlight.labels(opts.pipeline, opts.stage);
+  }
+
+  start(): void {
+    this.opts.stats.setState(this.opts.pipeline, this.opts.stage, "running");
+    this.open();
+  }
+
+  /** Stops reading; waits (up to graceMs) for in-flight records to be confirmed and acked. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    if (this.inFlightRecords > 0) {
+      await Promise.race([new Promise<void>((r) => (this.drained = r)), sleep(graceMs)]);
+    }
+    if (this.inFlightRecords > 0) {
+      this.opts.log.warn({ inFlight: this.inFlightRecords }, "grace period over; unacked records will be read again");
+    }
+    this.session?.call.end();
+    this.endSession();
+    this.opts.stats.setState(this.opts.pipeline, this.opts.stage, "stopped");
+  }
+
+  private open(): void {
+    const { pool, endpoint, pipeline, partitions, settings, log } = this.opts;
+    const call = pool.source(endpoint).read();
+    const session: Session = { call, queue: [], alive: true };
+    this.session = session;
+    this.inFlightRecords = 0;
+    this.inFlightBytes = 0;
+    this.heldCredits = 0;
+    this.gauge.set(0);
+    call.write({ pipeline, partitions, credits: settings.maxInFlightRecords });
+    log.info({ endpoint, partitions }, "reading source");
+
+    call.on("data", (res: ReadResponse__Output) => this.onBatch(session, res));
+    const onClose = (err?: grpc.ServiceError): void => {
+      if (!session.alive) return;
+      this.endSession();
+      if (this.stopping) return;
+      const delay = this.reconnect.next();
+      log.warn({ endpoint, err: err?.message ?? "stream ended", retryInMs: delay }, "source stream lost; resuming from the last acked cursor");
+      setTimeout(() => !this.stopping && this.open(), delay).unref();
+    };
+    call.on("error", onClose);
+    call.on("end", () => onClose());
+  }
+
+  private endSession(): void {
+    if (this.session) this.session.alive = false;
+    this.session = undefined;
+  }
+
+  private onBatch(session: Session, res: ReadResponse__Output): void {
+    const { pipeline, stage, settings, stats } = this.opts;
+    if (res.records.length === 0) return;
+    this.reconnect.reset();
+    const entry: Pending = { cursor: res.cursor, count: res.records.length, bytes: batchSize(res.records), done: false };
+    session.queue.push(entry);
+    this.inFlightRecords += entry.count;
+    this.inFlightBytes += entry.bytes;
+    this.gauge.set(this.inFlightRecords);
+    stats.in(pipeline, stage, entry.count);
+    stats.out(pipeline, stage, entry.count);
+
+    const chunks: Record[][] = [];
+    for (let i = 0; i < res.records.length; i += settings.batchSize) chunks.push(res.records.slice(i, i + settings.batchSize));
+    void Promise.all(chunks.map((c) => this.deliverWithRetry(session, c))).then((ok) => {
+      if (ok.every(Boolean)) {
+        entry.done = true;
+        this.ackConfirmed(session);
+      }
+    });
+  }
+
+  /** Retries until confirmed; gives up (false) only when the session ended, since a new one re-reads. */
+  private async deliverWithRetry(session: Session, records: Record[]): Promise<boolean> {
+    const { forwarder, pipeline, stage, log } = this.opts;
+    const backoff = new Backoff(50, 10_000);
+    for (;;) {
+      try {
+        await forwarder.deliver(pipeline, 1, records);
+        return true;
+      } catch (err) {
+        const e = asConveyorError(err);
+        if (!session.alive) return false;
+        const delay = backoff.next();
+        log.warn({ stage, code: e.code, err: e.message, records: records.length, retryInMs: delay }, "batch not confirmed; retrying");
+        await sleep(delay);
+        if (!session.alive) return false;
+      }
+    }
+  }
+
+  private ackConfirmed(session: Session): void {
+    if (!session.alive) return;
+    let ackCursor: string | undefined;
+    let freedRecords = 0;
+    while (session.queue.length > 0 && session.queue[0]!.done) {
+      const e = session.queue.shift()!;
+      ackCursor = e.cursor;
+      freedRecords += e.count;
+      this.inFlightRecords -= e.count;
+      this.inFlightBytes -= e.bytes;
+    }
+    if (ackCursor === undefined) return;
+    this.gauge.set(this.inFlightRecords);
+    let credits = 0;
+    if (!this.stopping) {
+      this.heldCredits += freedRecords;
+      if (this.inFlightBytes < this.opts.settings.maxInFlightBytes) {
+        credits = this.heldCredits;
+        this.heldCredits = 0;
+      }
+    }
+    session.call.write({ credits, ackCursor });
+    if (this.inFlightRecords === 0) this.drained?.();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Stage contracts (src/stages/contract.ts) implemented over gRPC: a user
+ * Transform or Sink in this pod, and the Forward hop to a peer sidecar.
+ * Protobuf shapes are converted here and nowhere else on the data path.
+ */
+import type * as grpc from "@grpc/grpc-js";
+import { ConveyorError, ERROR_CODES, type ErrorCode } from "../src/errors";
+import type { ProcessRequest } from "../src/generated/conveyor/v1/ProcessRequest";
+import type { ProcessResponse__Output } from "../src/generated/conveyor/v1/ProcessResponse";
+import type { WriteRequest } from "../src/generated/conveyor/v1/WriteRequest";
+import type { WriteResponse__Output } from "../src/generated/conveyor/v1/WriteResponse";
+import type { ForwardBatch } from "../src/generated/conveyor/v1/ForwardBatch";
+import type { ForwardAck__Output } from "../src/generated/conveyor/v1/ForwardAck";
+import type { Record, SinkStage, TransformResult, TransformStage, WriteResult } from "../src/stages/contract";
+import type { BatchStream } from "./batch-stream";
+
+export class GrpcTransformStage implements TransformStage {
+  constructor(
+    private readonly stream: BatchStream<ProcessRequest, ProcessResponse__Output>,
+    private readonly client: grpc.Client,
+  ) {}
+
+  async process(records: Record[]): Promise<TransformResult[]> {
+    const res = await this.stream.send((batchId) => ({ batchId, records }));
+    if (res.results.length !== records.length) {
+      throw new ConveyorError(
+        "PROTOCOL_VIOLATION",
+        `transform answered ${res.results.length} results for ${records.length} records (one per record expected)`,
+      );
+    }
+    return res.results.map((r) => ({ records: r.records, error: r.error }));
+  }
+
+  close(): void {
+    this.stream.close();
+    this.client.close();
+  }
+}
+
+export class GrpcSinkStage implements SinkStage {
+  constructor(
+    private readonly stream: BatchStream<WriteRequest, WriteResponse__Output>,
+    private readonly client: grpc.Client,
+  ) {}
+
+  async write(records: Record[]): Promise<WriteResult[]> {
+    const res = await this.stream.send((batchId) => ({ batchId, records }));
+    if (res.results.length !== records.length) {
+      throw new ConveyorError(
+        "PROTOCOL_VIOLATION",
+        `sink answered ${res.results.length} results for ${records.length} records (one per record expected)`,
+      );
+    }
+    return res.results.map((r) => ({ id: r.id, error: r.error }));
+  }
+
+  close(): void {
+    this.stream.close();
+    this.client.close();
+  }
+}
+
+export interface ForwardRequest {
+  pipeline: string;
+  stageIndex: number;
+  generation: number;
+  records: Record[];
+}
+
+export class PeerForwardClient {
+  constructor(
+    private readonly stream: BatchStream<ForwardBatch, ForwardAck__Output>,
+    private readonly client: grpc.Client,
+    private readonly selfId: string,
+  ) {}
+
+  /** Resolves once the peer confirmed the batch all the way to the sink. */
+  async forward(req: ForwardRequest): Promise<void> {
+    const ack = await this.stream.send((batchId) => ({ batchId, senderId: this.selfId, ...req }));
+    if (ack.error) throw forwardAckError(ack);
+  }
+
+  close(): void {
+    this.stream.close();
+    this.client.close();
+  }
+}
+
+/** ForwardAck.error is "CODE: message" (see peer-server.ts). */
+export function forwardAckError(ack: ForwardAck__Output): ConveyorError {
+  const m = /^([A-Z_]+): ([\s\S]*)$/.exec(ack.error);
+  const code = m && m[1]! in ERROR_CODES ? (m[1] as ErrorCode) : "STAGE_FAILED";
+  return new ConveyorError(code, m ? m[2]! : ack.error, { retryable: ack.retryable });
+}

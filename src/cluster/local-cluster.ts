@@ -1,0 +1,139 @@
+/**
+ * A router and simulated pods as real processes on loopback addresses
+ * (127.0.0.x per pod, so every pod has its own "localhost" ports). Used by
+ * `conveyor demo`, the e2e tests and the bench.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { deadlineIn, packageDefinition } from "../proto";
+import { ManagedProcess } from "./managed-process";
+import type { SampleKind } from "../demo/sample-stages";
+
+export interface RouterSpec {
+  host?: string;
+  port: number;
+  store?: string;
+  heartbeatIntervalSecs?: number;
+  deadAfterMissed?: number;
+  metricsPort?: number;
+  pipelinesDir?: string;
+}
+
+export interface SidecarSpec {
+  id: string;
+  /** The pod's loopback address, e.g. 127.0.0.2. */
+  host: string;
+  port: number;
+  router: string;
+  discoveryStartPort: number;
+  discoveryEndPort: number;
+  discoveryIntervalSecs?: number;
+  heartbeatIntervalSecs?: number;
+  metricsPort?: number;
+  shutdownGraceSecs?: number;
+}
+
+export interface StageSpec {
+  kind: SampleKind;
+  name: string;
+  host: string;
+  port: number;
+  count?: number;
+  payloadBytes?: number;
+  rate?: number;
+  dir?: string;
+  fsync?: boolean;
+}
+
+export interface Started {
+  process: ManagedProcess;
+  address: string;
+}
+
+export class LocalCluster {
+  private readonly processes: ManagedProcess[] = [];
+
+  constructor(
+    /** Log files and data go here. */
+    readonly baseDir: string,
+    private readonly extraEnv: NodeJS.ProcessEnv = {},
+  ) {
+    fs.mkdirSync(baseDir, { recursive: true });
+  }
+
+  async startRouter(spec: RouterSpec, name = "router"): Promise<Started> {
+    const host = spec.host ?? "127.0.0.1";
+    const args = ["router", "--host", host, "--port", String(spec.port), "--metrics-port", String(spec.metricsPort ?? 0)];
+    if (spec.store) args.push("--store", spec.store);
+    if (spec.heartbeatIntervalSecs) args.push("--heartbeat-interval-secs", String(spec.heartbeatIntervalSecs));
+    if (spec.deadAfterMissed) args.push("--dead-after-missed", String(spec.deadAfterMissed));
+    if (spec.pipelinesDir) args.push("--pipelines-dir", spec.pipelinesDir);
+    return this.startGrpc(name, "src/cli/main.ts", args, `${host}:${spec.port}`);
+  }
+
+  async startSidecar(spec: SidecarSpec): Promise<Started> {
+    const args = [
+      "sidecar",
+      ...["--sidecar-id", spec.id, "--pod-name", `pod-${spec.id}`, "--cluster-endpoint", spec.router],
+      ...["--grpc-host", spec.host, "--grpc-port", String(spec.port), "--discovery-host", spec.host],
+      ...["--discovery-start-port", String(spec.discoveryStartPort), "--discovery-end-port", String(spec.discoveryEndPort)],
+      ...["--discovery-interval-secs", String(spec.discoveryIntervalSecs ?? 2)],
+      ...["--heartbeat-interval-secs", String(spec.heartbeatIntervalSecs ?? 1)],
+      ...["--metrics-port", String(spec.metricsPort ?? 0), "--shutdown-grace-secs", String(spec.shutdownGraceSecs ?? 10)],
+    ];
+    return this.startGrpc(`sidecar-${spec.id}`, "src/cli/main.ts", args, `${spec.host}:${spec.port}`);
+  }
+
+  async startStage(spec: StageSpec): Promise<Started> {
+    const args = [spec.kind, "--name", spec.name, "--host", spec.host, "--port", String(spec.port)];
+    if (spec.count !== undefined) args.push("--count", String(spec.count));
+    if (spec.payloadBytes !== undefined) args.push("--payload-bytes", String(spec.payloadBytes));
+    if (spec.rate !== undefined) args.push("--rate", String(spec.rate));
+    if (spec.dir) args.push("--dir", spec.dir);
+    if (spec.fsync === false) args.push("--no-fsync");
+    return this.startGrpc(`${spec.kind}-${spec.name}-${spec.host}`, "src/demo/stage-process.ts", args, `${spec.host}:${spec.port}`);
+  }
+
+  /** Stops every process, last started first. */
+  async stopAll(timeoutMs = 15_000): Promise<void> {
+    for (const p of [...this.processes].reverse()) await p.stop(timeoutMs);
+    this.processes.length = 0;
+  }
+
+  private async startGrpc(name: string, script: string, args: string[], address: string): Promise<Started> {
+    const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info", ...this.extraEnv };
+    const p = ManagedProcess.typescript(name, script, args, env, path.join(this.baseDir, `${name}.log`));
+    this.processes.push(p);
+    await Promise.race([
+      waitForServing(address, 30_000),
+      p.exited.then((s) => {
+        throw new Error(`${name} exited (code ${s.code}) before serving; output:\n${p.output().slice(-3000)}`);
+      }),
+    ]);
+    return { process: p, address };
+  }
+}
+
+interface HealthClient extends grpc.Client {
+  check(req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
+}
+const HealthCtor = (grpc.loadPackageDefinition(packageDefinition) as unknown as { grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => HealthClient } } } }).grpc.health.v1.Health;
+
+/** Polls grpc.health.v1 until the server answers SERVING. */
+export async function waitForServing(address: string, timeoutMs: number): Promise<void> {
+  const client = new HealthCtor(address, grpc.credentials.createInsecure());
+  const until = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const status = await new Promise<string>((resolve) =>
+        client.check({ service: "" }, { deadline: deadlineIn(500) }, (err, res) => resolve(err ? err.message : (res?.status ?? ""))),
+      );
+      if (status === "SERVING") return;
+      if (Date.now() > until) throw new Error(`${address} not serving after ${timeoutMs} ms (last: ${status})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    client.close();
+  }
+}

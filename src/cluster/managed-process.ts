@@ -1,0 +1,118 @@
+/**
+ * A child process with a name, its output kept (ring buffer + log file),
+ * and stop() = SIGTERM then SIGKILL after a timeout. Every child is killed
+ * if the parent exits, so tests and the demo never leak processes.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+const TSX_REQUIRE = require.resolve("tsx/cjs");
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const c of live) c.kill("SIGKILL");
+});
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export class ManagedProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<ExitStatus>;
+  private tail = "";
+  private readonly waiters: Array<{ re: RegExp; resolve(m: RegExpMatchArray): void }> = [];
+
+  constructor(
+    readonly name: string,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    logFile?: string,
+  ) {
+    const log = logFile ? fs.createWriteStream(logFile, { flags: "a" }) : undefined;
+    this.child = spawn(command, args, { env, cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    live.add(this.child);
+    const onData = (chunk: Buffer): void => {
+      log?.write(chunk);
+      this.tail = (this.tail + chunk.toString("utf8")).slice(-256 * 1024);
+      for (const w of [...this.waiters]) {
+        const m = this.tail.match(w.re);
+        if (m) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve(m);
+        }
+      }
+    };
+    this.child.stdout!.on("data", onData);
+    this.child.stderr!.on("data", onData);
+    this.exited = new Promise((resolve) =>
+      this.child.on("exit", (code, signal) => {
+        live.delete(this.child);
+        log?.end();
+        resolve({ code, signal });
+      }),
+    );
+  }
+
+  /** Runs a TypeScript entry point of this repo in one node process. */
+  static typescript(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, logFile?: string): ManagedProcess {
+    return new ManagedProcess(name, process.execPath, ["--require", TSX_REQUIRE, path.join(REPO_ROOT, script), ...args], env, logFile);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  output(): string {
+    return this.tail;
+  }
+
+  /** Resolves when the output matches `re`; rejects on timeout or exit. */
+  waitForOutput(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    const m = this.tail.match(re);
+    if (m) return Promise.resolve(m);
+    return new Promise((resolve, reject) => {
+      const waiter = { re, resolve };
+      const fail = (why: string): void => {
+        const i = this.waiters.indexOf(waiter);
+        if (i < 0) return;
+        this.waiters.splice(i, 1);
+        reject(new Error(`${this.name}: ${why} waiting for ${re}; last output:\n${this.tail.slice(-3000)}`));
+      };
+      this.waiters.push({
+        re,
+        resolve: (match) => {
+          clearTimeout(timer);
+          resolve(match);
+        },
+      });
+      const timer = setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs);
+      void this.exited.then((s) => {
+        clearTimeout(timer);
+        fail(`exited (code ${s.code}, signal ${s.signal})`);
+      });
+    });
+  }
+
+  /** SIGTERM, then SIGKILL if still running after timeoutMs. */
+  async stop(timeoutMs = 15_000): Promise<ExitStatus> {
+    if (!this.running) return this.exited;
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
+    const status = await this.exited;
+    clearTimeout(timer);
+    return status;
+  }
+
+  kill(signal: NodeJS.Signals = "SIGKILL"): void {
+    if (this.running) this.child.kill(signal);
+  }
+}

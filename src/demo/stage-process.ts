@@ -1,0 +1,30 @@
+/**
+ * Runs one sample stage as its own process (a "user container"):
+ *   stage-process.ts <source|transform|sink> --name N --host H --port P [--count N] [--dir D]
+ * Prints "ready <address>" on stdout once serving; stops cleanly on SIGTERM.
+ */
+import { Command, Option } from "commander";
+import { runUntilSignal } from "../cli/signals";
+import { serveSampleStage, type SampleKind } from "./sample-stages";
+
+const program = new Command("stage-process")
+  .argument("<kind>", "source | transform | sink")
+  .requiredOption("--name <name>", "Describe() name of the stage")
+  .option("--host <host>", "address to bind", "127.0.0.1")
+  .requiredOption("--port <port>", "port to bind", Number)
+  .option("--count <n>", "source: records to produce (default endless)", Number)
+  .option("--payload-bytes <n>", "source: payload size", Number)
+  .option("--rate <n>", "source: records per second (default unlimited)", Number)
+  .option("--dir <dir>", "sink: output directory", ".")
+  .addOption(new Option("--no-fsync", "sink: do not fsync"))
+  .action(async (kind: string, o: { name: string; host: string; port: number; count?: number; payloadBytes?: number; rate?: number; dir: string; fsync: boolean }) => {
+    if (!["source", "transform", "sink"].includes(kind)) throw new Error(`unknown kind "${kind}"`);
+    const server = await serveSampleStage({ kind: kind as SampleKind, ...o });
+    process.stdout.write(`ready ${server.address}\n`);
+    await runUntilSignal(() => server.stop(5000));
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`stage-process: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
