@@ -1,0 +1,154 @@
+/**
+ * conveyor.v1.Admin: the operator API (conveyor apply/status, grpcurl). Reads
+ * come from the scheduler's committed plan and the membership registry;
+ * writes go through the scheduler, which validates nothing itself — a
+ * definition is parsed here, completely, before anything is applied.
+ */
+import type * as grpc from "@grpc/grpc-js";
+import { parsePipeline } from "../src/config/pipeline";
+import { ConveyorError, toGrpcStatus } from "../src/errors";
+import type { AdminHandlers } from "../src/generated/conveyor/v1/Admin";
+import type { AssignmentInfo } from "../src/generated/conveyor/v1/AssignmentInfo";
+import type { SidecarInfo } from "../src/generated/conveyor/v1/SidecarInfo";
+import type { StageStatusSummary } from "../src/generated/conveyor/v1/StageStatusSummary";
+import type { ServiceBinding } from "../src/grpc/server";
+import { SERVICE, v1 } from "../src/proto";
+import { STAGE_KIND_TO_PROTO } from "../src/stages/contract";
+import type { Logger } from "../src/telemetry/log";
+import type { Membership } from "./membership";
+import type { PipelineView, Scheduler } from "./scheduler";
+
+export interface AdminServerOptions {
+  scheduler: Scheduler;
+  membership: Membership;
+  log: Logger;
+  /** Environment for ${VAR} in applied definitions (the router's own by default). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export function adminService(options: AdminServerOptions): ServiceBinding {
+  const { scheduler, membership, log } = options;
+  const env = options.env ?? process.env;
+
+  const pipelineOrThrow = (name: string): PipelineView => {
+    const view = scheduler.pipelineView(name);
+    if (view === undefined)
+      throw new ConveyorError("PIPELINE_NOT_FOUND", `no pipeline named "${name}"`, { pipeline: name });
+    return view;
+  };
+
+  const handlers: AdminHandlers = {
+    ApplyPipeline: unary(log, "ApplyPipeline", async (req) => {
+      // Throws CONFIG_INVALID listing every problem; nothing is applied then.
+      const spec = parsePipeline(req.definition, "pipeline", env);
+      const result = await scheduler.applyPipeline(spec);
+      return { name: spec.name, created: result.created, generation: result.generation };
+    }),
+
+    DeletePipeline: unary(log, "DeletePipeline", async (req) => {
+      await scheduler.deletePipeline(req.name);
+      return { deleted: true };
+    }),
+
+    ListPipelines: unary(log, "ListPipelines", () => ({
+      pipelines: scheduler.pipelineViews().map((p) => ({
+        name: p.name,
+        stages: p.placement.stages.map((s) => s.name),
+        definitionJson: p.definitionJson,
+        state: p.placement.state,
+      })),
+    })),
+
+    ListSidecars: unary(log, "ListSidecars", () => ({
+      sidecars: membership.all().map((s): SidecarInfo => ({
+        sidecarId: s.id,
+        podName: s.podName,
+        namespace: s.namespace,
+        peerAddress: s.peerAddress,
+        services: s.services,
+        lastHeartbeatMs: s.lastHeartbeatMs,
+        state: s.state,
+      })),
+    })),
+
+    ListAssignments: unary(log, "ListAssignments", (req) => {
+      if (req.pipeline !== "") pipelineOrThrow(req.pipeline);
+      const assignments = scheduler
+        .assignmentViews()
+        .filter((v) => req.pipeline === "" || v.assignment.pipeline === req.pipeline)
+        .map(({ assignment: a, generation }): AssignmentInfo => ({
+          pipeline: a.pipeline,
+          stage: a.stage,
+          stageIndex: a.stageIndex,
+          kind: STAGE_KIND_TO_PROTO[a.kind],
+          sidecarId: a.sidecarId,
+          generation,
+          partitions: a.partitions,
+        }))
+        .sort(
+          (x, y) =>
+            compare(x.pipeline, y.pipeline) ||
+            (x.stageIndex ?? 0) - (y.stageIndex ?? 0) ||
+            compare(x.sidecarId, y.sidecarId),
+        );
+      return { assignments, generation: scheduler.generation };
+    }),
+
+    GetPipelineStatus: unary(log, "GetPipelineStatus", (req) => {
+      const view = pipelineOrThrow(req.name);
+      const sidecars = membership.all();
+      const stages = view.placement.stages.map((stage): StageStatusSummary => {
+        const summary = { recordsIn: 0, recordsOut: 0, errors: 0, lastError: "" };
+        // Every sidecar that reported this stage counts, including ones that
+        // lost it since: their records went through the pipeline too.
+        for (const s of sidecars) {
+          for (const st of s.stages) {
+            if (st.pipeline !== view.name || st.stage !== stage.name) continue;
+            summary.recordsIn += st.recordsIn;
+            summary.recordsOut += st.recordsOut;
+            summary.errors += st.errors;
+            if (st.lastError !== "") summary.lastError = `${s.id}: ${st.lastError}`;
+          }
+        }
+        return {
+          stage: stage.name,
+          stageIndex: stage.index,
+          kind: STAGE_KIND_TO_PROTO[stage.kind],
+          sidecars: stage.instances.map((i) => i.sidecarId),
+          ...summary,
+          // Sidecars do not report dead-lettered records separately yet.
+          dlqCount: 0,
+        };
+      });
+      return { name: view.name, state: view.placement.state, stages };
+    }),
+  };
+
+  return { name: SERVICE.admin, definition: v1.Admin.service, implementation: handlers };
+}
+
+/** A unary handler whose errors become gRPC statuses at this edge, and only here. */
+function unary<Req, Res>(
+  log: Logger,
+  method: string,
+  fn: (req: Req) => Promise<Res> | Res,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          const status = toGrpcStatus(err);
+          if (err instanceof ConveyorError && err.code !== "INTERNAL")
+            log.debug({ method, code: err.code }, "Admin request refused");
+          else log.error({ err, method }, "Admin request failed");
+          callback(status);
+        },
+      );
+  };
+}
+
+function compare(a = "", b = ""): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,224 @@
+/**
+ * conveyor.v1.Router: how sidecars join, stay alive and receive commands.
+ *
+ *   Register ─▶ membership.register ─▶ re-plan ─▶ {heartbeatIntervalMs, generation}
+ *   Heartbeat (bidi)
+ *     first status (sidecar_id) ─ unknown id ─▶ NOT_FOUND "unknown sidecar <id>; register first"
+ *                               └ known ─────▶ full state: Assign × n, UpdateRoutes(full table)
+ *     every status ─▶ liveness; services_changed ─▶ re-plan; stages kept for GetPipelineStatus
+ *     every later re-plan ─▶ Revoke / Assign / UpdateRoutes on this stream
+ *   Deregister ─▶ forget the sidecar now ─▶ re-plan
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { ServiceBinding } from "../src/grpc/server";
+import { SERVICE, v1 } from "../src/proto";
+import { ConveyorError, toGrpcStatus } from "../src/errors";
+import type { RouterHandlers } from "../src/generated/conveyor/v1/Router";
+import type { RouterCommand } from "../src/generated/conveyor/v1/RouterCommand";
+import type { SidecarStatus__Output } from "../src/generated/conveyor/v1/SidecarStatus";
+import type { Logger } from "../src/telemetry/log";
+import type { Membership } from "./membership";
+import type { Connection, Scheduler } from "./scheduler";
+
+export interface HeartbeatServerOptions {
+  scheduler: Scheduler;
+  membership: Membership;
+  heartbeatIntervalMs: number;
+  log: Logger;
+}
+
+export interface RouterService {
+  binding: ServiceBinding;
+  /** Ends every open heartbeat stream with OK (router shutdown), attached or not. */
+  closeStreams(): void;
+}
+
+export function routerService(options: HeartbeatServerOptions): RouterService {
+  const { scheduler, membership, heartbeatIntervalMs, log } = options;
+  const open = new Set<HeartbeatStream>();
+
+  const handlers: RouterHandlers = {
+    Register(call, callback) {
+      const req = call.request;
+      Promise.resolve()
+        .then(async () => {
+          if (req.sidecarId === "")
+            throw new ConveyorError("PROTOCOL_VIOLATION", "Register needs a sidecar_id");
+          const change = membership.register({
+            id: req.sidecarId,
+            podName: req.podName,
+            namespace: req.namespace,
+            peerAddress: req.peerAddress,
+            services: req.services,
+          });
+          const fields = {
+            sidecar: req.sidecarId,
+            pod: req.podName,
+            peerAddress: req.peerAddress,
+            services: req.services.length,
+          };
+          if (change.joined) log.info(fields, "sidecar joined");
+          else if (change.revived) log.info(fields, "sidecar is back (re-registered after being dead)");
+          else log.info(fields, "sidecar re-registered");
+          await scheduler.replan(`sidecar ${req.sidecarId} registered`);
+          return { heartbeatIntervalMs, generation: scheduler.generation };
+        })
+        .then(
+          (res) => callback(null, res),
+          (err: unknown) => {
+            log.warn({ err, sidecar: req.sidecarId }, "Register failed");
+            callback(toGrpcStatus(err));
+          },
+        );
+    },
+
+    Heartbeat(call) {
+      const stream = new HeartbeatStream(call, options, () => open.delete(stream));
+      open.add(stream);
+      stream.start();
+    },
+
+    Deregister(call, callback) {
+      const id = call.request.sidecarId;
+      Promise.resolve()
+        .then(async () => {
+          scheduler.detachSidecar(id);
+          if (membership.deregister(id)) {
+            log.info({ sidecar: id }, "sidecar left (deregistered)");
+            await scheduler.replan(`sidecar ${id} deregistered`);
+          }
+          return {};
+        })
+        .then(
+          (res) => callback(null, res),
+          (err: unknown) => {
+            log.warn({ err, sidecar: id }, "Deregister failed");
+            callback(toGrpcStatus(err));
+          },
+        );
+    },
+  };
+
+  return {
+    binding: { name: SERVICE.router, definition: v1.Router.service, implementation: handlers },
+    closeStreams: () => {
+      for (const stream of [...open]) stream.close();
+    },
+  };
+}
+
+type HeartbeatCall = grpc.ServerDuplexStream<SidecarStatus__Output, RouterCommand>;
+
+/** One sidecar's heartbeat stream: the handshake, liveness, and the command channel. */
+class HeartbeatStream implements Connection {
+  private id: string | undefined;
+  /** attach() was asked for (it runs once per stream, after the first status). */
+  private attached = false;
+  private closed = false;
+
+  constructor(
+    private readonly call: HeartbeatCall,
+    private readonly options: HeartbeatServerOptions,
+    private readonly onClosed: () => void,
+  ) {}
+
+  get sidecarId(): string {
+    return this.id ?? "";
+  }
+
+  start(): void {
+    this.call.on("data", (status: SidecarStatus__Output) => this.onStatus(status));
+    // The sidecar half-closed: it is going away or reconnecting; liveness decides the rest.
+    this.call.on("end", () => this.finish());
+    this.call.on("cancelled", () => this.finish());
+    this.call.on("error", (err: Error) => {
+      if (!this.closed) this.options.log.debug({ err, sidecar: this.id }, "heartbeat stream broke");
+      this.finish();
+    });
+  }
+
+  send(command: RouterCommand): void {
+    if (this.closed) return;
+    this.call.write(command);
+  }
+
+  close(): void {
+    this.finish();
+  }
+
+  private onStatus(status: SidecarStatus__Output): void {
+    if (this.closed) return;
+    const { membership, scheduler, log } = this.options;
+    if (this.id === undefined) {
+      if (status.sidecarId === "") {
+        this.fail(
+          toGrpcStatus(
+            new ConveyorError("PROTOCOL_VIOLATION", "the first heartbeat message must carry sidecar_id"),
+          ),
+        );
+        return;
+      }
+      this.id = status.sidecarId;
+    } else if (status.sidecarId !== "" && status.sidecarId !== this.id) {
+      this.fail(
+        toGrpcStatus(
+          new ConveyorError(
+            "PROTOCOL_VIOLATION",
+            `this stream belongs to sidecar ${this.id}, not ${status.sidecarId}`,
+          ),
+        ),
+      );
+      return;
+    }
+
+    const id = this.id;
+    const change = membership.heartbeat(id, {
+      ...(status.servicesChanged ? { services: status.services } : {}),
+      stages: status.stages,
+    });
+    if (change === undefined) {
+      // Not a ConveyorError: the sidecar reacts to the status code by registering again.
+      this.fail({ code: grpc.status.NOT_FOUND, details: `unknown sidecar ${id}; register first` });
+      return;
+    }
+    if (change.revived) log.info({ sidecar: id }, "sidecar is back (heartbeat after being dead)");
+    if (change.revived || change.servicesChanged) {
+      scheduler.requestReplan(
+        change.revived ? `sidecar ${id} is back` : `sidecar ${id} reported new services`,
+      );
+    }
+    if (!this.attached) {
+      this.attached = true;
+      // Queued after the re-plan above, so the full state already includes it.
+      scheduler.attach(this).then(
+        () => {
+          if (this.closed) scheduler.detach(this);
+          else log.debug({ sidecar: id }, "heartbeat stream attached");
+        },
+        (err: unknown) => this.fail(toGrpcStatus(err)),
+      );
+    }
+  }
+
+  /** Ends the stream with an error status. */
+  private fail(status: { code: grpc.status; details: string; metadata?: grpc.Metadata }): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClosed();
+    this.options.scheduler.detach(this);
+    this.options.log.debug(
+      { sidecar: this.id, code: status.code, details: status.details },
+      "heartbeat stream rejected",
+    );
+    this.call.emit("error", status);
+  }
+
+  /** Ends the stream with OK (idempotent). */
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClosed();
+    this.options.scheduler.detach(this);
+    if (!this.call.cancelled && this.call.writable) this.call.end();
+  }
+}

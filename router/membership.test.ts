@@ -1,0 +1,110 @@
+import type { LocalService__Output } from "../src/generated/conveyor/v1/LocalService";
+import { Membership } from "./membership";
+
+const orders: LocalService__Output = {
+  endpoint: "127.0.0.1:50051",
+  service: "conveyor.v1.Source",
+  kind: "STAGE_KIND_SOURCE",
+  stageName: "orders",
+  version: "1",
+  partitions: [],
+};
+
+function setup() {
+  let now = 1_000_000;
+  const clock = { advance: (ms: number) => (now += ms) };
+  const membership = new Membership({ deadAfterMs: 3000, clock: () => now });
+  membership.register({
+    id: "a",
+    podName: "pod-a",
+    namespace: "default",
+    peerAddress: "10.0.0.1:9091",
+    services: [orders],
+  });
+  return { membership, clock };
+}
+
+describe("Membership", () => {
+  it("marks a sidecar dead only after the deadline without a status message", () => {
+    const { membership, clock } = setup();
+    clock.advance(3000);
+    expect(membership.sweep()).toEqual([]);
+    expect(membership.get("a")?.state).toBe("alive");
+
+    clock.advance(1);
+    expect(membership.sweep().map((s) => s.id)).toEqual(["a"]);
+    expect(membership.get("a")?.state).toBe("dead");
+    // Dead sidecars are still listed, but not planned with.
+    expect(membership.all().map((s) => s.id)).toEqual(["a"]);
+    expect(membership.alive()).toEqual([]);
+    // Reported once, not on every sweep.
+    expect(membership.sweep()).toEqual([]);
+  });
+
+  it("keeps a heartbeating sidecar alive and revives a dead one", () => {
+    const { membership, clock } = setup();
+    clock.advance(2500);
+    expect(membership.heartbeat("a", { stages: [] })).toEqual({
+      joined: false,
+      revived: false,
+      servicesChanged: false,
+    });
+    clock.advance(2500);
+    expect(membership.sweep()).toEqual([]);
+
+    clock.advance(3001);
+    membership.sweep();
+    expect(membership.get("a")?.state).toBe("dead");
+    expect(membership.heartbeat("a", { stages: [] })?.revived).toBe(true);
+    expect(membership.get("a")?.state).toBe("alive");
+    expect(membership.get("a")?.lastHeartbeatMs).toBe(1_000_000 + 2500 + 2500 + 3001);
+  });
+
+  it("revives a dead sidecar that registers again, replacing its data", () => {
+    const { membership, clock } = setup();
+    clock.advance(5000);
+    membership.sweep();
+    const change = membership.register({
+      id: "a",
+      podName: "pod-a2",
+      namespace: "default",
+      peerAddress: "10.0.0.9:9091",
+      services: [],
+    });
+    expect(change).toEqual({ joined: false, revived: true });
+    expect(membership.get("a")).toMatchObject({
+      state: "alive",
+      podName: "pod-a2",
+      peerAddress: "10.0.0.9:9091",
+      services: [],
+    });
+  });
+
+  it("replaces services only when the status says they changed, and forgets unknown ids", () => {
+    const { membership } = setup();
+    membership.heartbeat("a", { stages: [] });
+    expect(membership.get("a")?.services).toEqual([orders]);
+    expect(membership.heartbeat("a", { services: [], stages: [] })?.servicesChanged).toBe(true);
+    expect(membership.get("a")?.services).toEqual([]);
+    expect(membership.heartbeat("nobody", { stages: [] })).toBeUndefined();
+    expect(membership.deregister("a")).toBe(true);
+    expect(membership.has("a")).toBe(false);
+    expect(membership.deregister("a")).toBe(false);
+  });
+
+  it("sweeps on a timer until stopped", () => {
+    jest.useFakeTimers();
+    try {
+      const { membership, clock } = setup();
+      const ticks: string[][] = [];
+      membership.startSweeping(1000, (died) => ticks.push(died.map((s) => s.id)));
+      clock.advance(4000);
+      jest.advanceTimersByTime(2000);
+      membership.stopSweeping();
+      jest.advanceTimersByTime(5000);
+      expect(ticks).toEqual([["a"], []]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * The sidecar registry: who registered, what they run, when they last spoke.
+ * Liveness is decided here and only here: a sidecar with no status message for
+ * `deadAfterMs` is dead (kept for ListSidecars, left out of planning) until it
+ * heartbeats or registers again. A closed heartbeat stream alone is not death —
+ * the sidecar may be reconnecting — only silence is.
+ *
+ * The clock is injected so that tests decide when time passes.
+ */
+import type { LocalService__Output } from "../src/generated/conveyor/v1/LocalService";
+import type { StageStatus__Output } from "../src/generated/conveyor/v1/StageStatus";
+
+export type SidecarState = "alive" | "dead";
+
+export interface SidecarRecord {
+  id: string;
+  podName: string;
+  namespace: string;
+  peerAddress: string;
+  services: LocalService__Output[];
+  /** The latest per-stage counters the sidecar reported. */
+  stages: StageStatus__Output[];
+  lastHeartbeatMs: number;
+  state: SidecarState;
+}
+
+export interface Registration {
+  id: string;
+  podName: string;
+  namespace: string;
+  peerAddress: string;
+  services: LocalService__Output[];
+}
+
+export interface StatusUpdate {
+  /** Present when the sidecar reports a change of its services (replaces them). */
+  services?: LocalService__Output[];
+  stages: StageStatus__Output[];
+}
+
+export interface MembershipChange {
+  /** The sidecar was unknown before. */
+  joined: boolean;
+  /** The sidecar was dead and is alive again. */
+  revived: boolean;
+}
+
+export interface MembershipOptions {
+  deadAfterMs: number;
+  clock?: () => number;
+}
+
+export class Membership {
+  private readonly sidecars = new Map<string, SidecarRecord>();
+  private readonly deadAfterMs: number;
+  private readonly clock: () => number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: MembershipOptions) {
+    this.deadAfterMs = options.deadAfterMs;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Upserts the sidecar as alive; a known id has all its data replaced. */
+  register(r: Registration): MembershipChange {
+    const before = this.sidecars.get(r.id);
+    this.sidecars.set(r.id, {
+      id: r.id,
+      podName: r.podName,
+      namespace: r.namespace,
+      peerAddress: r.peerAddress,
+      services: r.services,
+      stages: before?.stages ?? [],
+      lastHeartbeatMs: this.clock(),
+      state: "alive",
+    });
+    return { joined: before === undefined, revived: before?.state === "dead" };
+  }
+
+  /**
+   * Refreshes liveness from a status message. Undefined when the id is
+   * unknown (the sidecar must register first).
+   */
+  heartbeat(id: string, update: StatusUpdate): (MembershipChange & { servicesChanged: boolean }) | undefined {
+    const s = this.sidecars.get(id);
+    if (s === undefined) return undefined;
+    const revived = s.state === "dead";
+    s.state = "alive";
+    s.lastHeartbeatMs = this.clock();
+    s.stages = update.stages;
+    if (update.services !== undefined) s.services = update.services;
+    return { joined: false, revived, servicesChanged: update.services !== undefined };
+  }
+
+  /** Forgets the sidecar; false when it was unknown. */
+  deregister(id: string): boolean {
+    return this.sidecars.delete(id);
+  }
+
+  has(id: string): boolean {
+    return this.sidecars.has(id);
+  }
+
+  get(id: string): SidecarRecord | undefined {
+    return this.sidecars.get(id);
+  }
+
+  /** Every known sidecar, alive and dead, sorted by id. */
+  all(): SidecarRecord[] {
+    return [...this.sidecars.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  alive(): SidecarRecord[] {
+    return this.all().filter((s) => s.state === "alive");
+  }
+
+  /** Marks every sidecar silent for longer than the deadline dead; returns those newly dead. */
+  sweep(): SidecarRecord[] {
+    const now = this.clock();
+    const died: SidecarRecord[] = [];
+    for (const s of this.sidecars.values()) {
+      if (s.state === "alive" && now - s.lastHeartbeatMs > this.deadAfterMs) {
+        s.state = "dead";
+        died.push(s);
+      }
+    }
+    return died;
+  }
+
+  /** Sweeps every intervalMs; onTick gets the newly dead (often none). */
+  startSweeping(intervalMs: number, onTick: (died: SidecarRecord[]) => void): void {
+    this.stopSweeping();
+    this.timer = setInterval(() => onTick(this.sweep()), intervalMs);
+  }
+
+  stopSweeping(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,422 @@
+/**
+ * The router in-process on 127.0.0.1:0, driven by real gRPC clients playing
+ * sidecars (Register / Heartbeat / Deregister) and the operator (Admin).
+ */
+import { promises as fsp } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { AdminApi } from "../src/cli/admin-client";
+import type { RouterConfig } from "../src/config/env";
+import { ConveyorError } from "../src/errors";
+import type { LocalService } from "../src/generated/conveyor/v1/LocalService";
+import type { RegisterResponse__Output } from "../src/generated/conveyor/v1/RegisterResponse";
+import type { RouterClient } from "../src/generated/conveyor/v1/Router";
+import type { RouterCommand__Output } from "../src/generated/conveyor/v1/RouterCommand";
+import type { SidecarStatus } from "../src/generated/conveyor/v1/SidecarStatus";
+import { deadlineIn, v1 } from "../src/proto";
+import { startRouter, type RunningRouter } from "./main";
+
+const WAIT_MS = 5000;
+
+function routerConfig(overrides: Partial<RouterConfig> = {}): RouterConfig {
+  return {
+    host: "127.0.0.1",
+    port: 0,
+    store: "memory",
+    heartbeatIntervalSecs: 5,
+    deadAfterMissed: 3,
+    metricsPort: 0,
+    ...overrides,
+  };
+}
+
+function source(stageName: string, partitions: number[] = []): LocalService {
+  return {
+    endpoint: "127.0.0.1:50051",
+    service: "conveyor.v1.Source",
+    kind: "STAGE_KIND_SOURCE",
+    stageName,
+    version: "1",
+    partitions,
+  };
+}
+
+/** Resolves when check() passes, re-checking whenever poke() is called or every 20 ms. */
+async function eventually<T>(what: string, check: () => T | undefined, timeoutMs = WAIT_MS): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A test double of a sidecar's router client: registers, heartbeats, records commands. */
+class FakeSidecar {
+  readonly commands: RouterCommand__Output[] = [];
+  status: grpc.StatusObject | undefined;
+  private stream: grpc.ClientDuplexStream<SidecarStatus, RouterCommand__Output> | undefined;
+  private readonly client: RouterClient;
+
+  constructor(
+    address: string,
+    readonly id: string,
+    public services: LocalService[],
+  ) {
+    this.client = new v1.Router(address, grpc.credentials.createInsecure());
+  }
+
+  register(): Promise<RegisterResponse__Output> {
+    return new Promise((resolve, reject) =>
+      this.client.Register(
+        {
+          sidecarId: this.id,
+          podName: `pod-${this.id}`,
+          namespace: "test",
+          peerAddress: `${this.id}.pod:9091`,
+          services: this.services,
+        },
+        { deadline: deadlineIn(WAIT_MS) },
+        (err, res) => (err ? reject(err) : res ? resolve(res) : reject(new Error("empty response"))),
+      ),
+    );
+  }
+
+  deregister(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.client.Deregister({ sidecarId: this.id }, { deadline: deadlineIn(WAIT_MS) }, (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+  }
+
+  /** Opens the heartbeat stream with the handshake status. */
+  connect(): void {
+    this.commands.length = 0;
+    this.status = undefined;
+    const stream = this.client.Heartbeat({ deadline: deadlineIn(60_000) });
+    stream.on("data", (c: RouterCommand__Output) => this.commands.push(c));
+    stream.on("status", (s: grpc.StatusObject) => (this.status = s));
+    // Errors also arrive as a status; the listener only keeps them from being unhandled.
+    stream.on("error", () => undefined);
+    this.stream = stream;
+    this.beat(true);
+  }
+
+  beat(servicesChanged = false, stages: SidecarStatus["stages"] = []): void {
+    this.stream?.write({ sidecarId: this.id, services: this.services, servicesChanged, stages });
+  }
+
+  /** The commands received so far, as short strings ("assign orders [0,1] g2", "routes v2", "revoke orders g3"). */
+  log(): string[] {
+    return this.commands.map(summarize);
+  }
+
+  async waitForCommands(n: number): Promise<string[]> {
+    return eventually(`${n} commands on ${this.id} (have ${this.log().join(" | ")})`, () =>
+      this.commands.length >= n ? this.log() : undefined,
+    );
+  }
+
+  async waitForStatus(): Promise<grpc.StatusObject> {
+    return eventually(`end of ${this.id}'s heartbeat stream`, () => this.status);
+  }
+
+  close(): void {
+    this.stream?.cancel();
+    this.client.close();
+  }
+}
+
+function summarize(c: RouterCommand__Output): string {
+  if (c.assign) return `assign ${c.assign.stage} [${c.assign.partitions.join(",")}] g${c.assign.generation}`;
+  if (c.revoke)
+    return `revoke ${c.revoke.stage} g${c.revoke.generation}${c.revoke.drainFirst ? " drain" : ""}`;
+  if (c.updateRoutes) return `routes v${c.updateRoutes.table?.version ?? "?"}`;
+  return "?";
+}
+
+const partitionedToFile = (dir: string): string =>
+  [
+    "name: orders-to-file",
+    "source: { stage: orders }",
+    `sink: { builtin: file, config: { dir: ${JSON.stringify(dir)} } }`,
+    "settings: { batchSize: 50 }",
+  ].join("\n");
+
+describe("router", () => {
+  let router: RunningRouter | undefined;
+  let admin: AdminApi | undefined;
+  const sidecars: FakeSidecar[] = [];
+  let tmp: string;
+
+  const start = async (
+    overrides: Partial<RouterConfig> = {},
+  ): Promise<{ router: RunningRouter; admin: AdminApi }> => {
+    router = await startRouter(routerConfig(overrides));
+    admin = new AdminApi(router.address);
+    return { router, admin };
+  };
+  const stop = async (): Promise<void> => {
+    admin?.close();
+    admin = undefined;
+    await router?.stop();
+    router = undefined;
+  };
+  const sidecar = (address: string, id: string, services: LocalService[]): FakeSidecar => {
+    const s = new FakeSidecar(address, id, services);
+    sidecars.push(s);
+    return s;
+  };
+
+  beforeEach(async () => {
+    tmp = await fsp.mkdtemp(path.join(os.tmpdir(), "conveyor-router-"));
+  });
+  afterEach(async () => {
+    for (const s of sidecars.splice(0)) s.close();
+    await stop();
+    await fsp.rm(tmp, { recursive: true, force: true });
+  });
+
+  it("sends a registered sidecar its assignments and the full table, then the diffs when a second sidecar joins", async () => {
+    const { router, admin } = await start();
+    const applied = await admin.applyPipeline({ definition: partitionedToFile(path.join(tmp, "out")) });
+    expect(applied).toEqual({ name: "orders-to-file", created: true, generation: 1 });
+
+    const a = sidecar(router.address, "a", [source("orders", [0, 1, 2, 3])]);
+    expect(await a.register()).toEqual({ heartbeatIntervalMs: 5000, generation: 2 });
+    a.connect();
+    expect(await a.waitForCommands(3)).toEqual([
+      "assign orders [0,1,2,3] g2",
+      "assign file [] g2",
+      "routes v2",
+    ]);
+    expect(a.commands.every((c) => c.generation === 2)).toBe(true);
+    const assign = a.commands[0].assign;
+    expect(assign).toMatchObject({ pipeline: "orders-to-file", stage: "orders", stageIndex: 0 });
+    expect(assign?.routes?.pipeline).toBe("orders-to-file");
+    const table = a.commands[2].updateRoutes?.table;
+    expect(table?.generation).toBe(2);
+    expect(table?.pipelines).toHaveLength(1);
+    expect(table?.pipelines[0].settings?.batchSize).toBe(50);
+    expect(
+      table?.pipelines[0].stages.map((s) => [s.name, s.kind, s.builtin, s.instances.map((i) => i.sidecarId)]),
+    ).toEqual([
+      ["orders", "STAGE_KIND_SOURCE", "", ["a"]],
+      ["file", "STAGE_KIND_SINK", "file", ["a"]],
+    ]);
+    expect(JSON.parse(table?.pipelines[0].stages[1].builtinConfigJson ?? "{}")).toEqual({
+      dir: path.join(tmp, "out"),
+    });
+
+    // b joins with the same source: the partitions are split, a hears about its share and the new table.
+    const b = sidecar(router.address, "b", [source("orders", [0, 1, 2, 3])]);
+    expect((await b.register()).generation).toBe(3);
+    expect((await a.waitForCommands(5)).slice(3)).toEqual(["assign orders [0,1] g3", "routes v3"]);
+    b.connect();
+    expect(await b.waitForCommands(3)).toEqual(["assign orders [2,3] g3", "assign file [] g3", "routes v3"]);
+
+    const listed = await admin.listAssignments();
+    expect(listed.generation).toBe(3);
+    expect(listed.assignments.map((x) => [x.stage, x.sidecarId, x.partitions, x.generation, x.kind])).toEqual(
+      [
+        ["orders", "a", [0, 1], 3, "STAGE_KIND_SOURCE"],
+        ["orders", "b", [2, 3], 3, "STAGE_KIND_SOURCE"],
+        ["file", "a", [], 2, "STAGE_KIND_SINK"],
+        ["file", "b", [], 3, "STAGE_KIND_SINK"],
+      ],
+    );
+
+    // Stage counters from heartbeats are summed per stage.
+    a.beat(false, [
+      {
+        pipeline: "orders-to-file",
+        stage: "file",
+        recordsIn: 10,
+        recordsOut: 9,
+        errors: 1,
+        lastError: "disk full",
+        state: "running",
+      },
+    ]);
+    b.beat(false, [
+      {
+        pipeline: "orders-to-file",
+        stage: "file",
+        recordsIn: 5,
+        recordsOut: 5,
+        errors: 0,
+        lastError: "",
+        state: "running",
+      },
+    ]);
+    let latest: Awaited<ReturnType<AdminApi["getPipelineStatus"]>> | undefined;
+    const status = await eventually("stage counters", () => {
+      void admin.getPipelineStatus("orders-to-file").then((s) => (latest = s));
+      return latest?.stages[1].recordsIn === 15 ? latest : undefined;
+    });
+    expect(status.state).toBe("ready");
+    expect(status.stages[1]).toMatchObject({
+      stage: "file",
+      sidecars: ["a", "b"],
+      recordsIn: 15,
+      recordsOut: 14,
+      errors: 1,
+      lastError: "a: disk full",
+    });
+
+    // b leaves: a gets every partition back; b's stream hears nothing more.
+    await b.deregister();
+    expect((await a.waitForCommands(7)).slice(5)).toEqual(["assign orders [0,1,2,3] g4", "routes v4"]);
+    expect((await admin.listSidecars()).sidecars.map((s) => [s.sidecarId, s.state])).toEqual([
+      ["a", "alive"],
+    ]);
+
+    // Deleting the pipeline revokes what a runs.
+    await admin.deletePipeline("orders-to-file");
+    expect((await a.waitForCommands(10)).slice(7)).toEqual([
+      "revoke orders g5 drain",
+      "revoke file g5 drain",
+      "routes v5",
+    ]);
+    expect((await admin.listPipelines()).pipelines).toEqual([]);
+
+    // Stopping the router ends open heartbeat streams cleanly.
+    const address = router.address;
+    await stop();
+    expect((await a.waitForStatus()).code).toBe(grpc.status.OK);
+
+    // A router that is gone is ROUTER_UNAVAILABLE to the CLI (exit code 2 there).
+    const gone = new AdminApi(address, 1000);
+    try {
+      await expect(gone.listPipelines()).rejects.toMatchObject({ code: "ROUTER_UNAVAILABLE" });
+    } finally {
+      gone.close();
+    }
+  });
+  it("rejects an invalid pipeline with INVALID_ARGUMENT listing every problem, and applies nothing", async () => {
+    const { admin } = await start();
+    const err = await admin
+      .applyPipeline({
+        definition:
+          "name: Not A Name\nsource: { stage: orders, colour: red }\nsteps: [ { builtin: nope } ]\n",
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(ConveyorError);
+    const e = err as ConveyorError;
+    expect(e.code).toBe("CONFIG_INVALID");
+    expect(e.details.grpcCode).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(e.message).toContain('missing required field "sink"');
+    expect(e.message).toContain('unknown field "colour"');
+    expect(e.message).toContain("/name");
+    expect((await admin.listPipelines()).pipelines).toEqual([]);
+    expect((await admin.listAssignments()).generation).toBe(0);
+
+    await expect(admin.deletePipeline("nope")).rejects.toMatchObject({ code: "PIPELINE_NOT_FOUND" });
+    await expect(admin.getPipelineStatus("nope")).rejects.toMatchObject({ code: "PIPELINE_NOT_FOUND" });
+  });
+
+  it("ends the heartbeat of an unknown sidecar with NOT_FOUND, and serves it once registered", async () => {
+    const { router } = await start();
+    const ghost = sidecar(router.address, "ghost", [source("orders")]);
+    ghost.connect();
+    const status = await ghost.waitForStatus();
+    expect(status.code).toBe(grpc.status.NOT_FOUND);
+    expect(status.details).toBe("unknown sidecar ghost; register first");
+
+    await ghost.register();
+    ghost.connect();
+    // No pipelines: just the (empty) table.
+    expect(await ghost.waitForCommands(1)).toEqual(["routes v0"]);
+  });
+
+  it("restarts with the file store: same pipelines, same generation, same owners once sidecars return", async () => {
+    const store = `file:${path.join(tmp, "state", "router.json")}`;
+    const definition =
+      "name: single\nsource: { stage: orders }\nsink: { builtin: file, config: { dir: /tmp/x } }\n";
+    {
+      const { router, admin } = await start({ store });
+      await admin.applyPipeline({ definition });
+      // b registers first, so b owns the (unpartitioned) source although "a" sorts first.
+      await sidecar(router.address, "b", [source("orders")]).register();
+      await sidecar(router.address, "a", [source("orders")]).register();
+      const before = await admin.listAssignments();
+      expect(before.generation).toBe(2);
+      expect(before.assignments.filter((x) => x.stage === "orders").map((x) => x.sidecarId)).toEqual(["b"]);
+      for (const s of sidecars.splice(0)) s.close();
+      await stop();
+    }
+
+    const { router, admin } = await start({ store });
+    expect((await admin.listPipelines()).pipelines.map((p) => [p.name, p.state])).toEqual([
+      ["single", "pending"],
+    ]);
+    expect((await admin.listAssignments()).generation).toBe(2);
+
+    // a is back first, but the source is held for b (so nothing changes) ...
+    const a = sidecar(router.address, "a", [source("orders")]);
+    expect((await a.register()).generation).toBe(2);
+    const held = await admin.listAssignments();
+    expect(held.assignments.filter((x) => x.stage === "orders")).toEqual([]);
+    // ... and b gets it back when it returns.
+    await sidecar(router.address, "b", [source("orders")]).register();
+    const after = await admin.listAssignments();
+    expect(after.generation).toBe(3);
+    expect(after.assignments.filter((x) => x.stage === "orders").map((x) => x.sidecarId)).toEqual(["b"]);
+  });
+
+  it("refuses to start when PIPELINES_DIR has an invalid file, listing every error", async () => {
+    const dir = path.join(tmp, "pipelines");
+    await fsp.mkdir(dir);
+    await fsp.writeFile(
+      path.join(dir, "good.yaml"),
+      "name: good\nsource: { stage: a }\nsink: { stage: b }\n",
+    );
+    await fsp.writeFile(path.join(dir, "bad.yaml"), "name: bad\nsource: { stage: a }\n");
+    await fsp.writeFile(path.join(dir, "worse.json"), "{");
+    await expect(startRouter(routerConfig({ pipelinesDir: dir }))).rejects.toThrow(
+      /bad\.yaml[\s\S]*missing required field "sink"[\s\S]*worse\.json/,
+    );
+
+    await fsp.rm(path.join(dir, "bad.yaml"));
+    await fsp.rm(path.join(dir, "worse.json"));
+    const { admin } = await start({ pipelinesDir: dir });
+    expect((await admin.listPipelines()).pipelines.map((p) => p.name)).toEqual(["good"]);
+  });
+
+  it("marks a silent sidecar dead and moves its source to a live one", async () => {
+    const { router, admin } = await start({ heartbeatIntervalSecs: 0.2, deadAfterMissed: 2 });
+    await admin.applyPipeline({
+      definition: "name: p\nsource: { stage: orders }\nsink: { builtin: file, config: { dir: /tmp/x } }\n",
+    });
+    const a = sidecar(router.address, "a", [source("orders")]);
+    const b = sidecar(router.address, "b", [source("orders")]);
+    await a.register();
+    await b.register();
+    b.connect();
+    expect(await b.waitForCommands(1)).toEqual([expect.stringMatching(/^routes/)]);
+
+    // b keeps beating, a stays silent: after 400 ms (and the next sweep) a is dead.
+    const beating = setInterval(() => b.beat(), 100);
+    try {
+      const moved = await b.waitForCommands(4);
+      expect(moved.slice(1)).toEqual([
+        expect.stringMatching(/^assign orders \[\] g\d+$/),
+        expect.stringMatching(/^assign file/),
+        expect.stringMatching(/^routes/),
+      ]);
+      const listed = await admin.listSidecars();
+      expect(listed.sidecars.map((s) => [s.sidecarId, s.state])).toEqual([
+        ["a", "dead"],
+        ["b", "alive"],
+      ]);
+    } finally {
+      clearInterval(beating);
+    }
+  });
+});

@@ -1,0 +1,469 @@
+/**
+ * The router's state machine: the applied pipelines, the current plan and its
+ * generation, and the heartbeat streams that must hear about changes.
+ *
+ *   Apply/Delete ─┐                       ┌─▶ store.save (durable first)
+ *   Register     ─┼─▶ commit(): plan ─ diff ┼─▶ Revoke / Assign / UpdateRoutes to every connected sidecar
+ *   Heartbeat    ─┤    (serialized)        └─▶ log + metrics
+ *   sweep (dead) ─┘
+ *
+ * Every change goes through one queue, so that commands reach sidecars in the
+ * order the plans were made, and a stream that attaches gets the full state of
+ * the last commit followed by exactly the diffs after it. A plan is saved
+ * before anyone hears of it: a generation a sidecar has seen is never lost.
+ */
+import { parsePipeline, type PipelineSpec } from "../src/config/pipeline";
+import { ConveyorError } from "../src/errors";
+import type { Assign } from "../src/generated/conveyor/v1/Assign";
+import type { PipelineRoute } from "../src/generated/conveyor/v1/PipelineRoute";
+import type { RouterCommand } from "../src/generated/conveyor/v1/RouterCommand";
+import { stageKindFromProto } from "../src/stages/contract";
+import type { Logger } from "../src/telemetry/log";
+import {
+  assignmentKey,
+  assignmentsOf,
+  diffAssignments,
+  isEmptyDiff,
+  pipelineRoute,
+  planPipelines,
+  routesKey,
+  routingTable,
+  type Assignment,
+  type PipelinePlacement,
+  type Plan,
+  type PreviousOwner,
+  type SidecarCandidate,
+} from "./assignment";
+import type { Membership, SidecarRecord } from "./membership";
+import type { RouterState, RouterStore, StoredAssignment } from "./store/store";
+
+/** One sidecar's heartbeat stream, as the scheduler sees it. */
+export interface Connection {
+  readonly sidecarId: string;
+  send(command: RouterCommand): void;
+  /** Ends the stream (a newer stream replaced it, or the router stops). */
+  close(): void;
+}
+
+export interface RestoredState {
+  generation: number;
+  pipelines: PipelineSpec[];
+  assignments: StoredAssignment[];
+}
+
+export interface SchedulerOptions {
+  store: RouterStore;
+  membership: Membership;
+  log: Logger;
+  restored: RestoredState;
+  /** How long the owners from before a restart keep their sources while they re-register. */
+  holdMs: number;
+  clock?: () => number;
+  /** Called after every commit (metrics). */
+  onCommit?: () => void;
+}
+
+export interface PipelineView {
+  name: string;
+  definitionJson: string;
+  placement: PipelinePlacement;
+}
+
+export interface AssignmentView {
+  assignment: Assignment;
+  generation: number;
+}
+
+interface PipelineEntry {
+  spec: PipelineSpec;
+  definitionJson: string;
+}
+
+/**
+ * Parses what a store returned. A stored pipeline that no longer validates is
+ * a start-up error naming it (nothing is applied).
+ */
+export function restoreState(state: RouterState | undefined, source: string): RestoredState {
+  if (state === undefined) return { generation: 0, pipelines: [], assignments: [] };
+  const pipelines: PipelineSpec[] = [];
+  const problems: string[] = [];
+  for (const p of state.pipelines) {
+    try {
+      // Stored definitions are already interpolated: no environment applies.
+      pipelines.push(parsePipeline(p.definition, `${source} pipeline "${p.name}"`, {}));
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConveyorError("CONFIG_INVALID", `stored state is not usable:\n${problems.join("\n")}`, {
+      source,
+      problems,
+    });
+  }
+  return { generation: state.generation, pipelines, assignments: state.assignments };
+}
+
+export class Scheduler {
+  private readonly store: RouterStore;
+  private readonly membership: Membership;
+  private readonly log: Logger;
+  private readonly clock: () => number;
+  private readonly onCommit: () => void;
+
+  private pipelines = new Map<string, PipelineEntry>();
+  private generationValue: number;
+  private plan: Plan = { pipelines: [] };
+  private routes: string;
+  private current = new Map<string, AssignmentView>();
+  /** Assignments from before a restart, kept for stickiness until holdUntil. */
+  private held: StoredAssignment[];
+  private readonly holdUntil: number;
+  /** The last commit failed (store error): the sweep retries it. */
+  private dirty = false;
+
+  private readonly connections = new Map<string, Connection>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(options: SchedulerOptions) {
+    this.store = options.store;
+    this.membership = options.membership;
+    this.log = options.log;
+    this.clock = options.clock ?? Date.now;
+    this.onCommit = options.onCommit ?? (() => undefined);
+    this.generationValue = options.restored.generation;
+    for (const spec of options.restored.pipelines)
+      this.pipelines.set(spec.name, { spec, definitionJson: JSON.stringify(spec) });
+    this.held = options.restored.assignments;
+    this.holdUntil = this.clock() + options.holdMs;
+    // Nobody has registered yet: the plan is empty, and stays uncommitted (and
+    // the generation unchanged) until the first sidecar or pipeline arrives.
+    this.plan = this.makePlan(this.pipelines);
+    this.routes = routesKey(this.plan);
+  }
+
+  get generation(): number {
+    return this.generationValue;
+  }
+
+  /** Upserts pipelines (already validated); one commit for all of them. */
+  applyPipelines(specs: PipelineSpec[]): Promise<{ created: boolean[]; generation: number }> {
+    return this.enqueue(async () => {
+      const next = new Map(this.pipelines);
+      const created = specs.map((spec) => {
+        const isNew = !next.has(spec.name);
+        next.set(spec.name, { spec, definitionJson: JSON.stringify(spec) });
+        return isNew;
+      });
+      await this.commit(next, `applied ${specs.map((s) => s.name).join(", ")}`);
+      specs.forEach((spec, i) =>
+        this.log.info(
+          { pipeline: spec.name, created: created[i], generation: this.generationValue },
+          created[i] ? "pipeline created" : "pipeline applied",
+        ),
+      );
+      return { created, generation: this.generationValue };
+    });
+  }
+
+  async applyPipeline(spec: PipelineSpec): Promise<{ created: boolean; generation: number }> {
+    const result = await this.applyPipelines([spec]);
+    return { created: result.created[0], generation: result.generation };
+  }
+
+  deletePipeline(name: string): Promise<{ generation: number }> {
+    return this.enqueue(async () => {
+      if (!this.pipelines.has(name))
+        throw new ConveyorError("PIPELINE_NOT_FOUND", `no pipeline named "${name}"`, { pipeline: name });
+      const next = new Map(this.pipelines);
+      next.delete(name);
+      await this.commit(next, `deleted ${name}`);
+      this.log.info({ pipeline: name, generation: this.generationValue }, "pipeline deleted");
+      return { generation: this.generationValue };
+    });
+  }
+
+  /** Re-plans against the current sidecars; rejects if the new state cannot be saved. */
+  replan(reason: string): Promise<void> {
+    return this.enqueue(() => this.commit(this.pipelines, reason));
+  }
+
+  /** Re-plans in the background (sweeps, heartbeats); a failure is logged and retried by tick(). */
+  requestReplan(reason: string): void {
+    this.replan(reason).catch((err: unknown) =>
+      this.log.error({ err, reason }, "re-plan failed; retrying on the next sweep"),
+    );
+  }
+
+  /** Called every sweep: releases stickiness holds that expired, retries failed commits. */
+  tick(): void {
+    if (this.held.length > 0 && this.clock() >= this.holdUntil) {
+      this.held = [];
+      this.requestReplan("sidecars from before the restart did not all return in time");
+    } else if (this.dirty) {
+      this.requestReplan("retrying a failed commit");
+    }
+  }
+
+  /** Sends the sidecar its full state, then every later change. */
+  attach(connection: Connection): Promise<void> {
+    return this.enqueue(() => {
+      const previous = this.connections.get(connection.sidecarId);
+      if (previous !== undefined && previous !== connection) {
+        this.log.warn({ sidecar: connection.sidecarId }, "a new heartbeat stream replaces the open one");
+        previous.close();
+      }
+      this.connections.set(connection.sidecarId, connection);
+      const generation = this.generationValue;
+      const routes = this.routesByPipeline();
+      for (const view of this.current.values()) {
+        if (view.assignment.sidecarId === connection.sidecarId) {
+          connection.send({ generation, assign: assignCommand(view, routes) });
+        }
+      }
+      connection.send({ generation, updateRoutes: { table: routingTable(this.plan, generation) } });
+    });
+  }
+
+  /** Stops sending to this stream (no-op if a newer one replaced it). */
+  detach(connection: Connection): void {
+    if (this.connections.get(connection.sidecarId) === connection)
+      this.connections.delete(connection.sidecarId);
+  }
+
+  /** Stops sending to the sidecar's stream, whichever it is (Deregister). */
+  detachSidecar(sidecarId: string): void {
+    this.connections.delete(sidecarId);
+  }
+
+  /** Resolves once every queued change is done. */
+  idle(): Promise<void> {
+    return this.enqueue(() => undefined);
+  }
+
+  pipelineViews(): PipelineView[] {
+    return this.plan.pipelines.map((placement) => ({
+      name: placement.pipeline,
+      definitionJson: this.pipelines.get(placement.pipeline)?.definitionJson ?? "",
+      placement,
+    }));
+  }
+
+  pipelineView(name: string): PipelineView | undefined {
+    return this.pipelineViews().find((p) => p.name === name);
+  }
+
+  assignmentViews(): AssignmentView[] {
+    return [...this.current.values()];
+  }
+
+  private enqueue<T>(fn: () => Promise<T> | T): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private makePlan(pipelines: ReadonlyMap<string, PipelineEntry>): Plan {
+    const alive = new Set(this.membership.alive().map((s) => s.id));
+    const holding = this.clock() < this.holdUntil;
+    const current = [...this.current.values()].map(({ assignment: a }): PreviousOwner => a);
+    // The current plan first: it wins over what was held from before a restart.
+    const previous = [...current, ...(holding ? this.held : [])];
+    const reserved = new Set(holding ? this.held.map((h) => h.sidecarId).filter((id) => !alive.has(id)) : []);
+    return planPipelines({
+      pipelines: [...pipelines.values()].map((e) => e.spec),
+      sidecars: this.membership.alive().map(toCandidate),
+      previous,
+      reserved,
+    });
+  }
+
+  private async commit(next: Map<string, PipelineEntry>, reason: string): Promise<void> {
+    const plan = this.makePlan(next);
+    const diff = diffAssignments(
+      [...this.current.values()].map((v) => v.assignment),
+      assignmentsOf(plan),
+    );
+    const routes = routesKey(plan);
+    const routesChanged = routes !== this.routes;
+    const planChanged = routesChanged || !isEmptyDiff(diff);
+    const pipelinesChanged = !samePipelines(this.pipelines, next);
+    if (!planChanged && !pipelinesChanged) {
+      this.dirty = false;
+      return;
+    }
+
+    const generation = planChanged ? this.generationValue + 1 : this.generationValue;
+    const views: AssignmentView[] = [
+      ...diff.unchanged.map((a) => this.current.get(assignmentKey(a)) ?? { assignment: a, generation }),
+      ...[...diff.gained, ...diff.changed].map((a) => ({ assignment: a, generation })),
+    ];
+    const current = new Map(
+      views
+        .sort((x, y) => byPosition(x.assignment, y.assignment))
+        .map((v) => [assignmentKey(v.assignment), v]),
+    );
+    diff.lost.sort(byPosition);
+    diff.gained.sort(byPosition);
+    diff.changed.sort(byPosition);
+
+    try {
+      await this.store.save(this.stateToSave(generation, next, current));
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+
+    const before = new Map(this.plan.pipelines.map((p) => [p.pipeline, p]));
+    this.pipelines = next;
+    this.generationValue = generation;
+    this.plan = plan;
+    this.routes = routes;
+    this.current = current;
+    this.dirty = false;
+    // A sidecar that is back has had its stickiness applied; should it die
+    // again, its sources move like anyone else's instead of waiting for it.
+    const alive = new Set(this.membership.alive().map((s) => s.id));
+    this.held = this.held.filter((h) => !alive.has(h.sidecarId));
+
+    if (planChanged) this.log.info({ generation, reason }, "plan changed");
+    this.logChanges(diff, generation, before);
+    this.push(diff, routesChanged);
+    this.onCommit();
+  }
+
+  private stateToSave(
+    generation: number,
+    pipelines: Map<string, PipelineEntry>,
+    current: Map<string, AssignmentView>,
+  ): RouterState {
+    const assignments: StoredAssignment[] = [...current.values()].map(({ assignment: a, generation: g }) => ({
+      pipeline: a.pipeline,
+      stage: a.stage,
+      stageIndex: a.stageIndex,
+      sidecarId: a.sidecarId,
+      partitions: a.partitions,
+      generation: g,
+    }));
+    // Still-held ownership survives another restart within the hold window.
+    if (this.clock() < this.holdUntil) {
+      for (const h of this.held) if (!current.has(assignmentKey(h))) assignments.push(h);
+    }
+    return {
+      generation,
+      pipelines: [...pipelines.values()]
+        .map((e) => ({ name: e.spec.name, definition: e.definitionJson }))
+        .sort((a, b) => compare(a.name, b.name)),
+      assignments,
+    };
+  }
+
+  private push(diff: ReturnType<typeof diffAssignments>, routesChanged: boolean): void {
+    const generation = this.generationValue;
+    const routes = this.routesByPipeline();
+    const table = routingTable(this.plan, generation);
+    for (const connection of this.connections.values()) {
+      const id = connection.sidecarId;
+      for (const a of diff.lost) {
+        if (a.sidecarId !== id) continue;
+        connection.send({
+          generation,
+          revoke: { pipeline: a.pipeline, stage: a.stage, drainFirst: true, generation },
+        });
+      }
+      for (const a of [...diff.gained, ...diff.changed].sort(byPosition)) {
+        if (a.sidecarId !== id) continue;
+        const view = this.current.get(assignmentKey(a));
+        if (view !== undefined) connection.send({ generation, assign: assignCommand(view, routes) });
+      }
+      if (routesChanged) connection.send({ generation, updateRoutes: { table } });
+    }
+  }
+
+  private logChanges(
+    diff: ReturnType<typeof diffAssignments>,
+    generation: number,
+    before: Map<string, PipelinePlacement>,
+  ): void {
+    const fields = (a: Assignment) => ({
+      pipeline: a.pipeline,
+      stage: a.stage,
+      sidecar: a.sidecarId,
+      partitions: a.partitions,
+      generation,
+    });
+    for (const a of diff.lost) this.log.info(fields(a), "stage revoked");
+    for (const a of diff.gained) this.log.info(fields(a), "stage assigned");
+    for (const a of diff.changed) this.log.info(fields(a), "stage reassigned");
+    for (const p of this.plan.pipelines) {
+      const old = before.get(p.pipeline);
+      if (old !== undefined && old.state === p.state && old.reasons.join("\n") === p.reasons.join("\n"))
+        continue;
+      if (p.state === "ready") this.log.info({ pipeline: p.pipeline, generation }, "pipeline ready");
+      else this.log.warn({ pipeline: p.pipeline, generation, reasons: p.reasons }, "pipeline pending");
+    }
+  }
+
+  private routesByPipeline(): Map<string, PipelineRoute> {
+    return new Map(this.plan.pipelines.map((p) => [p.pipeline, pipelineRoute(p)]));
+  }
+}
+
+function assignCommand(view: AssignmentView, routes: ReadonlyMap<string, PipelineRoute>): Assign {
+  const a = view.assignment;
+  return {
+    pipeline: a.pipeline,
+    stage: a.stage,
+    stageIndex: a.stageIndex,
+    generation: view.generation,
+    routes: routes.get(a.pipeline) ?? null,
+    partitions: a.partitions,
+  };
+}
+
+/** The planner's view of a sidecar: services of an unknown kind cannot run any stage. */
+function toCandidate(s: SidecarRecord): SidecarCandidate {
+  return {
+    id: s.id,
+    peerAddress: s.peerAddress,
+    services: s.services.flatMap((svc) => {
+      const kind = stageKindFromProto(svc.kind);
+      return kind === undefined
+        ? []
+        : [
+            {
+              endpoint: svc.endpoint,
+              service: svc.service,
+              kind,
+              stageName: svc.stageName,
+              partitions: svc.partitions,
+            },
+          ];
+    }),
+  };
+}
+
+/**
+ * Commands and listings go pipeline by pipeline, upstream first: a sidecar
+ * stops a source before its downstream stages drain, and hears of a stage
+ * before the routes that point at it.
+ */
+function byPosition(a: Assignment, b: Assignment): number {
+  return compare(a.pipeline, b.pipeline) || a.stageIndex - b.stageIndex || compare(a.sidecarId, b.sidecarId);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function samePipelines(
+  a: ReadonlyMap<string, PipelineEntry>,
+  b: ReadonlyMap<string, PipelineEntry>,
+): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, e] of a) if (b.get(name)?.definitionJson !== e.definitionJson) return false;
+  return true;
+}

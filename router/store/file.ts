@@ -1,0 +1,131 @@
+/**
+ * ROUTER_STORE=file:<path>: the whole router state as one JSON file, replaced
+ * atomically (write a temp file beside it, fsync, rename over, fsync the
+ * directory), so a crash leaves either the old or the new state, never half.
+ * A file that cannot be read back is a start-up error naming the file: the
+ * router must not silently start from generation 0 and break fencing.
+ */
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { ConveyorError } from "../../src/errors";
+import type { RouterState, RouterStore, StoredAssignment, StoredPipeline } from "./store";
+
+/** Bumped if the layout ever changes incompatibly. */
+const FORMAT_VERSION = 1;
+
+interface FileContent extends RouterState {
+  formatVersion: number;
+}
+
+export class FileStore implements RouterStore {
+  readonly description: string;
+  private tmpCounter = 0;
+
+  constructor(private readonly file: string) {
+    this.description = `file:${file}`;
+  }
+
+  async load(): Promise<RouterState | undefined> {
+    let text: string;
+    try {
+      text = await fsp.readFile(this.file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw this.corrupt(`cannot be read: ${(err as Error).message}`, err);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw this.corrupt(`is not valid JSON (${(err as Error).message})`, err);
+    }
+    const problems = checkContent(raw);
+    if (problems.length > 0) throw this.corrupt(`does not hold a router state: ${problems.join("; ")}`);
+    const content = raw as FileContent;
+    return { generation: content.generation, pipelines: content.pipelines, assignments: content.assignments };
+  }
+
+  async save(state: RouterState): Promise<void> {
+    const dir = path.dirname(this.file);
+    await fsp.mkdir(dir, { recursive: true });
+    const content: FileContent = { formatVersion: FORMAT_VERSION, ...state };
+    // Unique per write, so that two saves in flight never share a temp file.
+    const tmp = `${this.file}.tmp-${process.pid}-${this.tmpCounter++}`;
+    try {
+      const handle = await fsp.open(tmp, "w");
+      try {
+        await handle.writeFile(JSON.stringify(content, null, 2) + "\n", "utf8");
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fsp.rename(tmp, this.file);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw new ConveyorError(
+        "INTERNAL",
+        `could not write router state to ${this.file}: ${(err as Error).message}`,
+        { file: this.file },
+        { cause: err },
+      );
+    }
+    // The rename is durable only once the directory entry is.
+    const dirHandle = await fsp.open(dir, "r");
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+  }
+
+  private corrupt(reason: string, cause?: unknown): ConveyorError {
+    return new ConveyorError(
+      "CONFIG_INVALID",
+      `router state file ${this.file} ${reason}; repair or remove it (removing it resets pipelines and the generation)`,
+      { file: this.file },
+      { cause },
+    );
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+}
+
+/** Every reason the parsed JSON is not a FileContent (empty when it is). */
+function checkContent(raw: unknown): string[] {
+  if (!isObject(raw)) return ["the top level is not an object"];
+  const problems: string[] = [];
+  if (raw.formatVersion !== FORMAT_VERSION)
+    problems.push(`formatVersion is ${JSON.stringify(raw.formatVersion)}, expected ${FORMAT_VERSION}`);
+  if (!isCount(raw.generation)) problems.push("generation is not a non-negative integer");
+  if (!Array.isArray(raw.pipelines)) problems.push("pipelines is not an array");
+  else
+    raw.pipelines.forEach(
+      (p, i) => isPipeline(p) || problems.push(`pipelines[${i}] needs string name and definition`),
+    );
+  if (!Array.isArray(raw.assignments)) problems.push("assignments is not an array");
+  else raw.assignments.forEach((a, i) => isAssignment(a) || problems.push(`assignments[${i}] is malformed`));
+  return problems;
+}
+
+function isPipeline(p: unknown): p is StoredPipeline {
+  return isObject(p) && typeof p.name === "string" && typeof p.definition === "string";
+}
+
+function isAssignment(a: unknown): a is StoredAssignment {
+  return (
+    isObject(a) &&
+    typeof a.pipeline === "string" &&
+    typeof a.stage === "string" &&
+    isCount(a.stageIndex) &&
+    typeof a.sidecarId === "string" &&
+    Array.isArray(a.partitions) &&
+    a.partitions.every((p) => Number.isInteger(p)) &&
+    isCount(a.generation)
+  );
+}

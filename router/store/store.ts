@@ -1,0 +1,42 @@
+/**
+ * What the router persists, and the contract every store implements. The
+ * router keeps everything in memory and writes the whole state after each
+ * change; a store only has to load it back after a restart.
+ *
+ * The generation is persisted so that a restarted router never hands out an
+ * older generation than sidecars have already seen (they fence on it), and the
+ * assignments are persisted so that a restarted router gives every returning
+ * sidecar the stages it ran before (stickiness), instead of moving sources.
+ */
+
+export interface StoredPipeline {
+  name: string;
+  /** The PipelineSpec as JSON text, exactly as applied (after interpolation). */
+  definition: string;
+}
+
+export interface StoredAssignment {
+  pipeline: string;
+  stage: string;
+  stageIndex: number;
+  sidecarId: string;
+  /** Source partitions owned by the sidecar (empty for everything else). */
+  partitions: number[];
+  /** Generation at which this assignment was (re)made. */
+  generation: number;
+}
+
+export interface RouterState {
+  generation: number;
+  pipelines: StoredPipeline[];
+  assignments: StoredAssignment[];
+}
+
+export interface RouterStore {
+  /** Human-readable location, for logs ("memory", "file:/var/lib/conveyor/router.json"). */
+  readonly description: string;
+  /** The last saved state, or undefined when nothing was ever saved. */
+  load(): Promise<RouterState | undefined>;
+  /** Replaces the saved state; resolves once it is durable. */
+  save(state: RouterState): Promise<void>;
+}
