@@ -7,6 +7,7 @@ import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
+import { withFixedMapEntries } from "./grpc/reflection-descriptors";
 import type { ProtoGrpcType as StagesGrpc } from "./generated/stages";
 import type { ProtoGrpcType as RouterGrpc } from "./generated/router";
 
@@ -29,6 +30,15 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
 
 /** Every service the project knows, plus grpc.health.v1 so reflection can describe it. */
 export const packageDefinition = protoLoader.loadSync([...PROTO_FILES, healthProtoPath], PROTO_LOADER_OPTIONS);
+
+let reflectionDefinition: protoLoader.PackageDefinition | undefined;
+/** What server reflection serves: the .proto's own field names, map entries named as protoc names them. */
+export function reflectionPackageDefinition(): protoLoader.PackageDefinition {
+  reflectionDefinition ??= withFixedMapEntries(
+    protoLoader.loadSync([...PROTO_FILES, healthProtoPath], { ...PROTO_LOADER_OPTIONS, keepCase: true }),
+  );
+  return reflectionDefinition;
+}
 
 type ConveyorGrpc = StagesGrpc & RouterGrpc;
 export const conveyorProto = grpc.loadPackageDefinition(packageDefinition) as unknown as ConveyorGrpc;

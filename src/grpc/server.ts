@@ -6,7 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
-import { CHANNEL_OPTIONS, packageDefinition, SERVICE } from "../proto";
+import { CHANNEL_OPTIONS, reflectionPackageDefinition, SERVICE } from "../proto";
 
 export interface ServiceBinding {
   /** Fully-qualified name, e.g. conveyor.v1.Transform. */
@@ -35,7 +35,7 @@ export async function startGrpcServer(
   for (const s of services) server.addService(s.definition, s.implementation);
 
   const names = services.map((s) => s.name);
-  new ReflectionService(packageDefinition, { services: [...names, SERVICE.health] }).addToServer(server);
+  new ReflectionService(reflectionPackageDefinition(), { services: [...names, SERVICE.health] }).addToServer(server);
   const health = new HealthImplementation({ "": "SERVING", ...Object.fromEntries(names.map((n) => [n, "SERVING"])) });
   health.addToServer(server);
 
