@@ -47,11 +47,15 @@ describe("grpcurl against a running sidecar", () => {
     await cluster.startSidecar({ id: "a", host: POD_A, port: base + 1, router, ...discovery });
     await cluster.startSidecar({ id: "b", host: POD_B, port: base + 1, router, ...discovery });
     const admin = adminClient(router);
-    await applyPipeline(admin, "name: demo\nsource: { stage: gen }\nsteps: [ { stage: enrich } ]\nsink: { stage: out }\n");
+    await applyPipeline(
+      admin,
+      "name: demo\nsource: { stage: gen }\nsteps: [ { stage: enrich } ]\nsink: { stage: out }\n",
+    );
     admin.close();
     sidecar = `${POD_A}:${base + 1}`;
     await eventually(
-      async () => (await grpcurl("-d", "{}", sidecar, "conveyor.v1.DataPlane/GetRoutes")).stdout.includes('"out"'),
+      async () =>
+        (await grpcurl("-d", "{}", sidecar, "conveyor.v1.DataPlane/GetRoutes")).stdout.includes('"out"'),
       15_000,
       () => "sidecar a never received the routes of pipeline demo",
     );
@@ -65,9 +69,16 @@ describe("grpcurl against a running sidecar", () => {
   it("lists and describes services by reflection", async () => {
     const list = await grpcurl(sidecar, "list");
     expect(list.code).toBe(0);
-    expect(list.stdout.split("\n")).toEqual(expect.arrayContaining(["conveyor.v1.DataPlane", "grpc.health.v1.Health"]));
+    expect(list.stdout.split("\n")).toEqual(
+      expect.arrayContaining(["conveyor.v1.DataPlane", "grpc.health.v1.Health"]),
+    );
     const describe = await grpcurl(sidecar, "describe", "conveyor.v1.DataPlane");
-    expect(describe.stdout).toContain("rpc Inject ( .conveyor.v1.InjectRequest ) returns ( .conveyor.v1.InjectResponse )");
+    expect(describe.stdout).toContain(
+      "rpc Inject ( .conveyor.v1.InjectRequest ) returns ( .conveyor.v1.InjectResponse )",
+    );
+    // Map fields must survive reflection (protobufjs names map entries in a way grpcurl rejects; we fix it).
+    const record = await grpcurl(sidecar, "describe", "conveyor.v1.Record");
+    expect(record.stdout).toContain("map<string, string> headers = 4;");
   });
 
   it("answers the health check", async () => {
@@ -77,7 +88,9 @@ describe("grpcurl against a running sidecar", () => {
 
   it("returns the routing table from GetRoutes", async () => {
     const res = await grpcurl("-d", "{}", sidecar, "conveyor.v1.DataPlane/GetRoutes");
-    const table = JSON.parse(res.stdout) as { pipelines: Array<{ pipeline: string; stages: Array<{ name: string }> }> };
+    const table = JSON.parse(res.stdout) as {
+      pipelines: Array<{ pipeline: string; stages: Array<{ name: string }> }>;
+    };
     const demo = table.pipelines.find((p) => p.pipeline === "demo");
     expect(demo?.stages.map((s) => s.name)).toEqual(["gen", "enrich", "out"]);
   });
@@ -99,7 +112,13 @@ describe("grpcurl against a running sidecar", () => {
   });
 
   it("rejects an Inject with invalid JSON, naming the record, and delivers nothing", async () => {
-    const body = JSON.stringify({ pipeline: "demo", records: [{ id: "ok-1", valueJson: "{}" }, { id: "bad-1", valueJson: "{nope" }] });
+    const body = JSON.stringify({
+      pipeline: "demo",
+      records: [
+        { id: "ok-1", valueJson: "{}" },
+        { id: "bad-1", valueJson: "{nope" },
+      ],
+    });
     const res = await grpcurl("-d", body, sidecar, "conveyor.v1.DataPlane/Inject");
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain("InvalidArgument");
@@ -109,13 +128,20 @@ describe("grpcurl against a running sidecar", () => {
   });
 
   it("rejects an Inject into an unknown pipeline", async () => {
-    const res = await grpcurl("-d", '{"pipeline":"nope","records":[{"valueJson":"{}"}]}', sidecar, "conveyor.v1.DataPlane/Inject");
+    const res = await grpcurl(
+      "-d",
+      '{"pipeline":"nope","records":[{"valueJson":"{}"}]}',
+      sidecar,
+      "conveyor.v1.DataPlane/Inject",
+    );
     expect(res.stderr).toContain("NotFound");
   });
 
   it("lists the local services found by discovery", async () => {
     const res = await grpcurl("-d", "{}", sidecar, "conveyor.v1.DataPlane/ListLocalServices");
-    const body = JSON.parse(res.stdout) as { services: Array<{ stageName: string; kind: string }> };
-    expect(body.services).toEqual([expect.objectContaining({ stageName: "gen", kind: "STAGE_KIND_SOURCE" })]);
+    const body = JSON.parse(res.stdout) as { services: Array<{ stage_name: string; kind: string }> };
+    expect(body.services).toEqual([
+      expect.objectContaining({ stage_name: "gen", kind: "STAGE_KIND_SOURCE" }),
+    ]);
   });
 });

@@ -8,7 +8,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LocalCluster } from "../src/cluster/local-cluster";
 import { freePortBlock } from "./harness/ports";
-import { adminClient, applyPipeline, countLines, eventually, listAssignments } from "./harness/pipeline";
+import {
+  adminClient,
+  applyPipeline,
+  countLines,
+  eventually,
+  listAssignments,
+  listSidecars,
+} from "./harness/pipeline";
 
 jest.setTimeout(120_000);
 
@@ -32,7 +39,10 @@ describe("late joiners", () => {
     await cluster.startRouter({ host: ROUTER_HOST, port: base, heartbeatIntervalSecs: 1 });
     const admin = adminClient(router);
     try {
-      await applyPipeline(admin, "name: late\nsource: { stage: gen }\nsteps: [ { stage: enrich } ]\nsink: { stage: out }\n");
+      await applyPipeline(
+        admin,
+        "name: late\nsource: { stage: gen }\nsteps: [ { stage: enrich } ]\nsink: { stage: out }\n",
+      );
       expect(await listAssignments(admin, "late")).toEqual([]);
 
       await cluster.startStage({ kind: "source", name: "gen", host: POD_A, port: base + 2, count: 500 });
@@ -40,10 +50,12 @@ describe("late joiners", () => {
       // Pod B's sidecar comes up with no services at all.
       await cluster.startSidecar({ id: "b", host: POD_B, port: base + 1, router, ...discovery });
       await eventually(
-        async () => (await listAssignments(admin, "late")).some((a) => a.stage === "gen" && a.sidecarId === "a"),
+        async () => (await listSidecars(admin)).filter((s) => s.state === "alive").length === 2,
         15_000,
-        () => "sidecar a never got the source assignment",
+        () => "both sidecars should have registered",
       );
+      // Nothing downstream is placed yet, so the source is not read either (records would have nowhere to go).
+      expect(await listAssignments(admin, "late")).toEqual([]);
 
       // The transform and the sink start after pod B's sidecar: only a rescan can find them.
       await cluster.startStage({ kind: "transform", name: "enrich", host: POD_B, port: base + 5 });
@@ -51,13 +63,18 @@ describe("late joiners", () => {
       await eventually(
         async () => {
           const a = await listAssignments(admin, "late");
-          return a.some((x) => x.stage === "enrich" && x.sidecarId === "b") && a.some((x) => x.stage === "out" && x.sidecarId === "b");
+          const where = Object.fromEntries(a.map((x) => [x.stage, x.sidecarId]));
+          return where.gen === "a" && where.enrich === "b" && where.out === "b";
         },
         15_000,
         () => "pod b's late services were never assigned",
       );
       const sinkFile = path.join(dir, "out.ndjson");
-      await eventually(() => countLines(sinkFile) >= 500, 30_000, () => `${countLines(sinkFile)} of 500 records arrived`);
+      await eventually(
+        () => countLines(sinkFile) >= 500,
+        30_000,
+        () => `${countLines(sinkFile)} of 500 records arrived`,
+      );
     } finally {
       admin.close();
     }

@@ -11,7 +11,14 @@ import { generatorRecord } from "../src/sdk";
 import { enrichValue } from "../src/demo/sample-stages";
 import { valueOf } from "../src/builtins/file/ndjson-writer";
 import { freePortBlock } from "./harness/ports";
-import { adminClient, applyPipeline, countLines, eventually, listAssignments, readSinkFile } from "./harness/pipeline";
+import {
+  adminClient,
+  applyPipeline,
+  countLines,
+  eventually,
+  listAssignments,
+  readSinkFile,
+} from "./harness/pipeline";
 
 jest.setTimeout(120_000);
 
@@ -56,7 +63,11 @@ describe("peer hop", () => {
       await cluster.startSidecar({ id: "b", host: POD_B, port: base + 1, router, ...discovery });
 
       const sinkFile = path.join(dir, "out.ndjson");
-      await eventually(() => countLines(sinkFile) >= COUNT, 60_000, () => `${countLines(sinkFile)} of ${COUNT} records arrived`);
+      await eventually(
+        () => countLines(sinkFile) >= COUNT,
+        60_000,
+        () => `${countLines(sinkFile)} of ${COUNT} records arrived`,
+      );
 
       const lines = readSinkFile(sinkFile);
       const byId = new Map(lines.map((l) => [l.id, l]));

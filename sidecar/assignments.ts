@@ -49,7 +49,10 @@ export class Assignments {
   handle(cmd: RouterCommand__Output): void {
     const { log } = this.deps;
     if (cmd.generation < this.generation) {
-      const err = new ConveyorError("STALE_GENERATION", `ignoring a command of generation ${cmd.generation}; this sidecar is at ${this.generation}`);
+      const err = new ConveyorError(
+        "STALE_GENERATION",
+        `ignoring a command of generation ${cmd.generation}; this sidecar is at ${this.generation}`,
+      );
       log.warn({ code: err.code, command: cmd.command }, err.message);
       return;
     }
@@ -64,7 +67,10 @@ export class Assignments {
           partitions: [...a.partitions],
           generation: a.generation,
         });
-        log.info({ pipeline: a.pipeline, stage: a.stage, generation: a.generation, partitions: a.partitions }, "stage assigned");
+        log.info(
+          { pipeline: a.pipeline, stage: a.stage, generation: a.generation, partitions: a.partitions },
+          "stage assigned",
+        );
         break;
       }
       case "revoke": {
@@ -107,7 +113,11 @@ export class Assignments {
         endpoint = undefined; // The table for this pipeline has not arrived yet; the next UpdateRoutes brings it.
       }
       if (!endpoint) continue;
-      wanted.set(keyOf(a), { a, endpoint, signature: `${endpoint}|${a.partitions.join(",")}|${a.generation}` });
+      wanted.set(keyOf(a), {
+        a,
+        endpoint,
+        signature: `${endpoint}|${a.partitions.join(",")}|${a.generation}`,
+      });
     }
     for (const [key, r] of this.runners) {
       if (wanted.get(key)?.signature !== r.signature) {

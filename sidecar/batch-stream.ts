@@ -55,7 +55,8 @@ export class BatchStream<Req, Res> {
 
   /** Sends one batch; resolves with its response. `build` receives the batch id. */
   send(build: (batchId: number) => Req): Promise<Res> {
-    if (this.closed) return Promise.reject(new ConveyorError("SHUTTING_DOWN", `${this.opts.name}: stream closed`));
+    if (this.closed)
+      return Promise.reject(new ConveyorError("SHUTTING_DOWN", `${this.opts.name}: stream closed`));
     this.ensureOpen();
     return new Promise<Res>((resolve, reject) => {
       const start = (): void => {
@@ -65,7 +66,12 @@ export class BatchStream<Req, Res> {
           // A fixed window frees the slot; a granted window waits for the server's own credit.
           if (this.opts.window !== "granted") this.credits++;
           this.pump();
-          reject(new ConveyorError("TIMEOUT", `${this.opts.name}: batch ${batchId} not answered within ${this.opts.timeoutMs} ms`));
+          reject(
+            new ConveyorError(
+              "TIMEOUT",
+              `${this.opts.name}: batch ${batchId} not answered within ${this.opts.timeoutMs} ms`,
+            ),
+          );
         }, this.opts.timeoutMs);
         this.pending.set(batchId, { resolve, reject, timer });
         this.credits--;
@@ -91,7 +97,10 @@ export class BatchStream<Req, Res> {
     call.on("data", (res: Res) => this.onResponse(res));
     call.on("error", (err: grpc.ServiceError) => this.onBroken(call, fromGrpcError(err)));
     call.on("end", () =>
-      this.onBroken(call, new ConveyorError("PEER_UNAVAILABLE", `${this.opts.name}: stream ended by the server`)),
+      this.onBroken(
+        call,
+        new ConveyorError("PEER_UNAVAILABLE", `${this.opts.name}: stream ended by the server`),
+      ),
     );
   }
 

@@ -37,7 +37,9 @@ export class ClientPool {
 
   transform(endpoint: string, name: string): GrpcTransformStage {
     return this.object(endpoint, `transform:${name}`, (channel) => {
-      const client = new v1.Transform(endpoint, grpc.credentials.createInsecure(), { channelOverride: channel });
+      const client = new v1.Transform(endpoint, grpc.credentials.createInsecure(), {
+        channelOverride: channel,
+      });
       return new GrpcTransformStage(
         new BatchStream({
           name: `transform "${name}" at ${endpoint}`,
@@ -71,7 +73,9 @@ export class ClientPool {
 
   peer(address: string, selfId: string): PeerForwardClient {
     return this.object(address, "peer", (channel) => {
-      const client = new v1.DataPlane(address, grpc.credentials.createInsecure(), { channelOverride: channel });
+      const client = new v1.DataPlane(address, grpc.credentials.createInsecure(), {
+        channelOverride: channel,
+      });
       return new PeerForwardClient(
         new BatchStream({
           name: `peer sidecar at ${address}`,
@@ -90,10 +94,11 @@ export class ClientPool {
 
   /** A Source client; the caller owns the Read stream it opens. */
   source(endpoint: string): SourceClient {
-    return this.object(endpoint, "source", (channel) => {
-      const client = new v1.Source(endpoint, grpc.credentials.createInsecure(), { channelOverride: channel });
-      return Object.assign(client, { close: () => client.close() });
-    });
+    return this.object(
+      endpoint,
+      "source",
+      (channel) => new v1.Source(endpoint, grpc.credentials.createInsecure(), { channelOverride: channel }),
+    );
   }
 
   /** Closes the endpoint's channel and everything on it; the next use dials again. */
@@ -110,7 +115,11 @@ export class ClientPool {
     for (const endpoint of [...this.entries.keys()]) this.evict(endpoint);
   }
 
-  private object<T extends { close(): void }>(endpoint: string, key: string, create: (channel: grpc.Channel) => T): T {
+  private object<T extends { close(): void }>(
+    endpoint: string,
+    key: string,
+    create: (channel: grpc.Channel) => T,
+  ): T {
     let e = this.entries.get(endpoint);
     if (!e) {
       e = {
@@ -130,7 +139,10 @@ export class ClientPool {
   }
 
   private failed(endpoint: string, err: ConveyorError): void {
-    this.opts.log.warn({ endpoint, err: err.message, code: err.code }, "stream to endpoint broke; evicting its channel");
+    this.opts.log.warn(
+      { endpoint, err: err.message, code: err.code },
+      "stream to endpoint broke; evicting its channel",
+    );
     this.evict(endpoint);
     this.opts.onEndpointFailed?.(endpoint, err);
   }

@@ -30,26 +30,74 @@ async function node(id: string): Promise<Node> {
   const pool = new ClientPool({ idleMs: 60_000, batchTimeoutMs: 5000, log });
   const stats = new StageStats();
   const taps = new Taps();
-  const forwarder = new Forwarder({ sidecarId: id, pool, localStages: new LocalStages(pool, id), stats, taps, log });
+  const forwarder = new Forwarder({
+    sidecarId: id,
+    pool,
+    localStages: new LocalStages(pool, id),
+    stats,
+    taps,
+    log,
+  });
   const server = await startGrpcServer("127.0.0.1", 0, [
-    dataPlaneService({ forwarder, taps, localServices: () => [], lastScanMs: () => 0, accepting: () => true, log }),
+    dataPlaneService({
+      forwarder,
+      taps,
+      localServices: () => [],
+      lastScanMs: () => 0,
+      accepting: () => true,
+      log,
+    }),
   ]);
   return { forwarder, pool, server, stats };
 }
 
-function table(peerB: string, transformEndpoint: string, sinkEndpoint: string, maxRecordBytes = 0): RoutingTable__Output {
-  const at = (endpoint: string) => [{ sidecarId: "b", peerAddress: peerB, serviceEndpoint: endpoint, serviceName: "", partitions: [] }];
+function table(
+  peerB: string,
+  transformEndpoint: string,
+  sinkEndpoint: string,
+  maxRecordBytes = 0,
+): RoutingTable__Output {
+  const at = (endpoint: string) => [
+    { sidecarId: "b", peerAddress: peerB, serviceEndpoint: endpoint, serviceName: "", partitions: [] },
+  ];
   return {
     version: 1,
     generation: 1,
     pipelines: [
       {
         pipeline: "p",
-        settings: { batchSize: 0, maxInFlightRecords: 0, maxInFlightBytes: 0, maxRecordBytes, stageTimeoutMs: 0 },
+        settings: {
+          batchSize: 0,
+          maxInFlightRecords: 0,
+          maxInFlightBytes: 0,
+          maxRecordBytes,
+          stageTimeoutMs: 0,
+        },
         stages: [
-          { index: 0, name: "gen", kind: "STAGE_KIND_SOURCE", builtin: "", builtinConfigJson: "", instances: [] },
-          { index: 1, name: "upper", kind: "STAGE_KIND_TRANSFORM", builtin: "", builtinConfigJson: "", instances: at(transformEndpoint) },
-          { index: 2, name: "out", kind: "STAGE_KIND_SINK", builtin: "", builtinConfigJson: "", instances: at(sinkEndpoint) },
+          {
+            index: 0,
+            name: "gen",
+            kind: "STAGE_KIND_SOURCE",
+            builtin: "",
+            builtinConfigJson: "",
+            instances: [],
+          },
+          {
+            index: 1,
+            name: "upper",
+            kind: "STAGE_KIND_TRANSFORM",
+            builtin: "",
+            builtinConfigJson: "",
+            instances: at(transformEndpoint),
+          },
+          {
+            index: 2,
+            name: "out",
+            kind: "STAGE_KIND_SINK",
+            builtin: "",
+            builtinConfigJson: "",
+            instances: at(sinkEndpoint),
+          },
         ],
       },
     ],
@@ -70,13 +118,18 @@ describe("Forwarder across a peer hop", () => {
     [a, b] = await Promise.all([node("a"), node("b")]);
     transform = await serveTransform(
       0,
-      (records) => records.map((r) => (r.id.startsWith("drop") ? null : { value: Buffer.from(r.value.toString().toUpperCase()) })),
+      (records) =>
+        records.map((r) =>
+          r.id.startsWith("drop") ? null : { value: Buffer.from(r.value.toString().toUpperCase()) },
+        ),
       { name: "upper" },
     );
     sink = await serveSink(
       0,
       (records) => {
-        const outcome = records.map((r) => (poisoned.has(r.id) ? new StageError(`cannot store ${r.id}`, { retryable: false }) : null));
+        const outcome = records.map((r) =>
+          poisoned.has(r.id) ? new StageError(`cannot store ${r.id}`, { retryable: false }) : null,
+        );
         records.forEach((r, i) => outcome[i] === null && written.push(r));
         return outcome;
       },
@@ -103,7 +156,10 @@ describe("Forwarder across a peer hop", () => {
 
   it("delivers through the peer's transform to its sink and resolves only after the sink confirmed", async () => {
     const records = Array.from({ length: 250 }, (_, i) => rec(`r${i}`, `value ${i}`));
-    await Promise.all([a.forwarder.deliver("p", 1, records.slice(0, 100)), a.forwarder.deliver("p", 1, records.slice(100))]);
+    await Promise.all([
+      a.forwarder.deliver("p", 1, records.slice(0, 100)),
+      a.forwarder.deliver("p", 1, records.slice(100)),
+    ]);
     expect(written.map((r) => r.id).sort()).toEqual(records.map((r) => r.id).sort());
     expect(written.find((r) => r.id === "r7")?.value.toString()).toBe("VALUE 7");
     const bStats = b.stats.snapshot();
@@ -128,13 +184,17 @@ describe("Forwarder across a peer hop", () => {
     const t = table(b.server.address, transform.address, sink.address, 100);
     b.forwarder.setTable(RoutingTable.fromProto(t, "b"));
     try {
-      await expect(a.forwarder.deliver("p", 1, [rec("small", "x"), rec("big", "y".repeat(500))])).rejects.toMatchObject({
+      await expect(
+        a.forwarder.deliver("p", 1, [rec("small", "x"), rec("big", "y".repeat(500))]),
+      ).rejects.toMatchObject({
         code: "RECORD_TOO_LARGE",
         message: expect.stringContaining("record big"),
       });
       expect(written).toEqual([]);
     } finally {
-      b.forwarder.setTable(RoutingTable.fromProto(table(b.server.address, transform.address, sink.address), "b"));
+      b.forwarder.setTable(
+        RoutingTable.fromProto(table(b.server.address, transform.address, sink.address), "b"),
+      );
     }
   });
 
@@ -153,6 +213,8 @@ describe("Forwarder across a peer hop", () => {
   });
 
   it("fails with PIPELINE_NOT_FOUND for a pipeline that is not routed", async () => {
-    await expect(a.forwarder.deliver("nope", 1, [rec("x", "y")])).rejects.toMatchObject({ code: "PIPELINE_NOT_FOUND" });
+    await expect(a.forwarder.deliver("nope", 1, [rec("x", "y")])).rejects.toMatchObject({
+      code: "PIPELINE_NOT_FOUND",
+    });
   });
 });

@@ -61,7 +61,12 @@ export class Forwarder {
     );
   }
 
-  private async runLocal(table: RoutingTable, stage: StageRoute, instance: StageInstance, records: Record[]): Promise<void> {
+  private async runLocal(
+    table: RoutingTable,
+    stage: StageRoute,
+    instance: StageInstance,
+    records: Record[],
+  ): Promise<void> {
     const { stats, taps, localStages } = this.deps;
     stats.in(stage.pipeline, stage.name, records.length);
     if (taps.active) taps.offer(stage.pipeline, stage.name, records);
@@ -70,7 +75,11 @@ export class Forwarder {
       switch (stage.kind) {
         case "transform": {
           const results = await localStages.transform(stage, instance).process(records);
-          this.throwOnRecordErrors(stage, records, results.map((r) => r.error));
+          this.throwOnRecordErrors(
+            stage,
+            records,
+            results.map((r) => r.error),
+          );
           const output: Record[] = [];
           for (const r of results) for (const o of r.records) output.push(o);
           stats.out(stage.pipeline, stage.name, output.length);
@@ -79,19 +88,31 @@ export class Forwarder {
         }
         case "sink": {
           const results = await localStages.sink(stage, instance).write(records);
-          this.throwOnRecordErrors(stage, records, results.map((r) => r.error));
+          this.throwOnRecordErrors(
+            stage,
+            records,
+            results.map((r) => r.error),
+          );
           stats.out(stage.pipeline, stage.name, records.length);
           return;
         }
         case "source":
-          throw new ConveyorError("PROTOCOL_VIOLATION", `records cannot be delivered to source stage "${stage.name}"`);
+          throw new ConveyorError(
+            "PROTOCOL_VIOLATION",
+            `records cannot be delivered to source stage "${stage.name}"`,
+          );
       }
     } catch (err) {
       const e = asConveyorError(err, "STAGE_FAILED");
       // Errors from further downstream were already counted where they happened.
       if (!(e.details as { counted?: boolean }).counted) {
         stats.error(stage.pipeline, stage.name, e.code, e.message, records.length);
-        throw new ConveyorError(e.code, e.message, { ...e.details, pipeline: stage.pipeline, stage: stage.name, counted: true }, { cause: e });
+        throw new ConveyorError(
+          e.code,
+          e.message,
+          { ...e.details, pipeline: stage.pipeline, stage: stage.name, counted: true },
+          { cause: e },
+        );
       }
       throw e;
     } finally {
@@ -99,7 +120,12 @@ export class Forwarder {
     }
   }
 
-  private async hop(table: RoutingTable, stage: StageRoute, instance: StageInstance, records: Record[]): Promise<void> {
+  private async hop(
+    table: RoutingTable,
+    stage: StageRoute,
+    instance: StageInstance,
+    records: Record[],
+  ): Promise<void> {
     const timer = metrics.hopDuration.labels(stage.pipeline, stage.name, "peer").startTimer();
     try {
       await this.deps.pool.peer(instance.peerAddress, this.deps.sidecarId).forward({

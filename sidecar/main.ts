@@ -46,7 +46,14 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   const stats = new StageStats();
   const taps = new Taps();
   const localStages = new LocalStages(pool, config.sidecarId);
-  const forwarder = new Forwarder({ sidecarId: config.sidecarId, pool, localStages, stats, taps, log: log.child({ component: "forwarder" }) });
+  const forwarder = new Forwarder({
+    sidecarId: config.sidecarId,
+    pool,
+    localStages,
+    stats,
+    taps,
+    log: log.child({ component: "forwarder" }),
+  });
 
   let accepting = true;
   const server = await startGrpcServer(config.grpcHost, config.grpcPort, [
@@ -86,7 +93,12 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   routerClient.start();
   const metricsServer: http.Server | undefined = startMetricsServer(config.metricsPort, config.grpcHost, log);
   log.info(
-    { dataPlane: server.address, peerAddress, router: config.clusterEndpoint, services: discovery.current().length },
+    {
+      dataPlane: server.address,
+      peerAddress,
+      router: config.clusterEndpoint,
+      services: discovery.current().length,
+    },
     "sidecar started",
   );
 

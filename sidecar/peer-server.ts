@@ -36,12 +36,16 @@ export function checkRecordSizes(table: RoutingTable, pipeline: string, records:
   for (const r of records) {
     const size = recordSize(r);
     if (size > max) {
-      throw new ConveyorError("RECORD_TOO_LARGE", `record ${r.id} is ${size} bytes; pipeline "${pipeline}" allows ${max}`, {
-        pipeline,
-        recordId: r.id,
-        size,
-        max,
-      });
+      throw new ConveyorError(
+        "RECORD_TOO_LARGE",
+        `record ${r.id} is ${size} bytes; pipeline "${pipeline}" allows ${max}`,
+        {
+          pipeline,
+          recordId: r.id,
+          size,
+          max,
+        },
+      );
     }
   }
 }
@@ -66,7 +70,11 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
       void (async () => {
         const table = forwarder.table;
         const index = stage ? table.stageByName(pipeline, stage).index : 1;
-        if (index === 0) throw new ConveyorError("STAGE_NOT_FOUND", `cannot inject into source stage "${stage}"; name a later stage`);
+        if (index === 0)
+          throw new ConveyorError(
+            "STAGE_NOT_FOUND",
+            `cannot inject into source stage "${stage}"; name a later stage`,
+          );
         const converted = records.map((r, i) => recordFromInject(r, i));
         checkRecordSizes(table, pipeline, converted);
         await forwarder.deliver(pipeline, index, converted, table);
@@ -127,7 +135,13 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
     } catch (err) {
       const e = asConveyorError(err);
       log.warn(
-        { pipeline: batch.pipeline, stageIndex: batch.stageIndex, from: batch.senderId, code: e.code, err: e.message },
+        {
+          pipeline: batch.pipeline,
+          stageIndex: batch.stageIndex,
+          from: batch.senderId,
+          code: e.code,
+          err: e.message,
+        },
         "forwarded batch failed",
       );
       const retryable = (e.details as { retryable?: boolean }).retryable ?? e.retryable;

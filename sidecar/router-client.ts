@@ -66,11 +66,19 @@ export class RouterClient {
     clearInterval(this.ageTimer);
     this.stream?.cancel();
     await new Promise<void>((resolve) =>
-      this.client.deregister({ sidecarId: this.opts.sidecarId }, { deadline: deadlineIn(deadlineMs) }, (err) => {
-        if (err) this.opts.log.warn({ err: err.message }, "could not deregister; the router will time this sidecar out");
-        else this.opts.log.info("deregistered from the router");
-        resolve();
-      }),
+      this.client.deregister(
+        { sidecarId: this.opts.sidecarId },
+        { deadline: deadlineIn(deadlineMs) },
+        (err) => {
+          if (err)
+            this.opts.log.warn(
+              { err: err.message },
+              "could not deregister; the router will time this sidecar out",
+            );
+          else this.opts.log.info("deregistered from the router");
+          resolve();
+        },
+      ),
     );
     await this.loop;
     this.client.close();
@@ -85,13 +93,20 @@ export class RouterClient {
         failures = 0;
         backoff.reset();
         const intervalMs = res.heartbeatIntervalMs || this.opts.heartbeatIntervalMs;
-        this.opts.log.info({ router: this.opts.endpoint, generation: res.generation, intervalMs }, "registered with the router");
+        this.opts.log.info(
+          { router: this.opts.endpoint, generation: res.generation, intervalMs },
+          "registered with the router",
+        );
         await this.heartbeat(intervalMs);
       } catch (err) {
         if (this.stopped) break;
         const message = (err as Error).message;
         // The first failure is worth a warning; repeats while the router is away are not.
-        if (failures++ === 0) this.opts.log.warn({ router: this.opts.endpoint, err: message }, "router unreachable; routing on the last table");
+        if (failures++ === 0)
+          this.opts.log.warn(
+            { router: this.opts.endpoint, err: message },
+            "router unreachable; routing on the last table",
+          );
         else this.opts.log.debug({ err: message }, "router still unreachable");
       }
       if (!this.stopped) await sleep(backoff.next());

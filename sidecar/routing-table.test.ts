@@ -18,18 +18,46 @@ function table(transformInstances: StageInstance__Output[]): RoutingTable__Outpu
     pipelines: [
       {
         pipeline: "p",
-        settings: { batchSize: 50, maxInFlightRecords: 0, maxInFlightBytes: 0, maxRecordBytes: 1000, stageTimeoutMs: 0 },
+        settings: {
+          batchSize: 50,
+          maxInFlightRecords: 0,
+          maxInFlightBytes: 0,
+          maxRecordBytes: 1000,
+          stageTimeoutMs: 0,
+        },
         stages: [
-          { index: 0, name: "gen", kind: "STAGE_KIND_SOURCE", builtin: "", builtinConfigJson: "", instances: [inst("a", "127.0.0.1:50051")] },
-          { index: 1, name: "enrich", kind: "STAGE_KIND_TRANSFORM", builtin: "", builtinConfigJson: "", instances: transformInstances },
-          { index: 2, name: "out", kind: "STAGE_KIND_SINK", builtin: "file", builtinConfigJson: '{"dir":"/tmp/x"}', instances: [inst("b")] },
+          {
+            index: 0,
+            name: "gen",
+            kind: "STAGE_KIND_SOURCE",
+            builtin: "",
+            builtinConfigJson: "",
+            instances: [inst("a", "127.0.0.1:50051")],
+          },
+          {
+            index: 1,
+            name: "enrich",
+            kind: "STAGE_KIND_TRANSFORM",
+            builtin: "",
+            builtinConfigJson: "",
+            instances: transformInstances,
+          },
+          {
+            index: 2,
+            name: "out",
+            kind: "STAGE_KIND_SINK",
+            builtin: "file",
+            builtinConfigJson: '{"dir":"/tmp/x"}',
+            instances: [inst("b")],
+          },
         ],
       },
     ],
   };
 }
 
-const rec = (id: string, key = ""): ReturnType<typeof makeRecord> => makeRecord({ id, key: Buffer.from(key), value: Buffer.from("{}") });
+const rec = (id: string, key = ""): ReturnType<typeof makeRecord> =>
+  makeRecord({ id, key: Buffer.from(key), value: Buffer.from("{}") });
 
 describe("RoutingTable", () => {
   it("marks the stages this sidecar runs as local and keeps everything else remote", () => {
@@ -79,14 +107,19 @@ describe("RoutingTable", () => {
 
   it("fails with NO_ROUTE when nobody runs the stage, and PIPELINE_NOT_FOUND for unknown pipelines", () => {
     const t = RoutingTable.fromProto(table([]), "a");
-    expect(() => t.route(t.stageAt("p", 1)!, [rec("1")])).toThrow(expect.objectContaining({ code: "NO_ROUTE" }));
+    expect(() => t.route(t.stageAt("p", 1)!, [rec("1")])).toThrow(
+      expect.objectContaining({ code: "NO_ROUTE" }),
+    );
     expect(() => t.stageAt("nope", 0)).toThrow(expect.objectContaining({ code: "PIPELINE_NOT_FOUND" }));
     expect(() => t.stageByName("p", "nope")).toThrow(expect.objectContaining({ code: "STAGE_NOT_FOUND" }));
   });
 
   it("round-trips through toProto", () => {
     const proto = table([inst("b", "127.0.0.1:50052")]);
-    const again = RoutingTable.fromProto(RoutingTable.fromProto(proto, "a").toProto() as RoutingTable__Output, "a");
+    const again = RoutingTable.fromProto(
+      RoutingTable.fromProto(proto, "a").toProto() as RoutingTable__Output,
+      "a",
+    );
     expect(again.stageByName("p", "out").builtinConfig).toEqual({ dir: "/tmp/x" });
     expect(again.version).toBe(7);
   });

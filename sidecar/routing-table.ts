@@ -14,7 +14,6 @@ import { ConveyorError } from "../src/errors";
 import { hashKey } from "../src/records";
 import { stageKindFromProto, type Record, type StageKind } from "../src/stages/contract";
 
-
 export interface StageInstance {
   sidecarId: string;
   peerAddress: string;
@@ -42,7 +41,8 @@ export interface PipelineRoute {
 }
 
 /** Where a group of records goes next. */
-export type Destination = { local: true; instance: StageInstance } | { local: false; instance: StageInstance };
+export type Destination =
+  { local: true; instance: StageInstance } | { local: false; instance: StageInstance };
 
 export class RoutingTable {
   private readonly pipelines: ReadonlyMap<string, PipelineRoute>;
@@ -67,7 +67,11 @@ export class RoutingTable {
       settings: settingsFromProto(p.settings),
       stages: p.stages.map((s) => {
         const kind = stageKindFromProto(s.kind);
-        if (!kind) throw new ConveyorError("PROTOCOL_VIOLATION", `pipeline ${p.pipeline}: stage ${s.name} has no kind`);
+        if (!kind)
+          throw new ConveyorError(
+            "PROTOCOL_VIOLATION",
+            `pipeline ${p.pipeline}: stage ${s.name} has no kind`,
+          );
         const instances = s.instances.map(toInstance);
         const local = instances.find((i) => i.sidecarId === selfId);
         return {
@@ -90,7 +94,12 @@ export class RoutingTable {
 
   pipeline(name: string): PipelineRoute {
     const p = this.pipelines.get(name);
-    if (!p) throw new ConveyorError("PIPELINE_NOT_FOUND", `pipeline "${name}" is not in routing table v${this.version}`, { pipeline: name });
+    if (!p)
+      throw new ConveyorError(
+        "PIPELINE_NOT_FOUND",
+        `pipeline "${name}" is not in routing table v${this.version}`,
+        { pipeline: name },
+      );
     return p;
   }
 
@@ -103,7 +112,11 @@ export class RoutingTable {
 
   stageByName(pipeline: string, name: string): StageRoute {
     const s = this.pipeline(pipeline).stages.find((st) => st.name === name);
-    if (!s) throw new ConveyorError("STAGE_NOT_FOUND", `pipeline "${pipeline}" has no stage "${name}"`, { pipeline, stage: name });
+    if (!s)
+      throw new ConveyorError("STAGE_NOT_FOUND", `pipeline "${pipeline}" has no stage "${name}"`, {
+        pipeline,
+        stage: name,
+      });
     return s;
   }
 
@@ -116,10 +129,14 @@ export class RoutingTable {
     if (stage.local) return [{ destination: { local: true, instance: stage.local }, records }];
     const n = stage.instances.length;
     if (n === 0) {
-      throw new ConveyorError("NO_ROUTE", `no sidecar runs stage "${stage.name}" of pipeline "${stage.pipeline}"`, {
-        pipeline: stage.pipeline,
-        stage: stage.name,
-      });
+      throw new ConveyorError(
+        "NO_ROUTE",
+        `no sidecar runs stage "${stage.name}" of pipeline "${stage.pipeline}"`,
+        {
+          pipeline: stage.pipeline,
+          stage: stage.name,
+        },
+      );
     }
     if (n === 1) return [{ destination: { local: false, instance: stage.instances[0]! }, records }];
     const groups = new Map<number, Record[]>();
@@ -130,7 +147,10 @@ export class RoutingTable {
       if (g) g.push(r);
       else groups.set(i, [r]);
     }
-    return [...groups].map(([i, recs]) => ({ destination: { local: false, instance: stage.instances[i]! }, records: recs }));
+    return [...groups].map(([i, recs]) => ({
+      destination: { local: false, instance: stage.instances[i]! },
+      records: recs,
+    }));
   }
 
   toProto(): RoutingTableProto {

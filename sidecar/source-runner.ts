@@ -76,7 +76,10 @@ export class SourceRunner {
       await Promise.race([new Promise<void>((r) => (this.drained = r)), sleep(graceMs)]);
     }
     if (this.inFlightRecords > 0) {
-      this.opts.log.warn({ inFlight: this.inFlightRecords }, "grace period over; unacked records will be read again");
+      this.opts.log.warn(
+        { inFlight: this.inFlightRecords },
+        "grace period over; unacked records will be read again",
+      );
     }
     this.session?.call.end();
     this.endSession();
@@ -101,7 +104,10 @@ export class SourceRunner {
       this.endSession();
       if (this.stopping) return;
       const delay = this.reconnect.next();
-      log.warn({ endpoint, err: err?.message ?? "stream ended", retryInMs: delay }, "source stream lost; resuming from the last acked cursor");
+      log.warn(
+        { endpoint, err: err?.message ?? "stream ended", retryInMs: delay },
+        "source stream lost; resuming from the last acked cursor",
+      );
       setTimeout(() => !this.stopping && this.open(), delay).unref();
     };
     call.on("error", onClose);
@@ -117,7 +123,12 @@ export class SourceRunner {
     const { pipeline, stage, settings, stats } = this.opts;
     if (res.records.length === 0) return;
     this.reconnect.reset();
-    const entry: Pending = { cursor: res.cursor, count: res.records.length, bytes: batchSize(res.records), done: false };
+    const entry: Pending = {
+      cursor: res.cursor,
+      count: res.records.length,
+      bytes: batchSize(res.records),
+      done: false,
+    };
     session.queue.push(entry);
     this.inFlightRecords += entry.count;
     this.inFlightBytes += entry.bytes;
@@ -126,7 +137,8 @@ export class SourceRunner {
     stats.out(pipeline, stage, entry.count);
 
     const chunks: Record[][] = [];
-    for (let i = 0; i < res.records.length; i += settings.batchSize) chunks.push(res.records.slice(i, i + settings.batchSize));
+    for (let i = 0; i < res.records.length; i += settings.batchSize)
+      chunks.push(res.records.slice(i, i + settings.batchSize));
     void Promise.all(chunks.map((c) => this.deliverWithRetry(session, c))).then((ok) => {
       if (ok.every(Boolean)) {
         entry.done = true;
@@ -147,7 +159,10 @@ export class SourceRunner {
         const e = asConveyorError(err);
         if (!session.alive) return false;
         const delay = backoff.next();
-        log.warn({ stage, code: e.code, err: e.message, records: records.length, retryInMs: delay }, "batch not confirmed; retrying");
+        log.warn(
+          { stage, code: e.code, err: e.message, records: records.length, retryInMs: delay },
+          "batch not confirmed; retrying",
+        );
         await sleep(delay);
         if (!session.alive) return false;
       }

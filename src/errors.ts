@@ -6,20 +6,76 @@
 import * as grpc from "@grpc/grpc-js";
 
 export const ERROR_CODES = {
-  CONFIG_INVALID: { status: grpc.status.INVALID_ARGUMENT, retryable: false, doc: "A pipeline, flag or env value failed validation." },
-  UNKNOWN_BUILTIN: { status: grpc.status.INVALID_ARGUMENT, retryable: false, doc: "A pipeline names a built-in stage that does not exist." },
-  PIPELINE_NOT_FOUND: { status: grpc.status.NOT_FOUND, retryable: false, doc: "No pipeline with that name is applied (or routed to this sidecar)." },
-  STAGE_NOT_FOUND: { status: grpc.status.NOT_FOUND, retryable: false, doc: "The pipeline has no stage with that name or index." },
-  NO_ROUTE: { status: grpc.status.UNAVAILABLE, retryable: true, doc: "No sidecar currently runs the stage a record must go to." },
-  PEER_UNAVAILABLE: { status: grpc.status.UNAVAILABLE, retryable: true, doc: "A peer sidecar or a local stage service could not be reached." },
-  STAGE_FAILED: { status: grpc.status.ABORTED, retryable: true, doc: "A Transform or Sink reported an error for a record." },
-  RECORD_TOO_LARGE: { status: grpc.status.RESOURCE_EXHAUSTED, retryable: false, doc: "A record is larger than the configured maximum record size." },
-  INVALID_RECORD: { status: grpc.status.INVALID_ARGUMENT, retryable: false, doc: "A record is malformed (e.g. Inject value_json is not JSON)." },
-  PROTOCOL_VIOLATION: { status: grpc.status.INVALID_ARGUMENT, retryable: false, doc: "A stream peer broke the contract (wrong result count, unknown batch id, missing handshake)." },
-  STALE_GENERATION: { status: grpc.status.FAILED_PRECONDITION, retryable: false, doc: "A command or peer batch carries an older generation than this sidecar has seen (fencing)." },
-  TIMEOUT: { status: grpc.status.DEADLINE_EXCEEDED, retryable: true, doc: "A call did not answer within its deadline." },
-  SHUTTING_DOWN: { status: grpc.status.UNAVAILABLE, retryable: true, doc: "The process is draining and accepts no new work." },
-  ROUTER_UNAVAILABLE: { status: grpc.status.UNAVAILABLE, retryable: true, doc: "The router could not be reached." },
+  CONFIG_INVALID: {
+    status: grpc.status.INVALID_ARGUMENT,
+    retryable: false,
+    doc: "A pipeline, flag or env value failed validation.",
+  },
+  UNKNOWN_BUILTIN: {
+    status: grpc.status.INVALID_ARGUMENT,
+    retryable: false,
+    doc: "A pipeline names a built-in stage that does not exist.",
+  },
+  PIPELINE_NOT_FOUND: {
+    status: grpc.status.NOT_FOUND,
+    retryable: false,
+    doc: "No pipeline with that name is applied (or routed to this sidecar).",
+  },
+  STAGE_NOT_FOUND: {
+    status: grpc.status.NOT_FOUND,
+    retryable: false,
+    doc: "The pipeline has no stage with that name or index.",
+  },
+  NO_ROUTE: {
+    status: grpc.status.UNAVAILABLE,
+    retryable: true,
+    doc: "No sidecar currently runs the stage a record must go to.",
+  },
+  PEER_UNAVAILABLE: {
+    status: grpc.status.UNAVAILABLE,
+    retryable: true,
+    doc: "A peer sidecar or a local stage service could not be reached.",
+  },
+  STAGE_FAILED: {
+    status: grpc.status.ABORTED,
+    retryable: true,
+    doc: "A Transform or Sink reported an error for a record.",
+  },
+  RECORD_TOO_LARGE: {
+    status: grpc.status.RESOURCE_EXHAUSTED,
+    retryable: false,
+    doc: "A record is larger than the configured maximum record size.",
+  },
+  INVALID_RECORD: {
+    status: grpc.status.INVALID_ARGUMENT,
+    retryable: false,
+    doc: "A record is malformed (e.g. Inject value_json is not JSON).",
+  },
+  PROTOCOL_VIOLATION: {
+    status: grpc.status.INVALID_ARGUMENT,
+    retryable: false,
+    doc: "A stream peer broke the contract (wrong result count, unknown batch id, missing handshake).",
+  },
+  STALE_GENERATION: {
+    status: grpc.status.FAILED_PRECONDITION,
+    retryable: false,
+    doc: "A command or peer batch carries an older generation than this sidecar has seen (fencing).",
+  },
+  TIMEOUT: {
+    status: grpc.status.DEADLINE_EXCEEDED,
+    retryable: true,
+    doc: "A call did not answer within its deadline.",
+  },
+  SHUTTING_DOWN: {
+    status: grpc.status.UNAVAILABLE,
+    retryable: true,
+    doc: "The process is draining and accepts no new work.",
+  },
+  ROUTER_UNAVAILABLE: {
+    status: grpc.status.UNAVAILABLE,
+    retryable: true,
+    doc: "The router could not be reached.",
+  },
   INTERNAL: { status: grpc.status.INTERNAL, retryable: false, doc: "A bug: an invariant did not hold." },
 } as const;
 
@@ -29,7 +85,12 @@ export class ConveyorError extends Error {
   readonly code: ErrorCode;
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = "ConveyorError";
     this.code = code;
@@ -60,7 +121,9 @@ function isServiceError(err: unknown): err is grpc.ServiceError {
 const CODE_METADATA_KEY = "conveyor-error-code";
 
 /** A grpc ServiceError carrying our code in trailing metadata, for callback(err). */
-export function toGrpcStatus(err: unknown): Partial<grpc.StatusObject> & { code: grpc.status; details: string } {
+export function toGrpcStatus(
+  err: unknown,
+): Partial<grpc.StatusObject> & { code: grpc.status; details: string } {
   const e = asConveyorError(err);
   const metadata = new grpc.Metadata();
   metadata.set(CODE_METADATA_KEY, e.code);

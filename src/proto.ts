@@ -29,7 +29,10 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
 };
 
 /** Every service the project knows, plus grpc.health.v1 so reflection can describe it. */
-export const packageDefinition = protoLoader.loadSync([...PROTO_FILES, healthProtoPath], PROTO_LOADER_OPTIONS);
+export const packageDefinition = protoLoader.loadSync(
+  [...PROTO_FILES, healthProtoPath],
+  PROTO_LOADER_OPTIONS,
+);
 
 let reflectionDefinition: protoLoader.PackageDefinition | undefined;
 /** What server reflection serves: the .proto's own field names, map entries named as protoc names them. */

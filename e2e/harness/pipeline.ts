@@ -4,6 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { deadlineIn, v1 } from "../../src/proto";
 import type { NdjsonLine } from "../../src/builtins/file/ndjson-writer";
 import type { AdminClient } from "../../src/generated/conveyor/v1/Admin";
+import type { SidecarInfo__Output } from "../../src/generated/conveyor/v1/SidecarInfo";
 import type { AssignmentInfo__Output } from "../../src/generated/conveyor/v1/AssignmentInfo";
 
 export function adminClient(router: string): AdminClient {
@@ -12,7 +13,9 @@ export function adminClient(router: string): AdminClient {
 
 export function applyPipeline(admin: AdminClient, definition: string): Promise<void> {
   return new Promise((resolve, reject) =>
-    admin.applyPipeline({ definition }, { deadline: deadlineIn(5000) }, (err) => (err ? reject(err) : resolve())),
+    admin.applyPipeline({ definition }, { deadline: deadlineIn(5000) }, (err) =>
+      err ? reject(err) : resolve(),
+    ),
   );
 }
 
@@ -20,6 +23,14 @@ export function listAssignments(admin: AdminClient, pipeline: string): Promise<A
   return new Promise((resolve, reject) =>
     admin.listAssignments({ pipeline }, { deadline: deadlineIn(5000) }, (err, res) =>
       err || !res ? reject(err) : resolve(res.assignments),
+    ),
+  );
+}
+
+export function listSidecars(admin: AdminClient): Promise<SidecarInfo__Output[]> {
+  return new Promise((resolve, reject) =>
+    admin.listSidecars({}, { deadline: deadlineIn(5000) }, (err, res) =>
+      err || !res ? reject(err) : resolve(res.sidecars),
     ),
   );
 }
@@ -42,7 +53,11 @@ export function countLines(file: string): number {
 }
 
 /** Polls `check` every 100 ms until it returns true; fails with `describe()` after timeoutMs. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);

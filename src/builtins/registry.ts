@@ -16,7 +16,8 @@ export interface BuiltinSpec<C> {
 export const BUILTINS = {
   file: {
     kind: "sink",
-    description: "Appends records as NDJSON to a file per sidecar under config.dir, fsynced before confirming.",
+    description:
+      "Appends records as NDJSON to a file per sidecar under config.dir, fsynced before confirming.",
     configSchema: fileSinkConfigSchema,
   } satisfies BuiltinSpec<FileSinkConfig>,
 } as const;

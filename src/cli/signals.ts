@@ -14,7 +14,9 @@ export function runUntilSignal(stop: () => Promise<void>): Promise<void> {
           process.exit(0);
         },
         (err: unknown) => {
-          process.stderr.write(`conveyor: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          process.stderr.write(
+            `conveyor: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
+          );
           flushLogs();
           process.exit(1);
         },

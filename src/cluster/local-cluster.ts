@@ -44,6 +44,9 @@ export interface StageSpec {
   rate?: number;
   dir?: string;
   fsync?: boolean;
+  /** sink: measure into this stats JSON file instead of writing records (bench). */
+  statsFile?: string;
+  statsWarmupRecords?: number;
 }
 
 export interface Started {
@@ -52,7 +55,7 @@ export interface Started {
 }
 
 export class LocalCluster {
-  private readonly processes: ManagedProcess[] = [];
+  private readonly processes: Array<{ role: "router" | "sidecar" | "stage"; process: ManagedProcess }> = [];
 
   constructor(
     /** Log files and data go here. */
@@ -64,12 +67,21 @@ export class LocalCluster {
 
   async startRouter(spec: RouterSpec, name = "router"): Promise<Started> {
     const host = spec.host ?? "127.0.0.1";
-    const args = ["router", "--host", host, "--port", String(spec.port), "--metrics-port", String(spec.metricsPort ?? 0)];
+    const args = [
+      "router",
+      "--host",
+      host,
+      "--port",
+      String(spec.port),
+      "--metrics-port",
+      String(spec.metricsPort ?? 0),
+    ];
     if (spec.store) args.push("--store", spec.store);
-    if (spec.heartbeatIntervalSecs) args.push("--heartbeat-interval-secs", String(spec.heartbeatIntervalSecs));
+    if (spec.heartbeatIntervalSecs)
+      args.push("--heartbeat-interval-secs", String(spec.heartbeatIntervalSecs));
     if (spec.deadAfterMissed) args.push("--dead-after-missed", String(spec.deadAfterMissed));
     if (spec.pipelinesDir) args.push("--pipelines-dir", spec.pipelinesDir);
-    return this.startGrpc(name, "src/cli/main.ts", args, `${host}:${spec.port}`);
+    return this.startGrpc("router", name, "src/cli/main.ts", args, `${host}:${spec.port}`);
   }
 
   async startSidecar(spec: SidecarSpec): Promise<Started> {
@@ -77,12 +89,28 @@ export class LocalCluster {
       "sidecar",
       ...["--sidecar-id", spec.id, "--pod-name", `pod-${spec.id}`, "--cluster-endpoint", spec.router],
       ...["--grpc-host", spec.host, "--grpc-port", String(spec.port), "--discovery-host", spec.host],
-      ...["--discovery-start-port", String(spec.discoveryStartPort), "--discovery-end-port", String(spec.discoveryEndPort)],
+      ...[
+        "--discovery-start-port",
+        String(spec.discoveryStartPort),
+        "--discovery-end-port",
+        String(spec.discoveryEndPort),
+      ],
       ...["--discovery-interval-secs", String(spec.discoveryIntervalSecs ?? 2)],
       ...["--heartbeat-interval-secs", String(spec.heartbeatIntervalSecs ?? 1)],
-      ...["--metrics-port", String(spec.metricsPort ?? 0), "--shutdown-grace-secs", String(spec.shutdownGraceSecs ?? 10)],
+      ...[
+        "--metrics-port",
+        String(spec.metricsPort ?? 0),
+        "--shutdown-grace-secs",
+        String(spec.shutdownGraceSecs ?? 10),
+      ],
     ];
-    return this.startGrpc(`sidecar-${spec.id}`, "src/cli/main.ts", args, `${spec.host}:${spec.port}`);
+    return this.startGrpc(
+      "sidecar",
+      `sidecar-${spec.id}`,
+      "src/cli/main.ts",
+      args,
+      `${spec.host}:${spec.port}`,
+    );
   }
 
   async startStage(spec: StageSpec): Promise<Started> {
@@ -92,23 +120,46 @@ export class LocalCluster {
     if (spec.rate !== undefined) args.push("--rate", String(spec.rate));
     if (spec.dir) args.push("--dir", spec.dir);
     if (spec.fsync === false) args.push("--no-fsync");
-    return this.startGrpc(`${spec.kind}-${spec.name}-${spec.host}`, "src/demo/stage-process.ts", args, `${spec.host}:${spec.port}`);
+    if (spec.statsFile) args.push("--stats-file", spec.statsFile);
+    if (spec.statsWarmupRecords !== undefined)
+      args.push("--stats-warmup-records", String(spec.statsWarmupRecords));
+    return this.startGrpc(
+      "stage",
+      `${spec.kind}-${spec.name}-${spec.host}`,
+      "src/demo/stage-process.ts",
+      args,
+      `${spec.host}:${spec.port}`,
+    );
   }
 
-  /** Stops every process, last started first. */
+  /**
+   * Stops sidecars first, in the order they started (upstream pods usually
+   * start first, and each drains into peers that are still up), then the user
+   * services, then the routers.
+   */
   async stopAll(timeoutMs = 15_000): Promise<void> {
-    for (const p of [...this.processes].reverse()) await p.stop(timeoutMs);
+    for (const role of ["sidecar", "stage", "router"] as const) {
+      for (const p of this.processes) if (p.role === role) await p.process.stop(timeoutMs);
+    }
     this.processes.length = 0;
   }
 
-  private async startGrpc(name: string, script: string, args: string[], address: string): Promise<Started> {
+  private async startGrpc(
+    role: "router" | "sidecar" | "stage",
+    name: string,
+    script: string,
+    args: string[],
+    address: string,
+  ): Promise<Started> {
     const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info", ...this.extraEnv };
     const p = ManagedProcess.typescript(name, script, args, env, path.join(this.baseDir, `${name}.log`));
-    this.processes.push(p);
+    this.processes.push({ role, process: p });
     await Promise.race([
       waitForServing(address, 30_000),
       p.exited.then((s) => {
-        throw new Error(`${name} exited (code ${s.code}) before serving; output:\n${p.output().slice(-3000)}`);
+        throw new Error(
+          `${name} exited (code ${s.code}) before serving; output:\n${p.output().slice(-3000)}`,
+        );
       }),
     ]);
     return { process: p, address };
@@ -116,9 +167,17 @@ export class LocalCluster {
 }
 
 interface HealthClient extends grpc.Client {
-  check(req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
+  check(
+    req: { service: string },
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res?: { status: string }) => void,
+  ): void;
 }
-const HealthCtor = (grpc.loadPackageDefinition(packageDefinition) as unknown as { grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => HealthClient } } } }).grpc.health.v1.Health;
+const HealthCtor = (
+  grpc.loadPackageDefinition(packageDefinition) as unknown as {
+    grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => HealthClient } } };
+  }
+).grpc.health.v1.Health;
 
 /** Polls grpc.health.v1 until the server answers SERVING. */
 export async function waitForServing(address: string, timeoutMs: number): Promise<void> {
@@ -127,10 +186,13 @@ export async function waitForServing(address: string, timeoutMs: number): Promis
   try {
     for (;;) {
       const status = await new Promise<string>((resolve) =>
-        client.check({ service: "" }, { deadline: deadlineIn(500) }, (err, res) => resolve(err ? err.message : (res?.status ?? ""))),
+        client.check({ service: "" }, { deadline: deadlineIn(500) }, (err, res) =>
+          resolve(err ? err.message : (res?.status ?? "")),
+        ),
       );
       if (status === "SERVING") return;
-      if (Date.now() > until) throw new Error(`${address} not serving after ${timeoutMs} ms (last: ${status})`);
+      if (Date.now() > until)
+        throw new Error(`${address} not serving after ${timeoutMs} ms (last: ${status})`);
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {

@@ -34,7 +34,13 @@ export class ManagedProcess {
     logFile?: string,
   ) {
     const log = logFile ? fs.createWriteStream(logFile, { flags: "a" }) : undefined;
-    this.child = spawn(command, args, { env, cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    // Own process group: a Ctrl-C in the terminal reaches only the parent, which stops children in order.
+    this.child = spawn(command, args, {
+      env,
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     live.add(this.child);
     const onData = (chunk: Buffer): void => {
       log?.write(chunk);
@@ -59,8 +65,20 @@ export class ManagedProcess {
   }
 
   /** Runs a TypeScript entry point of this repo in one node process. */
-  static typescript(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, logFile?: string): ManagedProcess {
-    return new ManagedProcess(name, process.execPath, ["--require", TSX_REQUIRE, path.join(REPO_ROOT, script), ...args], env, logFile);
+  static typescript(
+    name: string,
+    script: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    logFile?: string,
+  ): ManagedProcess {
+    return new ManagedProcess(
+      name,
+      process.execPath,
+      ["--require", TSX_REQUIRE, path.join(REPO_ROOT, script), ...args],
+      env,
+      logFile,
+    );
   }
 
   get pid(): number {

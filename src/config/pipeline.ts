@@ -62,7 +62,17 @@ export interface PlannedStage {
   config?: Record<string, unknown>;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+// strictRequired is off: `oneOf: [{ required: ["stage"] }, { required: ["builtin"] }]` is the draft-07
+// idiom for "exactly one of", and that check rejects it (the module failed to load).
+// coerceTypes: ${VAR:-100} interpolates to the string "100"; the schema's type makes it a number.
+export const AJV_OPTIONS = {
+  allErrors: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+  coerceTypes: true,
+} as const;
+const ajv = new Ajv(AJV_OPTIONS);
 const validateSchema = ajv.compile<PipelineSpec>(pipelineSchema);
 
 export function stageName(ref: StageRef): string {
@@ -91,17 +101,24 @@ export function pipelineSettings(spec: PipelineSpec): PipelineSettings {
 /** Replaces ${VAR} and ${VAR:-default} in every string value. */
 export function interpolate(value: unknown, env: NodeJS.ProcessEnv, problems: string[], at = ""): unknown {
   if (typeof value === "string") {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}/g, (_m, name: string, hasDefault, def: string) => {
-      const v = env[name];
-      if (v !== undefined && v !== "") return v;
-      if (hasDefault !== undefined) return def;
-      problems.push(`${at || "/"}: environment variable ${name} is not set and has no default (use \${${name}:-default})`);
-      return "";
-    });
+    return value.replace(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}/g,
+      (_m, name: string, hasDefault, def: string) => {
+        const v = env[name];
+        if (v !== undefined && v !== "") return v;
+        if (hasDefault !== undefined) return def;
+        problems.push(
+          `${at || "/"}: environment variable ${name} is not set and has no default (use \${${name}:-default})`,
+        );
+        return "";
+      },
+    );
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${at}/${i}`));
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, problems, `${at}/${k}`)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, problems, `${at}/${k}`)]),
+    );
   }
   return value;
 }
@@ -111,7 +128,8 @@ function formatAjvError(e: ErrorObject): string {
   if (e.keyword === "additionalProperties") {
     return `${where}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
   }
-  if (e.keyword === "required") return `${where}: missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
+  if (e.keyword === "required")
+    return `${where}: missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
   if (e.keyword === "oneOf") return `${where}: a stage needs exactly one of "stage" or "builtin"`;
   return `${where}: ${e.message ?? e.keyword}`;
 }
@@ -119,8 +137,10 @@ function formatAjvError(e: ErrorObject): string {
 function checkStages(spec: PipelineSpec, problems: string[]): void {
   const seen = new Map<string, number>();
   for (const stage of pipelineStages(spec)) {
-    const where = stage.index === 0 ? "/source" : stage.kind === "sink" ? "/sink" : `/steps/${stage.index - 1}`;
-    if (seen.has(stage.name)) problems.push(`${where}: stage "${stage.name}" appears twice; give built-ins distinct names`);
+    const where =
+      stage.index === 0 ? "/source" : stage.kind === "sink" ? "/sink" : `/steps/${stage.index - 1}`;
+    if (seen.has(stage.name))
+      problems.push(`${where}: stage "${stage.name}" appears twice; give built-ins distinct names`);
     seen.set(stage.name, stage.index);
     if (stage.builtin !== undefined) checkBuiltin(stage.builtin, stage.kind, stage.config, where, problems);
   }
@@ -130,7 +150,13 @@ function checkStages(spec: PipelineSpec, problems: string[]): void {
   }
 }
 
-function checkBuiltin(name: string, kind: StageKind, config: unknown, where: string, problems: string[]): void {
+function checkBuiltin(
+  name: string,
+  kind: StageKind,
+  config: unknown,
+  where: string,
+  problems: string[],
+): void {
   if (!isBuiltinName(name)) {
     problems.push(`${where}: unknown builtin "${name}" (known: ${Object.keys(BUILTINS).join(", ")})`);
     return;
@@ -142,7 +168,8 @@ function checkBuiltin(name: string, kind: StageKind, config: unknown, where: str
   }
   const validate = ajv.compile(spec.configSchema);
   if (!validate(config ?? {})) {
-    for (const e of validate.errors ?? []) problems.push(`${where}/config${formatAjvError(e).replace(/^\//, "/").replace(/^\/: /, ": ")}`);
+    for (const e of validate.errors ?? [])
+      problems.push(`${where}/config${formatAjvError(e).replace(/^\//, "/").replace(/^\/: /, ": ")}`);
   }
 }
 
@@ -150,15 +177,25 @@ function checkBuiltin(name: string, kind: StageKind, config: unknown, where: str
  * Parses and validates one pipeline definition. Throws CONFIG_INVALID listing
  * every problem found (details.problems), prefixed with `source` when given.
  */
-export function parsePipeline(text: string, source = "pipeline", env: NodeJS.ProcessEnv = process.env): PipelineSpec {
+export function parsePipeline(
+  text: string,
+  source = "pipeline",
+  env: NodeJS.ProcessEnv = process.env,
+): PipelineSpec {
   let raw: unknown;
   try {
     raw = YAML.parse(text, { prettyErrors: true, uniqueKeys: true });
   } catch (err) {
-    throw new ConveyorError("CONFIG_INVALID", `${source}: not valid YAML/JSON: ${(err as Error).message}`, { source });
+    throw new ConveyorError("CONFIG_INVALID", `${source}: not valid YAML/JSON: ${(err as Error).message}`, {
+      source,
+    });
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    throw new ConveyorError("CONFIG_INVALID", `${source}: a pipeline must be a mapping with name, source and sink`, { source });
+    throw new ConveyorError(
+      "CONFIG_INVALID",
+      `${source}: a pipeline must be a mapping with name, source and sink`,
+      { source },
+    );
   }
   const problems: string[] = [];
   const interpolated = interpolate(raw, env, problems);
@@ -208,7 +245,12 @@ export function loadPipelines(fileOrDir: string, env: NodeJS.ProcessEnv = proces
       const spec = loadPipelineFile(file, env);
       const other = byName.get(spec.name);
       if (other) {
-        errors.push(new ConveyorError("CONFIG_INVALID", `${file}: pipeline name "${spec.name}" is already used by ${other}`));
+        errors.push(
+          new ConveyorError(
+            "CONFIG_INVALID",
+            `${file}: pipeline name "${spec.name}" is already used by ${other}`,
+          ),
+        );
         continue;
       }
       byName.set(spec.name, file);

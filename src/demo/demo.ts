@@ -35,9 +35,12 @@ export const POD_B = "127.0.0.3";
 export async function runDemo(o: DemoOptions, signal: AbortSignal): Promise<number> {
   const outDir = path.resolve(o.dir, "out");
   fs.rmSync(outDir, { recursive: true, force: true });
+  fs.rmSync(path.resolve(o.dir, "logs"), { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
   const say = (line: string): boolean => process.stdout.write(`${line}\n`);
-  const cluster = new LocalCluster(path.resolve(o.dir, "logs"), { LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" });
+  const cluster = new LocalCluster(path.resolve(o.dir, "logs"), {
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+  });
   const router = `127.0.0.1:${o.routerPort}`;
   try {
     say(`starting router on ${router}`);
@@ -51,7 +54,9 @@ export async function runDemo(o: DemoOptions, signal: AbortSignal): Promise<numb
     await cluster.startSidecar(sidecarSpec("pod-b", POD_B, o, router));
     await applyPipeline(router, DEMO_PIPELINE);
     say(`applied pipeline "demo": gen (pod A) → enrich (pod B) → out (pod B)`);
-    say(`logs in ${path.resolve(o.dir, "logs")}; try: grpcurl -plaintext ${POD_A}:${o.sidecarPort} conveyor.v1.DataPlane/GetRoutes`);
+    say(
+      `logs in ${path.resolve(o.dir, "logs")}; try: grpcurl -plaintext ${POD_A}:${o.sidecarPort} conveyor.v1.DataPlane/GetRoutes`,
+    );
     say("Ctrl-C stops everything.\n");
     const total = await showLiveCount(path.join(outDir, "out.ndjson"), o.durationSecs, signal);
     say(`\n${total} records reached ${path.join(outDir, "out.ndjson")}`);
@@ -80,7 +85,9 @@ async function applyPipeline(router: string, definition: string): Promise<void> 
   const admin = new v1.Admin(router, grpc.credentials.createInsecure());
   try {
     await new Promise<void>((resolve, reject) =>
-      admin.applyPipeline({ definition }, { deadline: deadlineIn(5000) }, (err) => (err ? reject(err) : resolve())),
+      admin.applyPipeline({ definition }, { deadline: deadlineIn(5000) }, (err) =>
+        err ? reject(err) : resolve(),
+      ),
     );
   } finally {
     admin.close();
@@ -107,7 +114,9 @@ async function showLiveCount(file: string, durationSecs: number, signal: AbortSi
       }
     }
     const elapsed = Math.round((Date.now() - started) / 1000);
-    process.stdout.write(`\r[${elapsed}s] records delivered across the peer hop: ${lines} (${lines - last}/s)   `);
+    process.stdout.write(
+      `\r[${elapsed}s] records delivered across the peer hop: ${lines} (${lines - last}/s)   `,
+    );
     last = lines;
   }
   return lines;

@@ -4,8 +4,16 @@
  * written with the SDK exactly as a user would.
  */
 import * as path from "node:path";
-import { generatorSource, serveSink, serveSource, serveTransform, type SourceHandler, type StageServer } from "../sdk";
+import {
+  generatorSource,
+  serveSink,
+  serveSource,
+  serveTransform,
+  type SourceHandler,
+  type StageServer,
+} from "../sdk";
 import { NdjsonWriter } from "../builtins/file/ndjson-writer";
+import { serveMeasuringSink } from "./measuring-sink";
 import type { Record } from "../stages/contract";
 
 const ENRICHED_PREFIX = Buffer.from('{"enriched":true,');
@@ -40,6 +48,10 @@ export interface SampleStageOptions {
   dir?: string;
   /** sink: fsync each write group (default true). */
   fsync?: boolean;
+  /** sink: measure instead of writing (bench): record count and latency stats go to this JSON file. */
+  statsFile?: string;
+  /** sink with statsFile: records at the start kept out of the latency figures. */
+  statsWarmupRecords?: number;
 }
 
 export async function serveSampleStage(o: SampleStageOptions): Promise<StageServer> {
@@ -55,6 +67,13 @@ export async function serveSampleStage(o: SampleStageOptions): Promise<StageServ
     case "transform":
       return serveTransform(o.port, (records) => records.map(enrichRecord), common);
     case "sink": {
+      if (o.statsFile) {
+        return serveMeasuringSink(
+          o.port,
+          { statsFile: o.statsFile, warmupRecords: o.statsWarmupRecords ?? 0 },
+          common,
+        );
+      }
       const writer = new NdjsonWriter(path.join(o.dir ?? ".", `${o.name}.ndjson`), o.fsync ?? true);
       return serveSink(o.port, (records) => writer.append(records), common);
     }
@@ -63,11 +82,13 @@ export async function serveSampleStage(o: SampleStageOptions): Promise<StageServ
 
 /** Caps a source at `perSecond` records per second (the demo should not fill the disk). */
 function rateLimited(source: SourceHandler, perSecond: number): SourceHandler {
-  const startedMs = Date.now();
+  let startedMs = 0;
   let sent = 0;
   return {
     ...source,
     read: async (req) => {
+      // The clock starts at the first read, so no backlog of allowance builds up before the pipeline runs.
+      startedMs ||= Date.now();
       const allowed = Math.floor(((Date.now() - startedMs) / 1000) * perSecond) - sent;
       if (allowed <= 0) return { records: [], cursor: req.after };
       const res = await source.read({ ...req, max: Math.min(req.max, allowed) });

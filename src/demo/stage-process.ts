@@ -17,12 +17,37 @@ const program = new Command("stage-process")
   .option("--rate <n>", "source: records per second (default unlimited)", Number)
   .option("--dir <dir>", "sink: output directory", ".")
   .addOption(new Option("--no-fsync", "sink: do not fsync"))
-  .action(async (kind: string, o: { name: string; host: string; port: number; count?: number; payloadBytes?: number; rate?: number; dir: string; fsync: boolean }) => {
-    if (!["source", "transform", "sink"].includes(kind)) throw new Error(`unknown kind "${kind}"`);
-    const server = await serveSampleStage({ kind: kind as SampleKind, ...o });
-    process.stdout.write(`ready ${server.address}\n`);
-    await runUntilSignal(() => server.stop(5000));
-  });
+  .option(
+    "--stats-file <file>",
+    "sink: measure (count, latency) into this JSON file instead of writing records",
+  )
+  .option(
+    "--stats-warmup-records <n>",
+    "sink with --stats-file: records kept out of the latency figures",
+    Number,
+  )
+  .action(
+    async (
+      kind: string,
+      o: {
+        name: string;
+        host: string;
+        port: number;
+        count?: number;
+        payloadBytes?: number;
+        rate?: number;
+        dir: string;
+        fsync: boolean;
+        statsFile?: string;
+        statsWarmupRecords?: number;
+      },
+    ) => {
+      if (!["source", "transform", "sink"].includes(kind)) throw new Error(`unknown kind "${kind}"`);
+      const server = await serveSampleStage({ kind: kind as SampleKind, ...o });
+      process.stdout.write(`ready ${server.address}\n`);
+      await runUntilSignal(() => server.stop(5000));
+    },
+  );
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`stage-process: ${err instanceof Error ? err.message : String(err)}\n`);

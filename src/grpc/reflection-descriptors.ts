@@ -50,7 +50,9 @@ export function mapEntryName(fieldName: string): string {
 function fixMessage(m: MessageDescriptor): void {
   for (const nested of m.nestedType ?? []) fixMessage(nested);
   for (const field of m.field ?? []) {
-    const entry = (m.nestedType ?? []).find((n) => n.options?.mapEntry && field.typeName?.split(".").pop() === n.name);
+    const entry = (m.nestedType ?? []).find(
+      (n) => n.options?.mapEntry && field.typeName?.split(".").pop() === n.name,
+    );
     if (!entry) continue;
     const wanted = mapEntryName(field.name);
     if (entry.name === wanted) continue;

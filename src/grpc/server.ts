@@ -35,8 +35,13 @@ export async function startGrpcServer(
   for (const s of services) server.addService(s.definition, s.implementation);
 
   const names = services.map((s) => s.name);
-  new ReflectionService(reflectionPackageDefinition(), { services: [...names, SERVICE.health] }).addToServer(server);
-  const health = new HealthImplementation({ "": "SERVING", ...Object.fromEntries(names.map((n) => [n, "SERVING"])) });
+  new ReflectionService(reflectionPackageDefinition(), { services: [...names, SERVICE.health] }).addToServer(
+    server,
+  );
+  const health = new HealthImplementation({
+    "": "SERVING",
+    ...Object.fromEntries(names.map((n) => [n, "SERVING"])),
+  });
   health.addToServer(server);
 
   const bindHost = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;

@@ -4,7 +4,11 @@ import pino from "pino";
 export type Logger = pino.Logger;
 
 const root: Logger = pino(
-  { level: process.env.LOG_LEVEL ?? "info", base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+  {
+    level: process.env.LOG_LEVEL ?? "info",
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  },
   pino.destination({ fd: 2, sync: false }),
 );
 

@@ -101,7 +101,9 @@ export function startMetricsServer(port: number, host: string, log: Logger): htt
       (err: unknown) => res.writeHead(500).end(String(err)),
     );
   });
-  server.on("error", (err) => log.warn({ err, port }, "metrics server could not bind; continuing without /metrics"));
+  server.on("error", (err) =>
+    log.warn({ err, port }, "metrics server could not bind; continuing without /metrics"),
+  );
   server.listen(port, host, () => log.info({ address: `${host}:${port}` }, "metrics on /metrics"));
   server.unref();
   return server;

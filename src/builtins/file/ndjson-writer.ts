@@ -31,7 +31,9 @@ export function toNdjsonLine(r: Record): string {
 }
 
 export function valueOf(line: NdjsonLine): Buffer {
-  return line.value !== undefined ? Buffer.from(line.value, "utf8") : Buffer.from(line.valueBase64 ?? "", "base64");
+  return line.value !== undefined
+    ? Buffer.from(line.value, "utf8")
+    : Buffer.from(line.valueBase64 ?? "", "base64");
 }
 
 interface Waiter {
@@ -67,7 +69,9 @@ export class NdjsonWriter {
   }
 
   private open(): Promise<fs.promises.FileHandle> {
-    this.handle ??= fs.promises.mkdir(path.dirname(this.file), { recursive: true }).then(() => fs.promises.open(this.file, "a"));
+    this.handle ??= fs.promises
+      .mkdir(path.dirname(this.file), { recursive: true })
+      .then(() => fs.promises.open(this.file, "a"));
     return this.handle;
   }
 

@@ -9,7 +9,10 @@ export class FileSink implements SinkStage {
 
   constructor(config: FileSinkConfig, pipeline: string, sidecarId: string) {
     const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, "_");
-    this.writer = new NdjsonWriter(path.join(config.dir, `${safe(pipeline)}-${safe(sidecarId)}.ndjson`), config.fsync ?? true);
+    this.writer = new NdjsonWriter(
+      path.join(config.dir, `${safe(pipeline)}-${safe(sidecarId)}.ndjson`),
+      config.fsync ?? true,
+    );
   }
 
   get file(): string {

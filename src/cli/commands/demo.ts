@@ -11,12 +11,14 @@ export function demoCommand(): Command {
     .option("--duration <secs>", "stop by itself after this many seconds (0 = until Ctrl-C)", Number, 0)
     .option("--router-port <port>", "router port on 127.0.0.1", Number, 7070)
     .option("--sidecar-port <port>", "sidecar DataPlane port in each pod", Number, 9091)
-    .action(async (o: { dir: string; rate: number; duration: number; routerPort: number; sidecarPort: number }) => {
-      const abort = new AbortController();
-      const onSignal = (): void => abort.abort();
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
-      const total = await runDemo({ ...o, durationSecs: o.duration }, abort.signal);
-      process.exit(total > 0 ? 0 : 1);
-    });
+    .action(
+      async (o: { dir: string; rate: number; duration: number; routerPort: number; sidecarPort: number }) => {
+        const abort = new AbortController();
+        const onSignal = (): void => abort.abort();
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
+        const total = await runDemo({ ...o, durationSecs: o.duration }, abort.signal);
+        process.exit(total > 0 ? 0 : 1);
+      },
+    );
 }
