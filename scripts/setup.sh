@@ -4,20 +4,22 @@
 #   - tools under ${CONVEYOR_CACHE:-$HOME/.cache/conveyor}/bin (grpcurl, ...)
 # Safe to run on every `npm test`: a second run only checks and skips.
 #
-# Usage: scripts/setup.sh [--quiet]
+# Usage: scripts/setup.sh [--quiet] [--node-only]   (--node-only: skip the test tools, e.g. for the demo)
 # Tests find the tools through CONVEYOR_CACHE (src/testing/tools.ts); nothing is exported.
 set -euo pipefail
 
 QUIET=0
+NODE_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     -q | --quiet) QUIET=1 ;;
+    --node-only) NODE_ONLY=1 ;;
     -h | --help)
       sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
-      echo "setup: unknown argument: $arg (use --quiet or --help)" >&2
+      echo "setup: unknown argument: $arg (use --quiet, --node-only or --help)" >&2
       exit 2
       ;;
   esac
@@ -130,6 +132,7 @@ main() {
     flock 9
   fi
   install_node_modules
+  [[ $NODE_ONLY == 1 ]] && return
   go_install grpcurl "$GRPCURL_MODULE" "$GRPCURL_VERSION" "-X main.version=$GRPCURL_VERSION"
   say "done; tools in $BIN"
 }

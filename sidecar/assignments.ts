@@ -106,12 +106,8 @@ export class Assignments {
     const wanted = new Map<string, { a: Assignment; endpoint: string; signature: string }>();
     for (const a of this.assigned.values()) {
       if (a.stageIndex !== 0) continue;
-      let endpoint: string | undefined;
-      try {
-        endpoint = table.stageAt(a.pipeline, 0)?.local?.serviceEndpoint;
-      } catch {
-        endpoint = undefined; // The table for this pipeline has not arrived yet; the next UpdateRoutes brings it.
-      }
+      // Until the table for this pipeline arrives (the next UpdateRoutes) there is nothing to read into.
+      const endpoint = table.hasPipeline(a.pipeline) ? table.stageAt(a.pipeline, 0)?.local?.serviceEndpoint : undefined;
       if (!endpoint) continue;
       wanted.set(keyOf(a), {
         a,

@@ -92,6 +92,10 @@ export class RoutingTable {
     return [...this.pipelines.keys()];
   }
 
+  hasPipeline(name: string): boolean {
+    return this.pipelines.has(name);
+  }
+
   pipeline(name: string): PipelineRoute {
     const p = this.pipelines.get(name);
     if (!p)
