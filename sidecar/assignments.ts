@@ -107,7 +107,9 @@ export class Assignments {
     for (const a of this.assigned.values()) {
       if (a.stageIndex !== 0) continue;
       // Until the table for this pipeline arrives (the next UpdateRoutes) there is nothing to read into.
-      const endpoint = table.hasPipeline(a.pipeline) ? table.stageAt(a.pipeline, 0)?.local?.serviceEndpoint : undefined;
+      const endpoint = table.hasPipeline(a.pipeline)
+        ? table.stageAt(a.pipeline, 0)?.local?.serviceEndpoint
+        : undefined;
       if (!endpoint) continue;
       wanted.set(keyOf(a), {
         a,

@@ -55,7 +55,9 @@ describe("SourceRunner", () => {
           const start = after === "" ? 0 : Number(after);
           const n = Math.min(10, max);
           produced = Math.max(produced, start + n);
-          const records = Array.from({ length: n }, (_, i) => makeRecord({ id: `r${start + i}`, value: Buffer.from("{}") }));
+          const records = Array.from({ length: n }, (_, i) =>
+            makeRecord({ id: `r${start + i}`, value: Buffer.from("{}") }),
+          );
           return { records, cursor: String(start + n) };
         },
         ack: (cursor) => {
