@@ -6,7 +6,8 @@
  * can be used behind Conveyor and behind a hand-wired grpc-js driver.
  *
  * Memory is bounded: latencies go into a histogram with 1 ms buckets (the
- * resolution of eventTimeMs), values beyond maxLatencyMs land in the last one.
+ * resolution of eventTimeMs); values beyond maxLatencyMs share one overflow bucket
+ * (reported as the maximum seen).
  * The first `warmupRecords` records are counted but kept out of the latency
  * figures.
  */
@@ -22,7 +23,7 @@ export interface MeasuringSinkOptions {
   warmupRecords?: number;
   /** How often the stats file is rewritten (default 250 ms). */
   intervalMs?: number;
-  /** Histogram range in ms (default 120,000); larger latencies are clamped into the last bucket. */
+  /** Histogram range in ms (default 120,000); larger latencies share one overflow bucket. */
   maxLatencyMs?: number;
 }
 
@@ -62,7 +63,8 @@ export class LatencyHistogram {
   private hi = 0;
 
   constructor(readonly maxMs: number) {
-    this.buckets = new Uint32Array(maxMs + 1);
+    // 0..maxMs, plus one overflow bucket for anything larger.
+    this.buckets = new Uint32Array(maxMs + 2);
   }
 
   get samples(): number {
@@ -71,7 +73,7 @@ export class LatencyHistogram {
 
   record(ms: number): void {
     const v = ms < 0 ? 0 : Math.round(ms);
-    this.buckets[v > this.maxMs ? this.maxMs : v]!++;
+    this.buckets[v > this.maxMs ? this.maxMs + 1 : v]!++;
     this.n++;
     this.sum += v;
     if (v < this.lo) this.lo = v;
@@ -85,7 +87,7 @@ export class LatencyHistogram {
     let seen = 0;
     for (let v = 0; v < this.buckets.length; v++) {
       seen += this.buckets[v]!;
-      if (seen >= rank) return v === this.maxMs ? this.hi : v;
+      if (seen >= rank) return v > this.maxMs ? this.hi : v;
     }
     return this.hi;
   }

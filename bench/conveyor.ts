@@ -1,0 +1,144 @@
+/**
+ * The Conveyor variant: the demo-shaped pipeline on a LocalCluster,
+ *
+ *   router 127.0.0.1
+ *   pod A 127.0.0.2: sidecar + generator Source "gen"
+ *   pod B 127.0.0.3: sidecar + enrich Transform "enrich" + measuring Sink "out"
+ *
+ * gen → enrich → out applied through the router's Admin API, so every record
+ * crosses the peer hop A → B. Same user services as the direct baseline.
+ */
+import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { LocalCluster } from "../src/cluster/local-cluster";
+import { DEFAULT_SETTINGS } from "../src/config/pipeline";
+import { deadlineIn, v1 } from "../src/proto";
+import { freePortBlock } from "../e2e/harness/ports";
+import {
+  contention,
+  cpuDelta,
+  cpuSnapshot,
+  readSystemBusySeconds,
+  summarizeProfiles,
+  variantResult,
+  waitForSink,
+  wallToMonoMicros,
+  type NamedProcess,
+  type VariantOptions,
+  type VariantResult,
+} from "./stats";
+
+export const ROUTER_HOST = "127.0.0.1";
+export const POD_A = "127.0.0.2";
+export const POD_B = "127.0.0.3";
+
+export const BENCH_PIPELINE = `name: bench
+description: generator in pod A, enrich in pod B (peer hop), measuring sink in pod B
+source: { stage: gen }
+steps: [ { stage: enrich } ]
+sink: { stage: out }
+`;
+
+/** The pipeline, with settings only where the bench flags differ from the defaults. */
+export function benchPipeline(o: Pick<VariantOptions, "batchSize" | "inFlightRecords">): string {
+  const settings: string[] = [];
+  if (o.batchSize !== DEFAULT_SETTINGS.batchSize) settings.push(`batchSize: ${o.batchSize}`);
+  if (o.inFlightRecords !== DEFAULT_SETTINGS.maxInFlightRecords)
+    settings.push(`maxInFlightRecords: ${o.inFlightRecords}`);
+  return settings.length ? `${BENCH_PIPELINE}settings: { ${settings.join(", ")} }\n` : BENCH_PIPELINE;
+}
+
+export async function runConveyor(o: VariantOptions, repeat: number): Promise<VariantResult> {
+  const cluster = new LocalCluster(path.join(o.dir, "logs"), o.env);
+  const statsFile = path.join(o.dir, "sink-stats.json");
+  try {
+    // base: router; base+1: sidecars; base+2..base+3: each pod's user services (the discovery range).
+    const base = await freePortBlock([ROUTER_HOST, POD_A, POD_B], 4);
+    const router = `${ROUTER_HOST}:${base}`;
+    const discovery = { discoveryStartPort: base + 2, discoveryEndPort: base + 3 };
+    o.log(
+      `  conveyor: router ${router}, pod A ${POD_A}, pod B ${POD_B} (sidecars :${base + 1}, services :${base + 2}-${base + 3})`,
+    );
+    const routerProc = await cluster.startRouter({ host: ROUTER_HOST, port: base, heartbeatIntervalSecs: 1 });
+    const transform = await cluster.startStage({
+      kind: "transform",
+      name: "enrich",
+      host: POD_B,
+      port: base + 2,
+    });
+    const sink = await cluster.startStage({
+      kind: "sink",
+      name: "out",
+      host: POD_B,
+      port: base + 3,
+      statsFile,
+      statsWarmupRecords: o.warmupRecords,
+    });
+    const sidecarA = await cluster.startSidecar({
+      id: "bench-a",
+      host: POD_A,
+      port: base + 1,
+      router,
+      ...discovery,
+    });
+    const sidecarB = await cluster.startSidecar({
+      id: "bench-b",
+      host: POD_B,
+      port: base + 1,
+      router,
+      ...discovery,
+    });
+    // Applied before the source exists: the pipeline waits for it. The source comes last because a
+    // rate-limited source counts its allowance from its own start; sidecar A finds it on its next scan.
+    await applyPipeline(router, benchPipeline(o));
+    const source = await cluster.startStage({
+      kind: "source",
+      name: "gen",
+      host: POD_A,
+      port: base + 2,
+      count: o.records,
+      payloadBytes: o.payloadBytes,
+      ...(o.rate ? { rate: o.rate } : {}),
+    });
+    const procs: NamedProcess[] = [
+      { name: "source (gen)", process: source.process },
+      { name: "transform (enrich)", process: transform.process },
+      { name: "sink (measuring)", process: sink.process },
+      { name: "sidecar A", process: sidecarA.process },
+      { name: "sidecar B", process: sidecarB.process },
+      { name: "router", process: routerProc.process },
+    ];
+    const before = cpuSnapshot(procs);
+    const busyBefore = readSystemBusySeconds();
+    const startedMs = Date.now();
+    const stats = await waitForSink(statsFile, o.records, { stallMs: o.stallMs, watch: procs, log: o.log });
+    const after = cpuSnapshot(procs);
+    const cpu = cpuDelta(procs, before, after);
+    const load = contention(startedMs, Date.now(), busyBefore, readSystemBusySeconds(), cpu);
+    const result = variantResult("conveyor", repeat, o, stats, cpu, load);
+    await cluster.stopAll();
+    if (o.cpuProfDir)
+      result.profiles = summarizeProfiles(
+        o.cpuProfDir,
+        procs,
+        wallToMonoMicros(stats.firstAtMs),
+        wallToMonoMicros(stats.lastAtMs),
+      );
+    return result;
+  } finally {
+    await cluster.stopAll();
+  }
+}
+
+async function applyPipeline(router: string, definition: string): Promise<void> {
+  const admin = new v1.Admin(router, grpc.credentials.createInsecure());
+  try {
+    await new Promise<void>((resolve, reject) =>
+      admin.applyPipeline({ definition }, { deadline: deadlineIn(5000) }, (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+  } finally {
+    admin.close();
+  }
+}
