@@ -4,10 +4,14 @@
  * breaks (the next use dials afresh) and when it has been idle for idleMs.
  */
 import * as grpc from "@grpc/grpc-js";
-import { CHANNEL_OPTIONS, v1 } from "../src/proto";
+import { CHANNEL_OPTIONS } from "../src/proto";
 import { ConveyorError } from "../src/errors";
 import type { Logger } from "../src/telemetry/log";
 import type { SourceClient } from "../src/generated/conveyor/v1/Source";
+import type { TransformClient } from "../src/generated/conveyor/v1/Transform";
+import type { SinkClient } from "../src/generated/conveyor/v1/Sink";
+import type { DataPlaneClient } from "../src/generated/conveyor/v1/DataPlane";
+import { FastClients } from "./fast-codec";
 import { BatchStream } from "./batch-stream";
 import { GrpcSinkStage, GrpcTransformStage, PeerForwardClient } from "./stage-clients";
 
@@ -37,9 +41,9 @@ export class ClientPool {
 
   transform(endpoint: string, name: string): GrpcTransformStage {
     return this.object(endpoint, `transform:${name}`, (channel) => {
-      const client = new v1.Transform(endpoint, grpc.credentials.createInsecure(), {
+      const client = new FastClients.Transform(endpoint, grpc.credentials.createInsecure(), {
         channelOverride: channel,
-      });
+      }) as unknown as TransformClient;
       return new GrpcTransformStage(
         new BatchStream({
           name: `transform "${name}" at ${endpoint}`,
@@ -56,7 +60,9 @@ export class ClientPool {
 
   sink(endpoint: string, name: string): GrpcSinkStage {
     return this.object(endpoint, `sink:${name}`, (channel) => {
-      const client = new v1.Sink(endpoint, grpc.credentials.createInsecure(), { channelOverride: channel });
+      const client = new FastClients.Sink(endpoint, grpc.credentials.createInsecure(), {
+        channelOverride: channel,
+      }) as unknown as SinkClient;
       return new GrpcSinkStage(
         new BatchStream({
           name: `sink "${name}" at ${endpoint}`,
@@ -73,9 +79,9 @@ export class ClientPool {
 
   peer(address: string, selfId: string): PeerForwardClient {
     return this.object(address, "peer", (channel) => {
-      const client = new v1.DataPlane(address, grpc.credentials.createInsecure(), {
+      const client = new FastClients.DataPlane(address, grpc.credentials.createInsecure(), {
         channelOverride: channel,
-      });
+      }) as unknown as DataPlaneClient;
       return new PeerForwardClient(
         new BatchStream({
           name: `peer sidecar at ${address}`,
@@ -97,7 +103,10 @@ export class ClientPool {
     return this.object(
       endpoint,
       "source",
-      (channel) => new v1.Source(endpoint, grpc.credentials.createInsecure(), { channelOverride: channel }),
+      (channel) =>
+        new FastClients.Source(endpoint, grpc.credentials.createInsecure(), {
+          channelOverride: channel,
+        }) as unknown as SourceClient,
     );
   }
 

@@ -4,7 +4,7 @@
  */
 import type * as grpc from "@grpc/grpc-js";
 import { ConveyorError, asConveyorError, toGrpcStatus } from "../src/errors";
-import { v1 } from "../src/proto";
+import { fastServices } from "./fast-codec";
 import { recordFromInject, recordSize } from "../src/records";
 import type { ServiceBinding } from "../src/grpc/server";
 import type { DataPlaneHandlers } from "../src/generated/conveyor/v1/DataPlane";
@@ -151,7 +151,7 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
 
   return {
     name: "conveyor.v1.DataPlane",
-    definition: v1.DataPlane.service,
+    definition: fastServices.dataPlane,
     implementation: handlers as unknown as grpc.UntypedServiceImplementation,
   };
 }
