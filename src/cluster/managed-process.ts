@@ -98,25 +98,23 @@ export class ManagedProcess {
     const m = this.tail.match(re);
     if (m) return Promise.resolve(m);
     return new Promise((resolve, reject) => {
-      const waiter = { re, resolve };
+      const waiter = {
+        re,
+        resolve: (match: RegExpMatchArray): void => {
+          clearTimeout(timer);
+          resolve(match);
+        },
+      };
       const fail = (why: string): void => {
         const i = this.waiters.indexOf(waiter);
         if (i < 0) return;
         this.waiters.splice(i, 1);
+        clearTimeout(timer);
         reject(new Error(`${this.name}: ${why} waiting for ${re}; last output:\n${this.tail.slice(-3000)}`));
       };
-      this.waiters.push({
-        re,
-        resolve: (match) => {
-          clearTimeout(timer);
-          resolve(match);
-        },
-      });
+      this.waiters.push(waiter);
       const timer = setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs);
-      void this.exited.then((s) => {
-        clearTimeout(timer);
-        fail(`exited (code ${s.code}, signal ${s.signal})`);
-      });
+      void this.exited.then((s) => fail(`exited (code ${s.code}, signal ${s.signal})`));
     });
   }
 
