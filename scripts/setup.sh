@@ -2,6 +2,8 @@
 # Installs what Conveyor needs to build and test, idempotently:
 #   - node_modules (npm ci) when missing or older than package-lock.json
 #   - tools under ${CONVEYOR_CACHE:-$HOME/.cache/conveyor}/bin (grpcurl, ...)
+#   - an Apache Kafka broker (jars from Maven Central) in $CACHE/kafka-<version>/libs
+#   - moto[server] (an S3 server with conditional writes) in a venv at $CACHE/moto-venv
 # Safe to run on every `npm test`: a second run only checks and skips.
 #
 # Usage: scripts/setup.sh [--quiet] [--node-only]   (--node-only: skip the test tools, e.g. for the demo)
@@ -31,6 +33,11 @@ BIN="$CACHE/bin"
 
 GRPCURL_MODULE="github.com/fullstorydev/grpcurl/cmd/grpcurl"
 GRPCURL_VERSION="v1.9.3"
+
+KAFKA_VERSION="3.9.1"
+KAFKA_SCALA="2.13"
+SLF4J_VERSION="1.7.36"
+MOTO_VERSION="5.2.5"
 
 say() { [[ $QUIET == 1 ]] || echo "setup: $*"; }
 note() { echo "setup: $*"; } # printed even with --quiet: something is being installed
@@ -122,6 +129,84 @@ go_install() {
   note "installed $name $version in $((SECONDS - started))s ($BIN/$name)"
 }
 
+# ---------------------------------------------------------------- kafka broker (mirror e2e tests)
+# The broker's jars and their runtime dependencies, resolved by Maven from a
+# generated pom into $CACHE/kafka-<version>/libs (src/testing/kafka-broker.ts
+# runs `java -cp 'libs/*' kafka.Kafka`). Maven's local repository lives in the
+# cache too, so a re-install downloads nothing.
+install_kafka() {
+  local dir="$CACHE/kafka-$KAFKA_VERSION"
+  if [[ -f "$dir/libs/.complete" ]]; then
+    say "kafka $KAFKA_VERSION present ($dir/libs)"
+    return
+  fi
+  command -v java >/dev/null 2>&1 ||
+    die "java is not installed; the Kafka broker of the tests needs Java 17 (apt-get install openjdk-17-jre-headless)"
+  command -v mvn >/dev/null 2>&1 ||
+    die "mvn is not installed; it fetches the Kafka broker jars once (apt-get install maven)"
+  note "fetching kafka $KAFKA_VERSION jars with mvn (first time only)"
+  local started=$SECONDS
+  local tmp
+  tmp="$(mktemp -d "$CACHE/.build-kafka.XXXXXX")"
+  cat >"$tmp/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>conveyor.test</groupId>
+  <artifactId>kafka-broker</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId><artifactId>kafka_$KAFKA_SCALA</artifactId><version>$KAFKA_VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>$SLF4J_VERSION</version>
+    </dependency>
+  </dependencies>
+</project>
+POM
+  local log="$tmp/mvn.log"
+  if ! run_logged "$log" mvn -B -q -Dstyle.color=never -f "$tmp/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp/libs"; then
+    [[ $QUIET == 0 ]] || cat "$log" >&2
+    rm -rf "$tmp"
+    die "mvn could not fetch org.apache.kafka:kafka_$KAFKA_SCALA:$KAFKA_VERSION (output above)"
+  fi
+  touch "$tmp/libs/.complete" # written last: a half-copied libs/ counts as missing
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  mv "$tmp/pom.xml" "$tmp/libs" "$dir/"
+  rm -rf "$tmp"
+  note "installed kafka $KAFKA_VERSION in $((SECONDS - started))s ($dir/libs)"
+}
+
+# ---------------------------------------------------------------- moto (S3 server for the mirror tests)
+install_moto() {
+  local venv="$CACHE/moto-venv"
+  if [[ -x "$venv/bin/moto_server" && -f "$venv/.complete-$MOTO_VERSION" ]]; then
+    say "moto $MOTO_VERSION present ($venv/bin/moto_server)"
+    return
+  fi
+  command -v python3 >/dev/null 2>&1 ||
+    die "python3 is not installed; it runs moto_server, the S3 server of the tests"
+  note "installing moto[server] $MOTO_VERSION into $venv (first time only)"
+  local started=$SECONDS
+  rm -rf "$venv"
+  local log
+  log="$(mktemp)"
+  if ! run_logged "$log" python3 -m venv "$venv" ||
+    ! run_logged "$log" "$venv/bin/pip" install --quiet --disable-pip-version-check \
+      --cache-dir "$CACHE/pip-cache" "moto[server]==$MOTO_VERSION"; then
+    [[ $QUIET == 0 ]] || cat "$log" >&2
+    rm -f "$log"
+    rm -rf "$venv"
+    die "could not install moto[server] $MOTO_VERSION (output above; python3-venv may be missing)"
+  fi
+  rm -f "$log"
+  touch "$venv/.complete-$MOTO_VERSION"
+  note "installed moto $MOTO_VERSION in $((SECONDS - started))s ($venv/bin/moto_server)"
+}
+
 # ---------------------------------------------------------------- main
 main() {
   require_node
@@ -134,6 +219,8 @@ main() {
   install_node_modules
   [[ $NODE_ONLY == 1 ]] && return
   go_install grpcurl "$GRPCURL_MODULE" "$GRPCURL_VERSION" "-X main.version=$GRPCURL_VERSION"
+  install_kafka
+  install_moto
   say "done; tools in $BIN"
 }
 

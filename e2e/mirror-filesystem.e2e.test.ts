@@ -1,0 +1,252 @@
+/**
+ * The exactly-once mirror against a real Kafka broker (KRaft, one node) into
+ * the filesystem, through the real CLI (`bin/conveyor mirror ...`) as a child
+ * process: segments and their contents, kill -9 and restart, a foreign file,
+ * SIGTERM with several mirrors in one process.
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Kafka, logLevel, type Producer } from "kafkajs";
+import { ManagedProcess, REPO_ROOT } from "../src/cluster/managed-process";
+import { segmentName } from "../src/builtins/mirror/chain";
+import { decodeSegment, type MirrorRecord } from "../src/builtins/mirror/record-line";
+import { startKafkaBroker, type KafkaBroker } from "../src/testing/kafka-broker";
+import { eventually } from "./harness/pipeline";
+
+jest.setTimeout(90_000);
+
+const CONVEYOR = path.join(REPO_ROOT, "bin", "conveyor");
+
+interface MirrorDef {
+  name: string;
+  topic: string;
+}
+
+describe("mirror to the filesystem (real Kafka broker)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-mirror-fs-"));
+  let broker: KafkaBroker;
+  let kafka: Kafka;
+  let producer: Producer;
+  const running: ManagedProcess[] = [];
+
+  beforeAll(async () => {
+    broker = await startKafkaBroker();
+    kafka = new Kafka({ clientId: "mirror-e2e", brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    producer = kafka.producer({ idempotent: true, retry: { retries: 5 } });
+    await producer.connect();
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const p of running) p.kill("SIGKILL");
+    await producer?.disconnect();
+    await broker?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function createTopic(topic: string): Promise<void> {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+  }
+
+  /** Produces values v-<offset> (keys k-<offset>, one header) for offsets [from, from + count). */
+  async function produce(topic: string, from: number, count: number): Promise<void> {
+    for (let i = 0; i < count; i += 500) {
+      const n = Math.min(500, count - i);
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: Array.from({ length: n }, (_, j) => ({
+          partition: 0,
+          key: `k-${from + i + j}`,
+          value: `v-${from + i + j}`,
+          headers: { h: "x" },
+        })),
+      });
+    }
+  }
+
+  function writeConfig(name: string, mirrors: MirrorDef[], flush: Record<string, number>): string {
+    const file = path.join(dir, `${name}.yaml`);
+    const lines = [
+      "destination:",
+      "  type: filesystem",
+      `  root: \${DEST_ROOT:-${path.join(dir, "dest")}}`,
+      `  flush: { ${Object.entries(flush)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(", ")} }`,
+      "mirrors:",
+      ...mirrors.map(
+        (m) =>
+          `  - { name: ${m.name}, source: { bootstrap-servers: "${broker.bootstrap}" }, topic: ${m.topic}, partition: 0 }`,
+      ),
+    ];
+    fs.writeFileSync(file, `${lines.join("\n")}\n`);
+    return file;
+  }
+
+  function startMirror(config: string, env: NodeJS.ProcessEnv = {}): ManagedProcess {
+    const p = new ManagedProcess(
+      "mirror",
+      CONVEYOR,
+      ["mirror", "run", "--config", config, "--metrics-port", "0"],
+      { ...process.env, LOG_LEVEL: "debug", ...env },
+    );
+    running.push(p);
+    return p;
+  }
+
+  function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) =>
+      execFile(CONVEYOR, args, { timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      ),
+    );
+  }
+
+  const partitionDir = (topic: string): string => path.join(dir, "dest", topic, "0");
+
+  function segments(topic: string): string[] {
+    const d = partitionDir(topic);
+    return fs.existsSync(d) ? fs.readdirSync(d).sort() : [];
+  }
+
+  function records(topic: string): MirrorRecord[] {
+    return segments(topic).flatMap((f) =>
+      decodeSegment(fs.readFileSync(path.join(partitionDir(topic), f), "utf8")),
+    );
+  }
+
+  function expectExactly(topic: string, count: number): void {
+    const got = records(topic);
+    expect(got.map((r) => r.offset)).toEqual(Array.from({ length: count }, (_, i) => i));
+    for (const r of got) {
+      expect(r.value?.toString()).toBe(`v-${r.offset}`);
+      expect(r.key?.toString()).toBe(`k-${r.offset}`);
+    }
+  }
+
+  /** Waits for a pattern in a process's output, failing with its output after timeoutMs. */
+  async function waitForOutput(p: ManagedProcess, re: RegExp, timeoutMs = 30_000): Promise<void> {
+    await eventually(
+      () => re.test(p.output()) || !p.running,
+      timeoutMs,
+      () => p.output().slice(-3000),
+    );
+    if (!re.test(p.output())) throw new Error(`mirror exited before ${re}:\n${p.output().slice(-3000)}`);
+  }
+
+  it("50 records, at most 10 per flush: exactly five segments 0-9 … 40-49 with the records", async () => {
+    await createTopic("fifty");
+    await produce("fifty", 0, 50);
+    const config = writeConfig("fifty", [{ name: "fifty", topic: "fifty" }], {
+      "max-offsets": 10,
+      "max-time-ms": 60_000,
+    });
+    const validate = await cli(["mirror", "validate", "--config", config]);
+    expect(validate).toMatchObject({ code: 0, stdout: "OK: 1 mirror(s)\n" });
+
+    const mirror = startMirror(config);
+    await eventually(
+      () => segments("fifty").length >= 5,
+      30_000,
+      () => mirror.output().slice(-3000),
+    );
+    expect(await mirror.stop()).toEqual({ code: 0, signal: null });
+    expect(segments("fifty")).toEqual([0, 10, 20, 30, 40].map((from) => segmentName(from, from + 9)));
+    expectExactly("fifty", 50);
+    expect(records("fifty")[0]!.headers.map(([k, v]) => [k, v.toString()])).toEqual([["h", "x"]]);
+    // Every flush is logged with path, from, to, count, bytes, elapsed_ms and trigger.
+    expect(mirror.output()).toMatch(
+      /"path":"[^"]+00000000000000000040-00000000000000000049\.ndjson","from":40,"to":49,"count":10,"bytes":\d+,"elapsed_ms":\d+,"trigger":"max-offsets"/,
+    );
+
+    const status = await cli(["mirror", "status", "--config", config, "--json"]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toEqual([
+      expect.objectContaining({ mirror: "fifty", sourceHigh: 50, destNext: 50, lag: 0, error: null }),
+    ]);
+    const table = await cli(["mirror", "status", "--config", config]);
+    expect(table.stdout).toMatch(
+      /^MIRROR\s+PARTITION\s+SOURCE-HIGH\s+DEST-NEXT\s+LAG\nfifty\s+fifty\/0\s+50\s+50\s+0\n$/,
+    );
+  });
+
+  it("kill -9 mid-run, more records, restart: exactly the produced offsets, no duplicate, no gap", async () => {
+    await createTopic("crash");
+    await produce("crash", 0, 10_000);
+    const config = writeConfig("crash", [{ name: "crash", topic: "crash" }], {
+      "max-offsets": 7,
+      "max-time-ms": 200,
+    });
+    const first = startMirror(config);
+    await eventually(
+      () => segments("crash").length >= 5,
+      30_000,
+      () => first.output().slice(-3000),
+    );
+    first.kill("SIGKILL");
+    expect((await first.exited).signal).toBe("SIGKILL");
+    const atKill = segments("crash").length;
+    expect(atKill).toBeLessThan(Math.ceil(10_000 / 7)); // really mid-run
+    await produce("crash", 10_000, 500);
+
+    const second = startMirror(config);
+    await waitForOutput(second, /mirror starting: destination chain valid/);
+    await eventually(
+      () =>
+        segments("crash")
+          .at(-1)
+          ?.endsWith(`-${String(10_499).padStart(20, "0")}.ndjson`) === true,
+      60_000,
+      () => `${segments("crash").length} segments; ${second.output().slice(-2000)}`,
+    );
+    expect(await second.stop()).toEqual({ code: 0, signal: null });
+    expectExactly("crash", 10_500);
+    expect(fs.readdirSync(partitionDir("crash")).filter((f) => f.startsWith("."))).toEqual([]);
+  });
+
+  it("a foreign file in the destination: the mirror refuses to start, naming it; status exits 1", async () => {
+    const config = writeConfig("foreign", [{ name: "fifty", topic: "fifty" }], { "max-offsets": 10 });
+    const foreign = path.join(partitionDir("fifty"), "notes.txt");
+    fs.writeFileSync(foreign, "not a segment\n");
+    try {
+      const mirror = startMirror(config);
+      expect(await mirror.exited).toEqual({ code: 1, signal: null });
+      expect(mirror.output()).toContain(`MIRROR_DESTINATION_INVALID: foreign file ${foreign}`);
+      const status = await cli(["mirror", "status", "--config", config]);
+      expect(status.code).toBe(1);
+      expect(status.stdout).toContain(`foreign file ${foreign}`);
+    } finally {
+      fs.rmSync(foreign);
+    }
+  });
+
+  it("several mirrors in one process: SIGTERM flushes each, exit 0", async () => {
+    await createTopic("term-a");
+    await createTopic("term-b");
+    await produce("term-a", 0, 25);
+    await produce("term-b", 0, 13);
+    const config = writeConfig(
+      "term",
+      [
+        { name: "term-a", topic: "term-a" },
+        { name: "term-b", topic: "term-b" },
+      ],
+      { "max-offsets": 1000, "max-time-ms": 600_000 },
+    );
+    const mirror = startMirror(config);
+    await waitForOutput(mirror, /"mirror":"term-a"[^\n]*"next":25,"buffered":25/);
+    await waitForOutput(mirror, /"mirror":"term-b"[^\n]*"next":13,"buffered":13/);
+    expect(segments("term-a")).toEqual([]);
+    expect(await mirror.stop()).toEqual({ code: 0, signal: null });
+    expect(segments("term-a")).toEqual([segmentName(0, 24)]);
+    expect(segments("term-b")).toEqual([segmentName(0, 12)]);
+    expectExactly("term-a", 25);
+    expectExactly("term-b", 13);
+    expect(mirror.output()).toMatch(/"count":25,[^\n]*"trigger":"shutdown"/);
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * Mirror configuration: a drop-in superset of mirror-v3's YAML (kebab-case keys).
+ * Parse (YAML or JSON) → interpolate ${VAR:-default} → validate against
+ * schemas/mirror.schema.json (unknown fields rejected) → check what a schema
+ * cannot (unique mirror names, unique (topic, partition), unique destination
+ * directories) → normalise into MirrorPlan[] with the flush defaults applied.
+ * Every problem is reported at once (CONFIG_INVALID, details.problems).
+ */
+import * as fs from "node:fs";
+import Ajv, { type ErrorObject } from "ajv";
+import YAML from "yaml";
+import mirrorSchema from "../../../schemas/mirror.schema.json";
+import { AJV_OPTIONS, interpolate } from "../../config/pipeline";
+import { ConveyorError } from "../../errors";
+
+export type DestinationType = "filesystem" | "s3" | "kafka";
+
+/** The file format, as written (kebab-case). */
+export interface MirrorFileConfig {
+  destination: {
+    type: DestinationType;
+    "bootstrap-servers"?: string | string[];
+    root?: string;
+    endpoint?: string;
+    region?: string;
+    bucket?: string;
+    prefix?: string;
+    flush?: { "max-time-ms"?: number; "max-bytes"?: number; "max-offsets"?: number };
+  };
+  mirrors: Array<{
+    name: string;
+    source: { "bootstrap-servers": string | string[]; "group-id"?: string };
+    topic: string;
+    partition: number;
+    "destination-name-override"?: string;
+    "start-offset"?: number;
+  }>;
+}
+
+export interface FlushPolicy {
+  maxOffsets: number;
+  maxBytes: number;
+  maxTimeMs: number;
+}
+
+export const DEFAULT_FLUSH: FlushPolicy = { maxOffsets: 10_000, maxBytes: 8 * 1024 * 1024, maxTimeMs: 5_000 };
+
+export interface DestinationSpec {
+  type: DestinationType;
+  bootstrapServers: string[];
+  root?: string;
+  endpoint?: string;
+  region?: string;
+  bucket?: string;
+  prefix: string;
+}
+
+/** One mirror, normalised: everything the core needs to copy one partition. */
+export interface MirrorPlan {
+  name: string;
+  sourceBrokers: string[];
+  groupId: string;
+  topic: string;
+  partition: number;
+  /** Directory / key prefix / target topic name: destination-name-override, or the topic. */
+  destinationName: string;
+  startOffset: number;
+  flush: FlushPolicy;
+  destination: DestinationSpec;
+}
+
+const ajv = new Ajv(AJV_OPTIONS);
+const validateSchema = ajv.compile<MirrorFileConfig>(mirrorSchema);
+
+function formatAjvError(e: ErrorObject): string {
+  const where = e.instancePath || "/";
+  switch (e.keyword) {
+    case "additionalProperties":
+      return `${where}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+    case "required":
+      return `${where}: missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
+    case "enum":
+      return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(", ")}`;
+    default:
+      return `${where}: ${e.message ?? e.keyword}`;
+  }
+}
+
+function brokers(value: string | string[]): string[] {
+  const list = Array.isArray(value) ? value : value.split(",");
+  return list.map((b) => b.trim()).filter((b) => b.length > 0);
+}
+
+function checkUnique(config: MirrorFileConfig, problems: string[]): void {
+  const names = new Map<string, number>();
+  const partitions = new Map<string, number>();
+  const targets = new Map<string, number>();
+  config.mirrors.forEach((m, i) => {
+    const at = `/mirrors/${i}`;
+    const byName = names.get(m.name);
+    if (byName !== undefined)
+      problems.push(`${at}/name: mirror name "${m.name}" is already used by /mirrors/${byName}`);
+    else names.set(m.name, i);
+    const tp = `${m.topic}/${m.partition}`;
+    const byTp = partitions.get(tp);
+    if (byTp !== undefined)
+      problems.push(
+        `${at}: topic "${m.topic}" partition ${m.partition} is already mirrored by /mirrors/${byTp}`,
+      );
+    else partitions.set(tp, i);
+    const target = `${m["destination-name-override"] ?? m.topic}/${m.partition}`;
+    const byTarget = targets.get(target);
+    if (byTarget !== undefined && byTp === undefined)
+      problems.push(
+        `${at}: destination "${target}" is already written by /mirrors/${byTarget} (two writers on one destination)`,
+      );
+    else targets.set(target, i);
+  });
+}
+
+export function toPlans(config: MirrorFileConfig): MirrorPlan[] {
+  const d = config.destination;
+  const destination: DestinationSpec = {
+    type: d.type,
+    bootstrapServers: d["bootstrap-servers"] === undefined ? [] : brokers(d["bootstrap-servers"]),
+    ...(d.root !== undefined ? { root: d.root } : {}),
+    ...(d.endpoint !== undefined ? { endpoint: d.endpoint } : {}),
+    ...(d.region !== undefined ? { region: d.region } : {}),
+    ...(d.bucket !== undefined ? { bucket: d.bucket } : {}),
+    prefix: d.prefix ?? "",
+  };
+  const flush: FlushPolicy = {
+    maxOffsets: d.flush?.["max-offsets"] ?? DEFAULT_FLUSH.maxOffsets,
+    maxBytes: d.flush?.["max-bytes"] ?? DEFAULT_FLUSH.maxBytes,
+    maxTimeMs: d.flush?.["max-time-ms"] ?? DEFAULT_FLUSH.maxTimeMs,
+  };
+  return config.mirrors.map((m) => ({
+    name: m.name,
+    sourceBrokers: brokers(m.source["bootstrap-servers"]),
+    groupId: `${m.source["group-id"] ?? "conveyor-mirror"}.${m.name}`,
+    topic: m.topic,
+    partition: m.partition,
+    destinationName: m["destination-name-override"] ?? m.topic,
+    startOffset: m["start-offset"] ?? 0,
+    flush,
+    destination,
+  }));
+}
+
+/** Parses and validates a mirror config; throws CONFIG_INVALID listing every problem. */
+export function parseMirrorConfig(
+  text: string,
+  source = "mirror config",
+  env: NodeJS.ProcessEnv = process.env,
+): MirrorPlan[] {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (err) {
+    throw new ConveyorError("CONFIG_INVALID", `${source}: not valid YAML/JSON: ${(err as Error).message}`, {
+      source,
+      problems: [`not valid YAML/JSON: ${(err as Error).message}`],
+    });
+  }
+  const problems: string[] = [];
+  const interpolated = interpolate(raw, env, problems);
+  if (!validateSchema(interpolated)) {
+    for (const e of validateSchema.errors ?? []) {
+      if (e.keyword === "if") continue; // the failing `then` says what is missing
+      problems.push(formatAjvError(e));
+    }
+  } else {
+    checkUnique(interpolated, problems);
+  }
+  if (problems.length > 0) {
+    const unique = [...new Set(problems)];
+    throw new ConveyorError(
+      "CONFIG_INVALID",
+      `${source}: invalid mirror config:\n  - ${unique.join("\n  - ")}`,
+      {
+        source,
+        problems: unique,
+      },
+    );
+  }
+  return toPlans(interpolated as MirrorFileConfig);
+}
+
+export function loadMirrorConfig(file: string, env: NodeJS.ProcessEnv = process.env): MirrorPlan[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    const message =
+      (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
+    throw new ConveyorError("CONFIG_INVALID", `${file}: ${message}`, { source: file, problems: [message] });
+  }
+  return parseMirrorConfig(text, file, env);
+}

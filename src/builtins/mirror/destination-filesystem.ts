@@ -1,0 +1,82 @@
+/**
+ * Filesystem destination: `<root>/<topic or override>/<partition>/{from:020}-{to:020}.ndjson`.
+ * A segment is written to a temp name in the same directory, fsynced, linked to
+ * its final name (link(2) fails with EEXIST instead of replacing: a rename that
+ * never overwrites), the temp name removed, and the directory fsynced.
+ */
+import * as crypto from "node:crypto";
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import type { Segment } from "./chain";
+import type { PartitionDestination } from "./destination";
+
+const TEMP_PREFIX = ".conveyor-tmp-";
+
+export function partitionDir(root: string, destinationName: string, partition: number): string {
+  return path.join(root, destinationName, String(partition));
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fd = await fsp.open(dir, "r");
+  try {
+    await fd.sync();
+  } finally {
+    await fd.close();
+  }
+}
+
+export class FilesystemDestination implements PartitionDestination {
+  readonly location: string;
+
+  constructor(root: string, destinationName: string, partition: number) {
+    this.location = partitionDir(root, destinationName, partition);
+  }
+
+  async cleanup(): Promise<void> {
+    await this.ensureDir();
+    for (const name of await fsp.readdir(this.location)) {
+      if (name.startsWith(TEMP_PREFIX)) await fsp.rm(path.join(this.location, name), { force: true });
+    }
+  }
+
+  async list(): Promise<string[]> {
+    try {
+      return (await fsp.readdir(this.location)).filter((n) => !n.startsWith(TEMP_PREFIX));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+  }
+
+  async write(segment: Segment, body: Buffer): Promise<string> {
+    await this.ensureDir();
+    const final = path.join(this.location, segment.name);
+    const temp = path.join(
+      this.location,
+      `${TEMP_PREFIX}${crypto.randomBytes(6).toString("hex")}-${segment.name}`,
+    );
+    const fd = await fsp.open(temp, "wx");
+    try {
+      await fd.writeFile(body);
+      await fd.sync();
+    } finally {
+      await fd.close();
+    }
+    try {
+      await fsp.link(temp, final); // EEXIST when the name is taken: never overwrites
+    } finally {
+      await fsp.rm(temp, { force: true });
+    }
+    await fsyncDir(this.location);
+    return final;
+  }
+
+  private async ensureDir(): Promise<void> {
+    try {
+      await fsp.access(this.location);
+    } catch {
+      await fsp.mkdir(this.location, { recursive: true });
+      await fsyncDir(path.dirname(this.location));
+    }
+  }
+}

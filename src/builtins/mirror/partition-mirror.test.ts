@@ -1,0 +1,113 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import pino from "pino";
+import { segmentName } from "./chain";
+import { FilesystemDestination } from "./destination-filesystem";
+import { PartitionMirror } from "./partition-mirror";
+import type { MirrorRecord } from "./record-line";
+import type { PartitionSource, Watermarks } from "./source-kafka";
+
+const log = pino({ level: "silent" });
+
+class FakeSource implements PartitionSource {
+  deliver: ((records: MirrorRecord[]) => Promise<void>) | undefined;
+  from = -1;
+  constructor(public wm: Watermarks) {}
+  async watermarks(): Promise<Watermarks> {
+    return this.wm;
+  }
+  async start(from: number, onRecords: (records: MirrorRecord[]) => Promise<void>): Promise<void> {
+    this.from = from;
+    this.deliver = onRecords;
+  }
+  async stop(): Promise<void> {
+    this.deliver = undefined;
+  }
+}
+
+const rec = (offset: number): MirrorRecord => ({
+  offset,
+  timestamp: 1,
+  key: null,
+  value: Buffer.from(`v-${offset}`),
+  headers: [],
+});
+const range = (from: number, to: number): MirrorRecord[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => rec(from + i));
+
+describe("PartitionMirror", () => {
+  let root: string;
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-mirror-core-"));
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  function mirror(source: FakeSource, maxTimeMs = 60_000): PartitionMirror {
+    return new PartitionMirror({
+      name: "m",
+      topic: "t",
+      partition: 0,
+      startOffset: 0,
+      flush: { maxOffsets: 4, maxBytes: 1 << 20, maxTimeMs },
+      source,
+      destination: new FilesystemDestination(root, "t", 0),
+      log,
+    });
+  }
+  const files = (): string[] => fs.readdirSync(path.join(root, "t", "0")).sort();
+
+  it("flushes every max-offsets records, skips offsets already copied, restarts after the last segment", async () => {
+    const source = new FakeSource({ low: 0, high: 10 });
+    const m = mirror(source);
+    await m.start();
+    expect(source.from).toBe(0);
+    await source.deliver!(range(0, 5));
+    await source.deliver!(range(3, 9)); // 3..5 again (before a seek took effect): skipped
+    await m.stop();
+    expect(files()).toEqual([segmentName(0, 3), segmentName(4, 7), segmentName(8, 9)]);
+
+    const again = new FakeSource({ low: 0, high: 10 });
+    const m2 = mirror(again);
+    await m2.start();
+    expect(again.from).toBe(10);
+    await m2.stop();
+  });
+
+  it("flushes on max-time", async () => {
+    const source = new FakeSource({ low: 0, high: 2 });
+    const m = mirror(source, 50);
+    await m.start();
+    await source.deliver!(range(0, 1));
+    for (let i = 0; i < 50 && !fs.existsSync(path.join(root, "t", "0", segmentName(0, 1))); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(files()).toEqual([segmentName(0, 1)]);
+    await m.stop();
+  });
+
+  it("a record above the expected offset stops the mirror with MIRROR_OFFSET_GONE", async () => {
+    const source = new FakeSource({ low: 0, high: 10 });
+    const m = mirror(source);
+    await m.start();
+    await source.deliver!([rec(0), rec(2)]);
+    await expect(m.finished).resolves.toMatchObject({
+      code: "MIRROR_OFFSET_GONE",
+      details: { expected: 1, actual: 2 },
+    });
+    await m.stop();
+    expect(files()).toEqual([]); // nothing of a failed mirror's buffer is written
+  });
+
+  it("refuses to start when the source went backwards or lost the expected offset", async () => {
+    const first = new FakeSource({ low: 0, high: 4 });
+    const m = mirror(first);
+    await m.start();
+    await first.deliver!(range(0, 3));
+    await m.stop();
+    await expect(mirror(new FakeSource({ low: 0, high: 2 })).start()).rejects.toMatchObject({
+      code: "MIRROR_SOURCE_BACKWARDS",
+    });
+    await expect(mirror(new FakeSource({ low: 7, high: 9 })).start()).rejects.toThrow(/low watermark is 7/);
+  });
+});
