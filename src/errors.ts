@@ -76,6 +76,36 @@ export const ERROR_CODES = {
     retryable: true,
     doc: "The router could not be reached.",
   },
+  MIRROR_DESTINATION_INVALID: {
+    status: grpc.status.FAILED_PRECONDITION,
+    retryable: false,
+    doc: "A mirror destination holds a file that breaks the chain (gap, overlap, foreign file); the mirror refuses to start.",
+  },
+  MIRROR_DESTINATION_CHANGED: {
+    status: grpc.status.ABORTED,
+    retryable: false,
+    doc: "A mirror destination changed underneath the running mirror (another writer, or a file removed).",
+  },
+  MIRROR_DESTINATION_UNREACHABLE: {
+    status: grpc.status.UNAVAILABLE,
+    retryable: true,
+    doc: "A mirror destination failed every write attempt of the retry budget.",
+  },
+  MIRROR_SOURCE_BACKWARDS: {
+    status: grpc.status.FAILED_PRECONDITION,
+    retryable: false,
+    doc: "A mirrored partition's high watermark is below what the destination holds.",
+  },
+  MIRROR_OFFSET_GONE: {
+    status: grpc.status.OUT_OF_RANGE,
+    retryable: false,
+    doc: "The next offset to mirror no longer exists in the source (retention, compaction or truncation).",
+  },
+  MIRROR_SOURCE_UNREACHABLE: {
+    status: grpc.status.UNAVAILABLE,
+    retryable: true,
+    doc: "The mirror's source Kafka cluster could not be read.",
+  },
   INTERNAL: { status: grpc.status.INTERNAL, retryable: false, doc: "A bug: an invariant did not hold." },
 } as const;
 
