@@ -7,6 +7,8 @@ import { validateCommand } from "./commands/validate";
 import { applyCommand } from "./commands/apply";
 import { statusCommand } from "./commands/status";
 import { demoCommand } from "./commands/demo";
+import { mirrorCommand } from "../builtins/mirror/cli";
+import { relayCommand } from "../builtins/relay/cli";
 
 const program = new Command("conveyor")
   .description("gRPC sidecar data plane for streaming pipelines")
@@ -17,7 +19,9 @@ const program = new Command("conveyor")
   .addCommand(validateCommand())
   .addCommand(applyCommand())
   .addCommand(statusCommand())
-  .addCommand(demoCommand());
+  .addCommand(demoCommand())
+  .addCommand(mirrorCommand())
+  .addCommand(relayCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`conveyor: ${err instanceof Error ? err.message : String(err)}\n`);

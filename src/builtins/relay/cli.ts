@@ -1,0 +1,182 @@
+/**
+ * `conveyor relay ingest`: subscribe to an SSE stream and republish every
+ * event to files (or Kafka), resuming after the last published event id.
+ * Flags follow the seed tool (`--file.enable`, `--kafka.broker`, ...), plus
+ * `--url` and `--state-file`. Commander keeps dotted option names as literal
+ * keys ("file.publishDir"), so they are mapped to IngestConfig explicitly.
+ */
+import * as path from "node:path";
+import { Command, Option } from "commander";
+import { runUntilSignal } from "../../cli/signals";
+import { ConveyorError } from "../../errors";
+import { createLogger } from "../../telemetry/log";
+import { startMetricsServer } from "../../telemetry/metrics";
+import { FilePublisher } from "./file-publisher";
+import type { Publisher } from "./publisher";
+import { Relay } from "./relay";
+import { StateStore } from "./state-store";
+
+export const DEFAULT_URL = "https://stream.wikimedia.org/v2/stream/recentchange";
+
+export interface IngestConfig {
+  url: string;
+  publisher: { kind: "file"; publishDir: string } | { kind: "kafka"; broker: string; topic: string };
+  stateFile: string;
+  resume: boolean;
+  metricsPort: number;
+  metricsHost: string;
+  logLevel: "warn" | "info" | "debug";
+}
+
+/** The options object commander builds for `ingest` (dotted names are literal keys). */
+export interface IngestFlags {
+  url: string;
+  "file.enable"?: boolean;
+  "file.publishDir": string;
+  "kafka.enable"?: boolean;
+  "kafka.broker": string;
+  "kafka.topic": string;
+  metricsPort: string;
+  metricsHost: string;
+  resume: boolean;
+  stateFile?: string;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+/** Validates the flags; a CONFIG_INVALID error for anything wrong (the CLI exits 2 with its message). */
+export function ingestConfig(flags: IngestFlags): IngestConfig {
+  const file = flags["file.enable"] === true;
+  const kafka = flags["kafka.enable"] === true;
+  if (file === kafka) {
+    throw new ConveyorError(
+      "CONFIG_INVALID",
+      file
+        ? "enable exactly one publisher: --file.enable and --kafka.enable were both given"
+        : "enable exactly one publisher: --file.enable or --kafka.enable",
+    );
+  }
+  const port = Number(flags.metricsPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConveyorError(
+      "CONFIG_INVALID",
+      `--metricsPort must be a port number (0 disables): ${flags.metricsPort}`,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(flags.url);
+  } catch {
+    throw new ConveyorError("CONFIG_INVALID", `--url is not a URL: ${flags.url}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConveyorError("CONFIG_INVALID", `--url must be http(s): ${flags.url}`);
+  }
+  const publisher: IngestConfig["publisher"] = file
+    ? { kind: "file", publishDir: flags["file.publishDir"] }
+    : { kind: "kafka", broker: flags["kafka.broker"], topic: flags["kafka.topic"] };
+  const stateFile =
+    flags.stateFile ??
+    (publisher.kind === "file" ? path.join(publisher.publishDir, ".relay-state.json") : "relay-state.json");
+  return {
+    url: flags.url,
+    publisher,
+    stateFile,
+    resume: flags.resume,
+    metricsPort: port,
+    metricsHost: flags.metricsHost,
+    logLevel: flags.quiet ? "warn" : flags.verbose ? "debug" : "info",
+  };
+}
+
+export function relayCommand(): Command {
+  return new Command("relay")
+    .description("relay a Server-Sent-Events stream (e.g. Wikimedia recentchange) to files or Kafka")
+    .addCommand(ingestCommand());
+}
+
+function ingestCommand(): Command {
+  return new Command("ingest")
+    .description(
+      "subscribe to an SSE stream and publish every event (one file per event, or Kafka), " +
+        "resuming after the last published event id across restarts",
+    )
+    .option("--url <url>", "SSE stream URL", DEFAULT_URL)
+    .option("--file.enable", "publish each event as a file in --file.publishDir")
+    .option("--file.publishDir <dir>", "directory for the event files", "./events")
+    .option("--kafka.enable", "publish to Kafka (not built yet)")
+    .option("--kafka.broker <host:port>", "Kafka bootstrap broker", "localhost:9092")
+    .option("--kafka.topic <topic>", "Kafka topic", "pleiades-events")
+    .option("--metricsPort <port>", "port for Prometheus /metrics (0 disables)", "9000")
+    .option("--metricsHost <host>", "address for /metrics", "0.0.0.0")
+    .option(
+      "--state-file <file>",
+      "where the last published event id is kept (default: <publishDir>/.relay-state.json for files, " +
+        "./relay-state.json for Kafka)",
+    )
+    .option("-r, --resume", "resume after the saved event id (Last-Event-ID)", true)
+    .option("--no-resume", "start from the live end of the stream, ignoring the saved id")
+    .addOption(new Option("-q, --quiet", "log warnings and errors only").conflicts("verbose"))
+    .addOption(new Option("-v, --verbose", "log every event (debug)").conflicts("quiet"))
+    .exitOverride((err) => {
+      // Usage errors (unknown or conflicting options, bad values) exit 2 like the publisher check.
+      process.exit(err.exitCode === 1 && err.code.startsWith("commander.") ? 2 : err.exitCode);
+    })
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Exactly one publisher must be enabled. Exit status: 0 after SIGTERM/SIGINT (the event being",
+        "published is finished and its id saved), 1 when start-up fails, 2 for invalid or conflicting flags.",
+        "",
+        "Example:",
+        "  $ conveyor relay ingest --file.enable --file.publishDir ./events --metricsPort 0",
+      ].join("\n"),
+    )
+    .action(async function (this: Command, flags: IngestFlags) {
+      let config: IngestConfig;
+      try {
+        config = ingestConfig(flags);
+      } catch (err) {
+        if (!(err instanceof ConveyorError)) throw err;
+        this.error(`conveyor relay ingest: ${err.message}`, { exitCode: 2, code: "conveyor.relay.config" });
+      }
+      if (config.publisher.kind === "kafka") {
+        this.error("conveyor relay ingest: the Kafka publisher is not built yet; use --file.enable", {
+          exitCode: 2,
+          code: "conveyor.relay.config",
+        });
+      }
+      await runIngest(config);
+    });
+}
+
+export async function runIngest(config: IngestConfig): Promise<void> {
+  const log = createLogger("relay");
+  log.level = config.logLevel;
+  const publisher = createPublisher(config, log);
+  const relay = new Relay({
+    url: config.url,
+    resume: config.resume,
+    publisher,
+    state: new StateStore(config.stateFile),
+    log,
+  });
+  const metricsServer = startMetricsServer(config.metricsPort, config.metricsHost, log);
+  const running = relay.run();
+  void runUntilSignal(async () => {
+    await relay.stop();
+    metricsServer?.close();
+  });
+  await running;
+}
+
+function createPublisher(config: IngestConfig, log: ReturnType<typeof createLogger>): Publisher {
+  const p = config.publisher;
+  switch (p.kind) {
+    case "file":
+      return new FilePublisher(p.publishDir, log.child({ publisher: "file" }));
+    case "kafka":
+      throw new ConveyorError("CONFIG_INVALID", "the Kafka publisher is not built yet; use --file.enable");
+  }
+}
