@@ -119,7 +119,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   );
   const classpath = `${libs}/*`;
   const java = ["-cp", classpath, `-Dlog4j.configuration=file:${log4j}`, ...JVM_OPTS];
-  const clusterId = crypto.randomBytes(16).toString("base64url");
+  const clusterId = newClusterId();
   try {
     await runToCompletion(
       "java",
@@ -183,4 +183,16 @@ async function waitUntilReady(bootstrap: string, proc: ManagedProcess, timeoutMs
       .output()
       .slice(-4000)}`,
   );
+}
+
+/**
+ * A KRaft cluster id: 16 random bytes, base64url. One in 32 of those starts
+ * with "-", which StorageTool's argument parser takes for an option ("expected
+ * one argument"), so such ids are drawn again.
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = crypto.randomBytes(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
 }
