@@ -8,7 +8,7 @@ import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { deadlineIn, packageDefinition } from "../proto";
 import { ManagedProcess } from "./managed-process";
-import type { SampleKind } from "../demo/sample-stages";
+import type { SampleStageOptions } from "../demo/sample-stages";
 
 export interface RouterSpec {
   host?: string;
@@ -34,20 +34,8 @@ export interface SidecarSpec {
   shutdownGraceSecs?: number;
 }
 
-export interface StageSpec {
-  kind: SampleKind;
-  name: string;
-  host: string;
-  port: number;
-  count?: number;
-  payloadBytes?: number;
-  rate?: number;
-  dir?: string;
-  fsync?: boolean;
-  /** sink: measure into this stats JSON file instead of writing records (bench). */
-  statsFile?: string;
-  statsWarmupRecords?: number;
-}
+/** A sample stage to run as its own process: the options of `serveSampleStage`. */
+export type StageSpec = SampleStageOptions;
 
 export interface Started {
   process: ManagedProcess;
