@@ -14,19 +14,7 @@ import { LocalCluster } from "../src/cluster/local-cluster";
 import { DEFAULT_SETTINGS } from "../src/config/pipeline";
 import { deadlineIn, v1 } from "../src/proto";
 import { freePortBlock } from "../e2e/harness/ports";
-import {
-  contention,
-  cpuDelta,
-  cpuSnapshot,
-  readSystemBusySeconds,
-  summarizeProfiles,
-  variantResult,
-  waitForSink,
-  wallToMonoMicros,
-  type NamedProcess,
-  type VariantOptions,
-  type VariantResult,
-} from "./stats";
+import { measureRun, type NamedProcess, type VariantOptions, type VariantResult } from "./stats";
 
 export const ROUTER_HOST = "127.0.0.1";
 export const POD_A = "127.0.0.2";
@@ -108,22 +96,15 @@ export async function runConveyor(o: VariantOptions, repeat: number): Promise<Va
       { name: "sidecar B", process: sidecarB.process },
       { name: "router", process: routerProc.process },
     ];
-    const before = cpuSnapshot(procs);
-    const busyBefore = readSystemBusySeconds();
-    const startedMs = Date.now();
-    const stats = await waitForSink(statsFile, o.records, { stallMs: o.stallMs, watch: procs, log: o.log });
-    const after = cpuSnapshot(procs);
-    const cpu = cpuDelta(procs, before, after);
-    const load = contention(startedMs, Date.now(), busyBefore, readSystemBusySeconds(), cpu);
-    const result = variantResult("conveyor", repeat, o, stats, cpu, load);
-    await cluster.stopAll();
-    if (o.cpuProfDir)
-      result.profiles = summarizeProfiles(
-        o.cpuProfDir,
-        procs,
-        wallToMonoMicros(stats.firstAtMs),
-        wallToMonoMicros(stats.lastAtMs),
-      );
+    const result = await measureRun(
+      "conveyor",
+      repeat,
+      o,
+      procs,
+      statsFile,
+      () => undefined,
+      () => cluster.stopAll(),
+    );
     return result;
   } finally {
     await cluster.stopAll();

@@ -22,19 +22,7 @@ import type { ReadRequest } from "../src/generated/conveyor/v1/ReadRequest";
 import type { ReadResponse__Output } from "../src/generated/conveyor/v1/ReadResponse";
 import type { Record } from "../src/stages/contract";
 import { freePortBlock } from "../e2e/harness/ports";
-import {
-  contention,
-  cpuDelta,
-  cpuSnapshot,
-  readSystemBusySeconds,
-  summarizeProfiles,
-  variantResult,
-  waitForSink,
-  wallToMonoMicros,
-  type NamedProcess,
-  type VariantOptions,
-  type VariantResult,
-} from "./stats";
+import { measureRun, type NamedProcess, type VariantOptions, type VariantResult } from "./stats";
 
 /** The sidecar's defaults (src/config/pipeline.ts, sidecar/client-pool.ts); credits and batchSize follow the bench flags. */
 export const DIRECT_DEFAULTS = {
@@ -94,24 +82,18 @@ export async function runDirect(o: VariantOptions, repeat: number): Promise<Vari
       { name: "sink (measuring)", process: sink.process },
       { name: "direct driver", process: driver },
     ];
-    const before = cpuSnapshot(procs);
-    const busyBefore = readSystemBusySeconds();
-    const startedMs = Date.now();
-    driver.child.kill("SIGUSR2");
-    const stats = await waitForSink(statsFile, o.records, { stallMs: o.stallMs, watch: procs, log: o.log });
-    const after = cpuSnapshot(procs);
-    const cpu = cpuDelta(procs, before, after);
-    const load = contention(startedMs, Date.now(), busyBefore, readSystemBusySeconds(), cpu);
-    const result = variantResult("direct", repeat, o, stats, cpu, load);
-    await driver.stop();
-    await cluster.stopAll();
-    if (o.cpuProfDir)
-      result.profiles = summarizeProfiles(
-        o.cpuProfDir,
-        procs,
-        wallToMonoMicros(stats.firstAtMs),
-        wallToMonoMicros(stats.lastAtMs),
-      );
+    const result = await measureRun(
+      "direct",
+      repeat,
+      o,
+      procs,
+      statsFile,
+      () => driver!.child.kill("SIGUSR2"),
+      async () => {
+        await driver!.stop();
+        await cluster.stopAll();
+      },
+    );
     return result;
   } finally {
     await driver?.stop();

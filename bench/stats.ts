@@ -521,3 +521,38 @@ export function formatTable(header: string[], rows: Array<Array<string | number>
     )
     .join("\n");
 }
+
+/**
+ * One measured run, the same for every variant: CPU and machine load around
+ * the flow, from `begin()` until the sink has seen every record; then `stop()`
+ * (before profiles are read, since V8 writes them on exit).
+ */
+export async function measureRun(
+  variant: VariantName,
+  repeat: number,
+  o: VariantOptions,
+  procs: NamedProcess[],
+  statsFile: string,
+  begin: () => void,
+  stop: () => Promise<void>,
+): Promise<VariantResult> {
+  const before = cpuSnapshot(procs);
+  const busyBefore = readSystemBusySeconds();
+  const startedMs = Date.now();
+  begin();
+  const stats = await waitForSink(statsFile, o.records, { stallMs: o.stallMs, watch: procs, log: o.log });
+  const after = cpuSnapshot(procs);
+  const cpu = cpuDelta(procs, before, after);
+  const load = contention(startedMs, Date.now(), busyBefore, readSystemBusySeconds(), cpu);
+  const result = variantResult(variant, repeat, o, stats, cpu, load);
+  await stop();
+  if (o.cpuProfDir) {
+    result.profiles = summarizeProfiles(
+      o.cpuProfDir,
+      procs,
+      wallToMonoMicros(stats.firstAtMs),
+      wallToMonoMicros(stats.lastAtMs),
+    );
+  }
+  return result;
+}
