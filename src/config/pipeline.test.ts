@@ -4,8 +4,8 @@ import Ajv from "ajv";
 import YAML from "yaml";
 import pipelineSchema from "../../schemas/pipeline.schema.json";
 import { ConveyorError } from "../errors";
+import { AJV_OPTIONS } from "./config-file";
 import {
-  AJV_OPTIONS,
   DEFAULT_SETTINGS,
   loadPipelineFile,
   loadPipelines,

@@ -11,6 +11,7 @@ import YAML from "yaml";
 import pipelineSchema from "../../schemas/pipeline.schema.json";
 import { BUILTINS, isBuiltinName } from "../builtins/registry";
 import { ConveyorError } from "../errors";
+import { AJV_OPTIONS, formatAjvError, interpolate } from "./config-file";
 import type { StageKind } from "../stages/contract";
 
 export interface StageRef {
@@ -62,16 +63,6 @@ export interface PlannedStage {
   config?: Record<string, unknown>;
 }
 
-// strictRequired is off: `oneOf: [{ required: ["stage"] }, { required: ["builtin"] }]` is the draft-07
-// idiom for "exactly one of", and that check rejects it (the module failed to load).
-// coerceTypes: ${VAR:-100} interpolates to the string "100"; the schema's type makes it a number.
-export const AJV_OPTIONS = {
-  allErrors: true,
-  strict: true,
-  strictRequired: false,
-  allowUnionTypes: true,
-  coerceTypes: true,
-} as const;
 const ajv = new Ajv(AJV_OPTIONS);
 const validateSchema = ajv.compile<PipelineSpec>(pipelineSchema);
 
@@ -98,40 +89,10 @@ export function pipelineSettings(spec: PipelineSpec): PipelineSettings {
   return { ...DEFAULT_SETTINGS, ...spec.settings };
 }
 
-/** Replaces ${VAR} and ${VAR:-default} in every string value. */
-export function interpolate(value: unknown, env: NodeJS.ProcessEnv, problems: string[], at = ""): unknown {
-  if (typeof value === "string") {
-    return value.replace(
-      /\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}/g,
-      (_m, name: string, hasDefault, def: string) => {
-        const v = env[name];
-        if (v !== undefined && v !== "") return v;
-        if (hasDefault !== undefined) return def;
-        problems.push(
-          `${at || "/"}: environment variable ${name} is not set and has no default (use \${${name}:-default})`,
-        );
-        return "";
-      },
-    );
-  }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${at}/${i}`));
-  if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, problems, `${at}/${k}`)]),
-    );
-  }
-  return value;
-}
-
-function formatAjvError(e: ErrorObject): string {
-  const where = e.instancePath || "/";
-  if (e.keyword === "additionalProperties") {
-    return `${where}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
-  }
-  if (e.keyword === "required")
-    return `${where}: missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
-  if (e.keyword === "oneOf") return `${where}: a stage needs exactly one of "stage" or "builtin"`;
-  return `${where}: ${e.message ?? e.keyword}`;
+function pipelineAjvError(e: ErrorObject): string {
+  if (e.keyword === "oneOf")
+    return `${e.instancePath || "/"}: a stage needs exactly one of "stage" or "builtin"`;
+  return formatAjvError(e);
 }
 
 function checkStages(spec: PipelineSpec, problems: string[]): void {
@@ -200,7 +161,7 @@ export function parsePipeline(
   const problems: string[] = [];
   const interpolated = interpolate(raw, env, problems);
   if (!validateSchema(interpolated)) {
-    for (const e of validateSchema.errors ?? []) problems.push(formatAjvError(e));
+    for (const e of validateSchema.errors ?? []) problems.push(pipelineAjvError(e));
   } else {
     checkStages(interpolated, problems);
   }

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv from "ajv";
 import mirrorSchema from "../../../schemas/mirror.schema.json";
-import { AJV_OPTIONS } from "../../config/pipeline";
+import { AJV_OPTIONS } from "../../config/config-file";
 import { ConveyorError } from "../../errors";
 import { DEFAULT_FLUSH, loadMirrorConfig, parseMirrorConfig, type MirrorFileConfig } from "./config";
 

@@ -7,10 +7,10 @@
  * Every problem is reported at once (CONFIG_INVALID, details.problems).
  */
 import * as fs from "node:fs";
-import Ajv, { type ErrorObject } from "ajv";
+import Ajv from "ajv";
 import YAML from "yaml";
 import mirrorSchema from "../../../schemas/mirror.schema.json";
-import { AJV_OPTIONS, interpolate } from "../../config/pipeline";
+import { AJV_OPTIONS, formatAjvError, interpolate } from "../../config/config-file";
 import { ConveyorError } from "../../errors";
 
 export type DestinationType = "filesystem" | "s3" | "kafka";
@@ -71,20 +71,6 @@ export interface MirrorPlan {
 
 const ajv = new Ajv(AJV_OPTIONS);
 const validateSchema = ajv.compile<MirrorFileConfig>(mirrorSchema);
-
-function formatAjvError(e: ErrorObject): string {
-  const where = e.instancePath || "/";
-  switch (e.keyword) {
-    case "additionalProperties":
-      return `${where}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
-    case "required":
-      return `${where}: missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
-    case "enum":
-      return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(", ")}`;
-    default:
-      return `${where}: ${e.message ?? e.keyword}`;
-  }
-}
 
 function brokers(value: string | string[]): string[] {
   const list = Array.isArray(value) ? value : value.split(",");

@@ -1,0 +1,57 @@
+/**
+ * What every config file of the project shares: ${VAR:-default} interpolation,
+ * the Ajv options, and Ajv errors in words a user acts on. Used by pipelines
+ * (config/pipeline.ts) and the mirror (builtins/mirror/config.ts).
+ */
+import type { ErrorObject } from "ajv";
+
+// strictRequired is off: `oneOf: [{ required: ["stage"] }, { required: ["builtin"] }]` is the draft-07
+// idiom for "exactly one of", and that check rejects it (the module failed to load).
+// coerceTypes: ${VAR:-100} interpolates to the string "100"; the schema's type makes it a number.
+export const AJV_OPTIONS = {
+  allErrors: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+  coerceTypes: true,
+} as const;
+
+/** Replaces ${VAR} and ${VAR:-default} in every string value. */
+export function interpolate(value: unknown, env: NodeJS.ProcessEnv, problems: string[], at = ""): unknown {
+  if (typeof value === "string") {
+    return value.replace(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}/g,
+      (_m, name: string, hasDefault, def: string) => {
+        const v = env[name];
+        if (v !== undefined && v !== "") return v;
+        if (hasDefault !== undefined) return def;
+        problems.push(
+          `${at || "/"}: environment variable ${name} is not set and has no default (use \${${name}:-default})`,
+        );
+        return "";
+      },
+    );
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${at}/${i}`));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, problems, `${at}/${k}`)]),
+    );
+  }
+  return value;
+}
+
+/** One Ajv error as "<json path>: <what is wrong>". */
+export function formatAjvError(e: ErrorObject): string {
+  const where = e.instancePath || "/";
+  switch (e.keyword) {
+    case "additionalProperties":
+      return `${where}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+    case "required":
+      return `${where}: missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
+    case "enum":
+      return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(", ")}`;
+    default:
+      return `${where}: ${e.message ?? e.keyword}`;
+  }
+}
