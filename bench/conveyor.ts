@@ -9,10 +9,9 @@
  * crosses the peer hop A → B. Same user services as the direct baseline.
  */
 import * as path from "node:path";
-import * as grpc from "@grpc/grpc-js";
+import { applyPipeline } from "../src/cli/admin-client";
 import { LocalCluster } from "../src/cluster/local-cluster";
 import { DEFAULT_SETTINGS } from "../src/config/pipeline";
-import { deadlineIn, v1 } from "../src/proto";
 import { freePortBlock } from "../e2e/harness/ports";
 import { measureRun, type NamedProcess, type VariantOptions, type VariantResult } from "./stats";
 
@@ -108,18 +107,5 @@ export async function runConveyor(o: VariantOptions, repeat: number): Promise<Va
     return result;
   } finally {
     await cluster.stopAll();
-  }
-}
-
-async function applyPipeline(router: string, definition: string): Promise<void> {
-  const admin = new v1.Admin(router, grpc.credentials.createInsecure());
-  try {
-    await new Promise<void>((resolve, reject) =>
-      admin.applyPipeline({ definition }, { deadline: deadlineIn(5000) }, (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    );
-  } finally {
-    admin.close();
   }
 }

@@ -94,3 +94,13 @@ function reason(err: grpc.ServiceError): string {
   const last = /Last error: (?:Error: )?(.*?)(?:\.? Resolution note:.*)?$/s.exec(details);
   return last?.[1] ?? details;
 }
+
+/** Applies one pipeline definition (YAML or JSON) to the router at `address`, then closes the client. */
+export async function applyPipeline(address: string, definition: string): Promise<void> {
+  const api = new AdminApi(address);
+  try {
+    await api.applyPipeline({ definition });
+  } finally {
+    api.close();
+  }
+}

@@ -9,8 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as grpc from "@grpc/grpc-js";
-import { deadlineIn, v1 } from "../proto";
+import { applyPipeline } from "../cli/admin-client";
 import { LocalCluster } from "../cluster/local-cluster";
 
 export interface DemoOptions {
@@ -79,19 +78,6 @@ function sidecarSpec(id: string, host: string, o: DemoOptions, router: string) {
     heartbeatIntervalSecs: 1,
     metricsPort: 9101,
   };
-}
-
-async function applyPipeline(router: string, definition: string): Promise<void> {
-  const admin = new v1.Admin(router, grpc.credentials.createInsecure());
-  try {
-    await new Promise<void>((resolve, reject) =>
-      admin.applyPipeline({ definition }, { deadline: deadlineIn(5000) }, (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    );
-  } finally {
-    admin.close();
-  }
 }
 
 /** Counts lines appended to the sink file once a second until the duration ends or Ctrl-C. */
