@@ -4,6 +4,9 @@
 #   - tools under ${CONVEYOR_CACHE:-$HOME/.cache/conveyor}/bin (grpcurl, ...)
 #   - an Apache Kafka broker (jars from Maven Central) in $CACHE/kafka-<version>/libs
 #   - moto[server] (an S3 server with conditional writes) in a venv at $CACHE/moto-venv
+#   - the Sling CLI (from the PyPI wheel sling-linux-amd64) as $CACHE/bin/sling
+#   - promtool, kcat and etcd from Debian's packages (apt-get download + dpkg -x, no root needed)
+#     under $CACHE/debs, with wrappers in $CACHE/bin
 # Safe to run on every `npm test`: a second run only checks and skips.
 #
 # Usage: scripts/setup.sh [--quiet] [--node-only]   (--node-only: skip the test tools, e.g. for the demo)
@@ -38,6 +41,13 @@ KAFKA_VERSION="3.9.1"
 KAFKA_SCALA="2.13"
 SLF4J_VERSION="1.7.36"
 MOTO_VERSION="5.2.5"
+SLING_VERSION="1.4.11"
+# Debian bookworm packages whose binaries the tests use: tool name -> packages to unpack.
+DEB_TOOLS=(
+  "promtool:prometheus"
+  "kcat:kcat librdkafka1 libyajl2"
+  "etcd:etcd-server"
+)
 
 say() { [[ $QUIET == 1 ]] || echo "setup: $*"; }
 note() { echo "setup: $*"; } # printed even with --quiet: something is being installed
@@ -207,6 +217,89 @@ install_moto() {
   note "installed moto $MOTO_VERSION in $((SECONDS - started))s ($venv/bin/moto_server)"
 }
 
+# ---------------------------------------------------------------- sling (the sling built-in's tests)
+# The wheel only carries the binary (sling_linux_amd64/bin/sling-linux-amd64);
+# no venv is needed: pip downloads it, unzip takes the binary out.
+install_sling() {
+  if [[ -x "$BIN/sling" && -f "$CACHE/.sling-$SLING_VERSION" ]]; then
+    say "sling $SLING_VERSION present ($BIN/sling)"
+    return
+  fi
+  command -v python3 >/dev/null 2>&1 || die "python3 is not installed; pip fetches the Sling CLI wheel"
+  note "fetching sling $SLING_VERSION (PyPI wheel sling-linux-amd64, first time only)"
+  local started=$SECONDS
+  local tmp
+  tmp="$(mktemp -d "$CACHE/.build-sling.XXXXXX")"
+  local log="$tmp/pip.log"
+  if ! run_logged "$log" python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+    --cache-dir "$CACHE/pip-cache" -d "$tmp" "sling-linux-amd64==$SLING_VERSION"; then
+    [[ $QUIET == 0 ]] || cat "$log" >&2
+    rm -rf "$tmp"
+    die "could not download sling-linux-amd64==$SLING_VERSION from PyPI (output above)"
+  fi
+  python3 - "$tmp"/sling_linux_amd64-*.whl "$tmp/sling" <<'PY' || die "the sling wheel has no sling_linux_amd64/bin/sling-linux-amd64"
+import sys, zipfile, shutil
+with zipfile.ZipFile(sys.argv[1]) as whl, whl.open("sling_linux_amd64/bin/sling-linux-amd64") as src, open(sys.argv[2], "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
+  chmod +x "$tmp/sling"
+  "$tmp/sling" --version >/dev/null 2>&1 || die "the sling binary from the wheel does not run"
+  mv -f "$tmp/sling" "$BIN/sling"
+  rm -rf "$tmp"
+  touch "$CACHE/.sling-$SLING_VERSION"
+  note "installed sling $SLING_VERSION in $((SECONDS - started))s ($BIN/sling)"
+}
+
+# ---------------------------------------------------------------- debian tools (promtool, kcat, etcd)
+# Unpacked, not installed: apt-get download + dpkg -x into $CACHE/debs/<tool>, and
+# a wrapper in $BIN that points LD_LIBRARY_PATH at the unpacked libraries.
+install_deb_tool() {
+  local tool="$1"
+  shift
+  local dir="$CACHE/debs/$tool"
+  if [[ -x "$BIN/$tool" && -f "$dir/.complete" ]]; then
+    say "$tool present ($BIN/$tool)"
+    return
+  fi
+  command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1 ||
+    die "apt-get and dpkg are needed to fetch $tool from Debian's packages ($*)"
+  note "fetching $tool from Debian packages: $* (first time only)"
+  local tmp
+  tmp="$(mktemp -d "$CACHE/.build-$tool.XXXXXX")"
+  chmod 755 "$tmp" # apt's _apt user must be able to write the download here
+  local log="$tmp/apt.log"
+  if ! (cd "$tmp" && run_logged "$log" apt-get download "$@"); then
+    [[ $QUIET == 0 ]] || cat "$log" >&2
+    rm -rf "$tmp"
+    die "apt-get download $* failed (output above)"
+  fi
+  local deb
+  for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$tmp/root"; done
+  local found
+  found="$(find "$tmp/root/usr/bin" "$tmp/root/usr/sbin" -name "$tool" -type f 2>/dev/null | head -1 || true)"
+  [[ -n $found ]] || die "the packages $* have no $tool binary"
+  rm -rf "$dir"
+  mkdir -p "$(dirname "$dir")"
+  mv "$tmp/root" "$dir"
+  rm -rf "$tmp"
+  cat >"$BIN/$tool" <<WRAP
+#!/bin/sh
+LD_LIBRARY_PATH="$dir/usr/lib/x86_64-linux-gnu\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" exec "${found/$tmp\/root/$dir}" "\$@"
+WRAP
+  chmod +x "$BIN/$tool"
+  "$BIN/$tool" --version >/dev/null 2>&1 || "$BIN/$tool" -V >/dev/null 2>&1 || die "$tool from $* does not run"
+  touch "$dir/.complete"
+  note "installed $tool ($BIN/$tool)"
+}
+
+install_deb_tools() {
+  local entry
+  for entry in "${DEB_TOOLS[@]}"; do
+    # shellcheck disable=SC2086 # the package list is meant to split
+    install_deb_tool "${entry%%:*}" ${entry#*:}
+  done
+}
+
 # ---------------------------------------------------------------- main
 main() {
   require_node
@@ -221,6 +314,8 @@ main() {
   go_install grpcurl "$GRPCURL_MODULE" "$GRPCURL_VERSION" "-X main.version=$GRPCURL_VERSION"
   install_kafka
   install_moto
+  install_sling
+  install_deb_tools
   say "done; tools in $BIN"
 }
 
