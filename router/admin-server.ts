@@ -98,7 +98,14 @@ export function adminService(options: AdminServerOptions): ServiceBinding {
       const view = pipelineOrThrow(req.name);
       const sidecars = membership.all();
       const stages = view.placement.stages.map((stage): StageStatusSummary => {
-        const summary = { recordsIn: 0, recordsOut: 0, errors: 0, lastError: "" };
+        const summary = {
+          recordsIn: 0,
+          recordsOut: 0,
+          errors: 0,
+          lastError: "",
+          dlqCount: 0,
+          state: "running",
+        };
         // Every sidecar that reported this stage counts, including ones that
         // lost it since: their records went through the pipeline too.
         for (const s of sidecars) {
@@ -107,6 +114,8 @@ export function adminService(options: AdminServerOptions): ServiceBinding {
             summary.recordsIn += st.recordsIn;
             summary.recordsOut += st.recordsOut;
             summary.errors += st.errors;
+            summary.dlqCount += Number(st.dlqCount);
+            if (st.state === "error" && s.state === "alive") summary.state = "error";
             if (st.lastError !== "") summary.lastError = `${s.id}: ${st.lastError}`;
           }
         }
@@ -116,8 +125,6 @@ export function adminService(options: AdminServerOptions): ServiceBinding {
           kind: STAGE_KIND_TO_PROTO[stage.kind],
           sidecars: stage.instances.map((i) => i.sidecarId),
           ...summary,
-          // Sidecars do not report dead-lettered records separately yet.
-          dlqCount: 0,
         };
       });
       return { name: view.name, state: view.placement.state, stages };

@@ -507,6 +507,7 @@ export function pipelineRoute(p: PipelinePlacement): PipelineRoute {
       maxInFlightBytes: p.settings.maxInFlightBytes,
       maxRecordBytes: p.settings.maxRecordBytes,
       stageTimeoutMs: p.settings.stageTimeoutMs,
+      retry: { ...p.settings.retry },
     },
     stages: p.stages.map((s) => ({
       index: s.index,
@@ -514,6 +515,7 @@ export function pipelineRoute(p: PipelinePlacement): PipelineRoute {
       kind: STAGE_KIND_TO_PROTO[s.kind],
       builtin: s.builtin ?? "",
       builtinConfigJson: s.builtin !== undefined ? JSON.stringify(s.config ?? {}) : "",
+      deadLetter: s.deadLetter === true,
       instances: s.instances.map((i) => ({
         sidecarId: i.sidecarId,
         peerAddress: i.peerAddress,

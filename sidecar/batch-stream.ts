@@ -54,7 +54,7 @@ export class BatchStream<Req, Res> {
   }
 
   /** Sends one batch; resolves with its response. `build` receives the batch id. */
-  send(build: (batchId: number) => Req): Promise<Res> {
+  send(build: (batchId: number) => Req, timeoutMs = this.opts.timeoutMs): Promise<Res> {
     if (this.closed)
       return Promise.reject(new ConveyorError("SHUTTING_DOWN", `${this.opts.name}: stream closed`));
     this.ensureOpen();
@@ -69,10 +69,10 @@ export class BatchStream<Req, Res> {
           reject(
             new ConveyorError(
               "TIMEOUT",
-              `${this.opts.name}: batch ${batchId} not answered within ${this.opts.timeoutMs} ms`,
+              `${this.opts.name}: batch ${batchId} not answered within ${timeoutMs} ms`,
             ),
           );
-        }, this.opts.timeoutMs);
+        }, timeoutMs);
         this.pending.set(batchId, { resolve, reject, timer });
         this.credits--;
         this.call!.write(build(batchId));

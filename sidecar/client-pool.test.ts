@@ -20,6 +20,7 @@ describe("ClientPool", () => {
     new ClientPool({
       idleMs,
       batchTimeoutMs: 2000,
+      peerTimeoutMs: 2000,
       log,
       onEndpointFailed: (endpoint) => failed.push(endpoint),
     });

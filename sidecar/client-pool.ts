@@ -23,8 +23,13 @@ interface Entry {
 
 export interface ClientPoolOptions {
   idleMs: number;
-  /** Per-batch deadline for stage and peer streams. */
+  /** Per-batch deadline for stage streams, unless the call gives its own (the pipeline's stageTimeoutMs). */
   batchTimeoutMs: number;
+  /**
+   * Per-batch deadline of a peer hop: it covers everything downstream of the
+   * peer, retries and backoff included, so it is longer than a stage's.
+   */
+  peerTimeoutMs: number;
   log: Logger;
   /** Told when a stream to an endpoint broke (e.g. to rescan the pod's ports). */
   onEndpointFailed?(endpoint: string, err: ConveyorError): void;
@@ -88,7 +93,7 @@ export class ClientPool {
           open: () => client.forward(),
           batchIdOf: (a) => a.batchId,
           creditsOf: (a) => a.credits,
-          timeoutMs: this.opts.batchTimeoutMs,
+          timeoutMs: this.opts.peerTimeoutMs,
           window: "granted",
           onBroken: (err) => this.failed(address, err),
         }),

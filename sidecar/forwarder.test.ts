@@ -27,7 +27,7 @@ interface Node {
 }
 
 async function node(id: string): Promise<Node> {
-  const pool = new ClientPool({ idleMs: 60_000, batchTimeoutMs: 5000, log });
+  const pool = new ClientPool({ idleMs: 60_000, batchTimeoutMs: 5000, peerTimeoutMs: 10_000, log });
   const stats = new StageStats();
   const taps = new Taps();
   const forwarder = new Forwarder({
@@ -56,6 +56,7 @@ function table(
   transformEndpoint: string,
   sinkEndpoint: string,
   maxRecordBytes = 0,
+  dlqEndpoint?: string,
 ): RoutingTable__Output {
   const at = (endpoint: string) => [
     { sidecarId: "b", peerAddress: peerB, serviceEndpoint: endpoint, serviceName: "", partitions: [] },
@@ -71,7 +72,8 @@ function table(
           maxInFlightRecords: 0,
           maxInFlightBytes: 0,
           maxRecordBytes,
-          stageTimeoutMs: 0,
+          stageTimeoutMs: 300,
+          retry: { maxRetries: 2, backoffMs: 1, maxBackoffMs: 5 },
         },
         stages: [
           {
@@ -80,6 +82,7 @@ function table(
             kind: "STAGE_KIND_SOURCE",
             builtin: "",
             builtinConfigJson: "",
+            deadLetter: false,
             instances: [],
           },
           {
@@ -88,6 +91,7 @@ function table(
             kind: "STAGE_KIND_TRANSFORM",
             builtin: "",
             builtinConfigJson: "",
+            deadLetter: false,
             instances: at(transformEndpoint),
           },
           {
@@ -96,8 +100,22 @@ function table(
             kind: "STAGE_KIND_SINK",
             builtin: "",
             builtinConfigJson: "",
+            deadLetter: false,
             instances: at(sinkEndpoint),
           },
+          ...(dlqEndpoint
+            ? [
+                {
+                  index: 3,
+                  name: "dead",
+                  kind: "STAGE_KIND_SINK" as const,
+                  builtin: "",
+                  builtinConfigJson: "",
+                  deadLetter: true,
+                  instances: at(dlqEndpoint),
+                },
+              ]
+            : []),
         ],
       },
     ],
@@ -111,18 +129,38 @@ describe("Forwarder across a peer hop", () => {
   let b: Node;
   let transform: StageServer;
   let sink: StageServer;
+  let dlq: StageServer;
   const written: Record[] = [];
+  const deadLettered: Record[] = [];
   const poisoned = new Set<string>();
+  /** Transform: ids failing retryably this many more times. */
+  const flaky = new Map<string, number>();
 
   beforeAll(async () => {
     [a, b] = await Promise.all([node("a"), node("b")]);
     transform = await serveTransform(
       0,
-      (records) =>
-        records.map((r) =>
-          r.id.startsWith("drop") ? null : { value: Buffer.from(r.value.toString().toUpperCase()) },
-        ),
+      (records) => {
+        if (records.some((r) => r.id.startsWith("hang"))) return new Promise(() => undefined);
+        return records.map((r) => {
+          const left = flaky.get(r.id) ?? 0;
+          if (left > 0) {
+            flaky.set(r.id, left - 1);
+            return new StageError(`${r.id} not yet`, { retryable: true });
+          }
+          if (r.id.startsWith("bad-json")) return new StageError(`${r.id} is not JSON`, { retryable: false });
+          return r.id.startsWith("drop") ? null : { value: Buffer.from(r.value.toString().toUpperCase()) };
+        });
+      },
       { name: "upper" },
+    );
+    dlq = await serveSink(
+      0,
+      (records) => {
+        deadLettered.push(...records);
+        return records.map(() => null);
+      },
+      { name: "dead" },
     );
     sink = await serveSink(
       0,
@@ -147,14 +185,79 @@ describe("Forwarder across a peer hop", () => {
     }
     await transform.stop(100);
     await sink.stop(100);
+    await dlq.stop(100);
   });
 
   beforeEach(() => {
     written.length = 0;
+    deadLettered.length = 0;
     poisoned.clear();
+    flaky.clear();
   });
 
+  const withDlq = async (fn: () => Promise<void>): Promise<void> => {
+    const t = table(b.server.address, transform.address, sink.address, 0, dlq.address);
+    a.forwarder.setTable(RoutingTable.fromProto(t, "a"));
+    b.forwarder.setTable(RoutingTable.fromProto(t, "b"));
+    try {
+      await fn();
+    } finally {
+      const plain = table(b.server.address, transform.address, sink.address);
+      a.forwarder.setTable(RoutingTable.fromProto(plain, "a"));
+      b.forwarder.setTable(RoutingTable.fromProto(plain, "b"));
+    }
+  };
+
+  it("retries only the records a transform failed retryably; their batch-mates are not redone", async () => {
+    flaky.set("f1", 2);
+    await a.forwarder.deliver("p", 1, [rec("f1", "x"), rec("ok", "y")]);
+    expect(written.map((r) => r.id).sort()).toEqual(["f1", "ok"]);
+    expect(b.stats.snapshot().find((s) => s.stage === "upper")).toMatchObject({
+      recordsIn: 2,
+      recordsOut: 2,
+    });
+  });
+
+  it("sends records out of retries to the dead-letter sink with _dlq_ headers; the rest reach the sink", async () => {
+    await withDlq(async () => {
+      flaky.set("f-forever", 100);
+      poisoned.add("sink-refuses");
+      await a.forwarder.deliver("p", 1, [
+        rec("ok-1", "a"),
+        rec("bad-json-1", "b"),
+        rec("f-forever", "c"),
+        rec("sink-refuses", "d"),
+      ]);
+      expect(written.map((r) => r.id)).toEqual(["ok-1"]);
+      const byId = new Map(deadLettered.map((r) => [r.id, r.headers]));
+      expect([...byId.keys()].sort()).toEqual(["bad-json-1", "f-forever", "sink-refuses"]);
+      expect(byId.get("bad-json-1")).toMatchObject({
+        _dlq_stage: "upper",
+        _dlq_attempts: "1",
+        _dlq_error: expect.stringContaining("bad-json-1 is not JSON"),
+        _dlq_ts: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      });
+      expect(byId.get("f-forever")).toMatchObject({ _dlq_stage: "upper", _dlq_attempts: "3" });
+      expect(byId.get("sink-refuses")).toMatchObject({ _dlq_stage: "out", _dlq_attempts: "1" });
+      // The poisoned sink record was transformed before it failed: the DLQ gets what the sink got.
+      expect(deadLettered.find((r) => r.id === "sink-refuses")?.value.toString()).toBe("D");
+      const upper = b.stats.snapshot().find((s) => s.stage === "upper");
+      expect(upper?.dlqCount).toBeGreaterThanOrEqual(2);
+    });
+  });
+
+  it("dead-letters the records of a transform that hangs past stageTimeoutMs", async () => {
+    await withDlq(async () => {
+      await a.forwarder.deliver("p", 1, [rec("hang-1", "x")]);
+      expect(deadLettered.map((r) => r.id)).toEqual(["hang-1"]);
+      expect(deadLettered[0]!.headers._dlq_error).toMatch(/^TIMEOUT: .*not answered within 300 ms/);
+      expect(deadLettered[0]!.headers._dlq_attempts).toBe("3");
+    });
+  }, 15_000);
+
   it("delivers through the peer's transform to its sink and resolves only after the sink confirmed", async () => {
+    const upperStats = () => b.stats.snapshot().find((s) => s.stage === "upper");
+    const before = { recordsIn: upperStats()?.recordsIn ?? 0, recordsOut: upperStats()?.recordsOut ?? 0 };
     const records = Array.from({ length: 250 }, (_, i) => rec(`r${i}`, `value ${i}`));
     await Promise.all([
       a.forwarder.deliver("p", 1, records.slice(0, 100)),
@@ -162,8 +265,10 @@ describe("Forwarder across a peer hop", () => {
     ]);
     expect(written.map((r) => r.id).sort()).toEqual(records.map((r) => r.id).sort());
     expect(written.find((r) => r.id === "r7")?.value.toString()).toBe("VALUE 7");
-    const bStats = b.stats.snapshot();
-    expect(bStats.find((s) => s.stage === "upper")).toMatchObject({ recordsIn: 250, recordsOut: 250 });
+    expect(upperStats()).toMatchObject({
+      recordsIn: Number(before.recordsIn) + 250,
+      recordsOut: Number(before.recordsOut) + 250,
+    });
   });
 
   it("drops filtered records without failing the batch", async () => {
@@ -177,7 +282,10 @@ describe("Forwarder across a peer hop", () => {
       code: "STAGE_FAILED",
       message: expect.stringContaining("record bad-2: cannot store bad-2"),
     });
-    expect(b.stats.snapshot().find((s) => s.stage === "out")?.lastError).toContain("bad-2");
+    expect(b.stats.snapshot().find((s) => s.stage === "out")).toMatchObject({
+      lastError: expect.stringContaining("bad-2"),
+      state: "error",
+    });
   });
 
   it("rejects a record over the pipeline's size limit with RECORD_TOO_LARGE and delivers nothing", async () => {

@@ -20,6 +20,18 @@ import type { LocalStages } from "./local-stages";
 import { RoutingTable, type StageInstance, type StageRoute } from "./routing-table";
 import type { StageStats } from "./stage-stats";
 import type { Taps } from "./taps";
+import { deadLetterRecord, retryFailedRecords, type DeadRecord } from "./record-retries";
+
+/** Failures that say nothing about the records: retried whole, never dead-lettered. */
+const NOT_THE_STAGES_FAULT: ReadonlySet<string> = new Set([
+  "PEER_UNAVAILABLE",
+  "SHUTTING_DOWN",
+  "NO_ROUTE",
+  "STALE_GENERATION",
+  "PIPELINE_NOT_FOUND",
+  "STAGE_NOT_FOUND",
+  "UNKNOWN_BUILTIN",
+]);
 
 export interface ForwarderDeps {
   sidecarId: string;
@@ -67,41 +79,61 @@ export class Forwarder {
     instance: StageInstance,
     records: Record[],
   ): Promise<void> {
-    const { stats, taps, localStages } = this.deps;
+    const { stats, taps } = this.deps;
     stats.in(stage.pipeline, stage.name, records.length);
     if (taps.active) taps.offer(stage.pipeline, stage.name, records);
     const timer = metrics.hopDuration.labels(stage.pipeline, stage.name, "local").startTimer();
     try {
-      switch (stage.kind) {
-        case "transform": {
-          const results = await localStages.transform(stage, instance).process(records);
-          this.throwOnRecordErrors(
-            stage,
-            records,
-            results.map((r) => r.error),
-          );
-          const output: Record[] = [];
-          for (const r of results) for (const o of r.records) output.push(o);
-          stats.out(stage.pipeline, stage.name, output.length);
-          await this.deliver(stage.pipeline, stage.index + 1, output, table);
-          return;
-        }
-        case "sink": {
-          const results = await localStages.sink(stage, instance).write(records);
-          this.throwOnRecordErrors(
-            stage,
-            records,
-            results.map((r) => r.error),
-          );
-          stats.out(stage.pipeline, stage.name, records.length);
-          return;
-        }
-        case "source":
-          throw new ConveyorError(
-            "PROTOCOL_VIOLATION",
-            `records cannot be delivered to source stage "${stage.name}"`,
-          );
+      if (stage.kind === "source") {
+        throw new ConveyorError(
+          "PROTOCOL_VIOLATION",
+          `records cannot be delivered to source stage "${stage.name}"`,
+        );
       }
+      const { retry } = table.pipeline(stage.pipeline).settings;
+      // Outputs of a transform move on while its failed records are retried.
+      const downstream: Array<Promise<void>> = [];
+      const dead = await retryFailedRecords(
+        records,
+        async (batch) => {
+          const { errors, output } = await this.callStage(table, stage, instance, batch);
+          if (output.length > 0) {
+            const delivered = this.deliver(stage.pipeline, stage.index + 1, output, table);
+            delivered.catch(() => undefined); // awaited below; this only keeps it from being "unhandled"
+            downstream.push(delivered);
+          }
+          return errors;
+        },
+        retry,
+        {
+          onRetry: ({ retrying, attempt, delayMs, first }) => {
+            stats.error(
+              stage.pipeline,
+              stage.name,
+              first.error.code || "STAGE_FAILED",
+              first.error.message,
+              retrying,
+            );
+            stats.retried(stage.pipeline, stage.name, retrying);
+            this.deps.log.warn(
+              {
+                pipeline: stage.pipeline,
+                stage: stage.name,
+                recordId: first.record.id,
+                err: first.error.message,
+                retrying,
+                attempt,
+                retryInMs: delayMs,
+              },
+              "records failed at a stage; retrying them",
+            );
+          },
+        },
+      );
+      if (dead.length > 0) await this.deadLetter(table, stage, dead, records.length);
+      else if (stats.state(stage.pipeline, stage.name) === "error")
+        stats.setState(stage.pipeline, stage.name, "running");
+      await Promise.all(downstream);
     } catch (err) {
       const e = asConveyorError(err, "STAGE_FAILED");
       // Errors from further downstream were already counted where they happened.
@@ -118,6 +150,101 @@ export class Forwarder {
     } finally {
       timer();
     }
+  }
+
+  /**
+   * One call of a local transform or sink: an error (or null) per record and,
+   * for a transform, the outputs of the records that succeeded. A failure of
+   * the whole call that is the stage's own (it hung past stageTimeoutMs, broke
+   * the contract) fails every record of the call, retryably; a service that is
+   * down or gone rejects instead, so the batch is retried whole and no record
+   * is dead-lettered for an outage.
+   */
+  private async callStage(
+    table: RoutingTable,
+    stage: StageRoute,
+    instance: StageInstance,
+    records: Record[],
+  ): Promise<{ errors: Array<RecordError | null>; output: Record[] }> {
+    const { localStages, stats } = this.deps;
+    const options = { timeoutMs: table.pipeline(stage.pipeline).settings.stageTimeoutMs };
+    try {
+      if (stage.kind === "transform") {
+        const results = await localStages.transform(stage, instance).process(records, options);
+        const output: Record[] = [];
+        for (const r of results) if (!r.error) for (const o of r.records) output.push(o);
+        stats.out(stage.pipeline, stage.name, output.length);
+        return { errors: results.map((r) => r.error), output };
+      }
+      const results = await localStages.sink(stage, instance).write(records, options);
+      stats.out(stage.pipeline, stage.name, results.filter((r) => !r.error).length);
+      return { errors: results.map((r) => r.error), output: [] };
+    } catch (err) {
+      const e = asConveyorError(err, "STAGE_FAILED");
+      if (NOT_THE_STAGES_FAULT.has(e.code)) throw e;
+      const error: RecordError = { message: e.message, retryable: true, code: e.code };
+      return { errors: records.map(() => error), output: [] };
+    }
+  }
+
+  /**
+   * Records out of retries go to the pipeline's dead-letter sink, with headers
+   * saying why. Without one (or when the dead-letter sink itself failed) the
+   * batch fails: the source keeps retrying it and acks nothing past it, so the
+   * stage is stopped and reported, never dropped.
+   */
+  private async deadLetter(
+    table: RoutingTable,
+    stage: StageRoute,
+    dead: DeadRecord[],
+    batch: number,
+  ): Promise<void> {
+    const { stats, log } = this.deps;
+    const first = dead[0]!;
+    const dlq = table.deadLetterStage(stage.pipeline);
+    stats.error(
+      stage.pipeline,
+      stage.name,
+      first.error.code || "STAGE_FAILED",
+      first.error.message,
+      dead.length,
+    );
+    if (!dlq || stage.deadLetter) {
+      stats.setState(stage.pipeline, stage.name, "error");
+      throw new ConveyorError(
+        "STAGE_FAILED",
+        `${stage.kind} "${stage.name}" failed ${dead.length} of ${batch} records after ${first.attempts} attempt(s)` +
+          `${stage.deadLetter ? " (this is the dead-letter sink)" : " and the pipeline has no dead-letter sink"}; ` +
+          `first: record ${first.record.id}: ${first.error.message}`,
+        {
+          pipeline: stage.pipeline,
+          stage: stage.name,
+          recordId: first.record.id,
+          failed: dead.length,
+          counted: true,
+        },
+      );
+    }
+    log.warn(
+      {
+        pipeline: stage.pipeline,
+        stage: stage.name,
+        dlq: dlq.name,
+        records: dead.length,
+        recordIds: dead.slice(0, 10).map((d) => d.record.id),
+        err: first.error.message,
+        attempts: first.attempts,
+      },
+      "records sent to the dead-letter sink",
+    );
+    const now = Date.now();
+    await this.deliver(
+      stage.pipeline,
+      dlq.index,
+      dead.map((d) => deadLetterRecord(d, stage.name, now)),
+      table,
+    );
+    stats.deadLettered(stage.pipeline, stage.name, dead.length);
   }
 
   private async hop(
@@ -137,23 +264,5 @@ export class Forwarder {
     } finally {
       timer();
     }
-  }
-
-  private throwOnRecordErrors(stage: StageRoute, records: Record[], errors: Array<RecordError | null>): void {
-    let failed = 0;
-    let first: { id: string; error: RecordError } | undefined;
-    let retryable = true;
-    errors.forEach((error, i) => {
-      if (!error) return;
-      failed++;
-      first ??= { id: records[i]!.id, error };
-      retryable &&= error.retryable;
-    });
-    if (!first) return;
-    throw new ConveyorError(
-      "STAGE_FAILED",
-      `${stage.kind} "${stage.name}" failed ${failed} of ${records.length} records; first: record ${first.id}: ${first.error.message}`,
-      { pipeline: stage.pipeline, stage: stage.name, recordId: first.id, failed, retryable },
-    );
   }
 }

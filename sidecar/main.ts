@@ -39,6 +39,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   const pool = new ClientPool({
     idleMs: 5 * 60_000,
     batchTimeoutMs: 30_000,
+    peerTimeoutMs: 5 * 60_000,
     log: log.child({ component: "client-pool" }),
     // A broken local service may have moved port or restarted: look again.
     onEndpointFailed: () => void discovery.rescan(),

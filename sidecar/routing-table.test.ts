@@ -24,6 +24,7 @@ function table(transformInstances: StageInstance__Output[]): RoutingTable__Outpu
           maxInFlightBytes: 0,
           maxRecordBytes: 1000,
           stageTimeoutMs: 0,
+          retry: { maxRetries: 2, backoffMs: 1, maxBackoffMs: 5 },
         },
         stages: [
           {
@@ -32,6 +33,7 @@ function table(transformInstances: StageInstance__Output[]): RoutingTable__Outpu
             kind: "STAGE_KIND_SOURCE",
             builtin: "",
             builtinConfigJson: "",
+            deadLetter: false,
             instances: [inst("a", "127.0.0.1:50051")],
           },
           {
@@ -40,6 +42,7 @@ function table(transformInstances: StageInstance__Output[]): RoutingTable__Outpu
             kind: "STAGE_KIND_TRANSFORM",
             builtin: "",
             builtinConfigJson: "",
+            deadLetter: false,
             instances: transformInstances,
           },
           {
@@ -48,6 +51,7 @@ function table(transformInstances: StageInstance__Output[]): RoutingTable__Outpu
             kind: "STAGE_KIND_SINK",
             builtin: "file",
             builtinConfigJson: '{"dir":"/tmp/x"}',
+            deadLetter: false,
             instances: [inst("b")],
           },
         ],

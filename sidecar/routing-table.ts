@@ -29,6 +29,8 @@ export interface StageRoute {
   kind: StageKind;
   builtin?: string;
   builtinConfig?: { [key: string]: unknown };
+  /** The pipeline's dead-letter sink: reached only by records that failed elsewhere. */
+  deadLetter: boolean;
   instances: StageInstance[];
   /** This sidecar's own instance, when it runs the stage. */
   local?: StageInstance;
@@ -80,6 +82,7 @@ export class RoutingTable {
           name: s.name,
           kind,
           ...(s.builtin ? { builtin: s.builtin, builtinConfig: parseConfig(s.builtinConfigJson) } : {}),
+          deadLetter: s.deadLetter,
           instances,
           ...(local ? { local } : {}),
         };
@@ -112,6 +115,11 @@ export class RoutingTable {
     const p = this.pipeline(pipeline);
     if (index < 0) throw new ConveyorError("STAGE_NOT_FOUND", `pipeline "${pipeline}" has no stage ${index}`);
     return p.stages[index];
+  }
+
+  /** The pipeline's dead-letter sink, when it has one. */
+  deadLetterStage(pipeline: string): StageRoute | undefined {
+    return this.pipeline(pipeline).stages.find((s) => s.deadLetter);
   }
 
   stageByName(pipeline: string, name: string): StageRoute {
@@ -170,6 +178,7 @@ export class RoutingTable {
           kind: STAGE_KIND_TO_PROTO[s.kind],
           builtin: s.builtin ?? "",
           builtinConfigJson: s.builtin ? JSON.stringify(s.builtinConfig ?? {}) : "",
+          deadLetter: s.deadLetter,
           instances: s.instances,
         })),
       })),
@@ -191,6 +200,10 @@ function settingsFromProto(p: PipelineSettings__Output | null): PipelineSettings
     maxInFlightBytes: pick(p?.maxInFlightBytes, DEFAULT_SETTINGS.maxInFlightBytes),
     maxRecordBytes: pick(p?.maxRecordBytes, DEFAULT_SETTINGS.maxRecordBytes),
     stageTimeoutMs: pick(p?.stageTimeoutMs, DEFAULT_SETTINGS.stageTimeoutMs),
+    // Inside the policy zero is meaningful (no retries, no backoff).
+    retry: p?.retry
+      ? { maxRetries: p.retry.maxRetries, backoffMs: p.retry.backoffMs, maxBackoffMs: p.retry.maxBackoffMs }
+      : DEFAULT_SETTINGS.retry,
   };
 }
 

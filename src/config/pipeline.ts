@@ -28,12 +28,27 @@ export interface DlqSpec {
   maxBackoffMs?: number;
 }
 
-export interface PipelineSettings {
+/** Retries of failed records at one stage; see the `dlq` block. */
+export interface RetryPolicy {
+  maxRetries: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, backoffMs: 100, maxBackoffMs: 30_000 };
+
+/** The `settings` block as written. */
+export interface SettingsBlock {
   batchSize: number;
   maxInFlightRecords: number;
   maxInFlightBytes: number;
   maxRecordBytes: number;
   stageTimeoutMs: number;
+}
+
+/** Everything the data path needs to run a pipeline: `settings` and the retry policy, defaults filled in. */
+export interface PipelineSettings extends SettingsBlock {
+  retry: RetryPolicy;
 }
 
 export interface PipelineSpec {
@@ -43,7 +58,7 @@ export interface PipelineSpec {
   steps?: StageRef[];
   sink: StageRef;
   dlq?: DlqSpec;
-  settings?: Partial<PipelineSettings>;
+  settings?: Partial<SettingsBlock>;
 }
 
 export const DEFAULT_SETTINGS: PipelineSettings = {
@@ -52,7 +67,11 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
   maxInFlightBytes: 64 * 1024 * 1024,
   maxRecordBytes: 4 * 1024 * 1024,
   stageTimeoutMs: 30_000,
+  retry: DEFAULT_RETRY,
 };
+
+/** The default name of a built-in dead-letter sink (the main sink often uses the same built-in). */
+export const DEFAULT_DLQ_NAME = "dlq";
 
 /** One stage of a pipeline, in order, as the router and sidecars see it. */
 export interface PlannedStage {
@@ -61,6 +80,8 @@ export interface PlannedStage {
   kind: StageKind;
   builtin?: string;
   config?: Record<string, unknown>;
+  /** The pipeline's dead-letter sink (always the last stage). */
+  deadLetter?: true;
 }
 
 const ajv = new Ajv(AJV_OPTIONS);
@@ -70,23 +91,43 @@ export function stageName(ref: StageRef): string {
   return ref.stage ?? ref.name ?? ref.builtin ?? "";
 }
 
-/** The pipeline's stages in order: source, steps…, sink. */
+/** The pipeline's stages in order: source, steps…, sink, then the dead-letter sink when there is one. */
 export function pipelineStages(spec: PipelineSpec): PlannedStage[] {
   const refs: Array<[StageRef, StageKind]> = [
     [spec.source, "source"],
     ...(spec.steps ?? []).map((s): [StageRef, StageKind] => [s, "transform"]),
     [spec.sink, "sink"],
   ];
-  return refs.map(([ref, kind], index) => ({
+  const stages: PlannedStage[] = refs.map(([ref, kind], index) => ({
     index,
     name: stageName(ref),
     kind,
     ...(ref.builtin ? { builtin: ref.builtin, config: ref.config ?? {} } : {}),
   }));
+  if (spec.dlq) {
+    const ref = spec.dlq.sink;
+    stages.push({
+      index: stages.length,
+      name: ref.builtin !== undefined && ref.name === undefined ? DEFAULT_DLQ_NAME : stageName(ref),
+      kind: "sink",
+      ...(ref.builtin ? { builtin: ref.builtin, config: ref.config ?? {} } : {}),
+      deadLetter: true,
+    });
+  }
+  return stages;
 }
 
 export function pipelineSettings(spec: PipelineSpec): PipelineSettings {
-  return { ...DEFAULT_SETTINGS, ...spec.settings };
+  const dlq = spec.dlq;
+  return {
+    ...DEFAULT_SETTINGS,
+    ...spec.settings,
+    retry: {
+      maxRetries: dlq?.maxRetries ?? DEFAULT_RETRY.maxRetries,
+      backoffMs: dlq?.backoffMs ?? DEFAULT_RETRY.backoffMs,
+      maxBackoffMs: dlq?.maxBackoffMs ?? DEFAULT_RETRY.maxBackoffMs,
+    },
+  };
 }
 
 function pipelineAjvError(e: ErrorObject): string {
@@ -98,16 +139,17 @@ function pipelineAjvError(e: ErrorObject): string {
 function checkStages(spec: PipelineSpec, problems: string[]): void {
   const seen = new Map<string, number>();
   for (const stage of pipelineStages(spec)) {
-    const where =
-      stage.index === 0 ? "/source" : stage.kind === "sink" ? "/sink" : `/steps/${stage.index - 1}`;
+    const where = stage.deadLetter
+      ? "/dlq/sink"
+      : stage.index === 0
+        ? "/source"
+        : stage.kind === "sink"
+          ? "/sink"
+          : `/steps/${stage.index - 1}`;
     if (seen.has(stage.name))
       problems.push(`${where}: stage "${stage.name}" appears twice; give built-ins distinct names`);
     seen.set(stage.name, stage.index);
     if (stage.builtin !== undefined) checkBuiltin(stage.builtin, stage.kind, stage.config, where, problems);
-  }
-  if (spec.dlq) {
-    const ref = spec.dlq.sink;
-    if (ref.builtin !== undefined) checkBuiltin(ref.builtin, "sink", ref.config, "/dlq/sink", problems);
   }
 }
 

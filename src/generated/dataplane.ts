@@ -16,6 +16,7 @@ import type { PipelineRoute as _conveyor_v1_PipelineRoute, PipelineRoute__Output
 import type { PipelineSettings as _conveyor_v1_PipelineSettings, PipelineSettings__Output as _conveyor_v1_PipelineSettings__Output } from './conveyor/v1/PipelineSettings';
 import type { Record as _conveyor_v1_Record, Record__Output as _conveyor_v1_Record__Output } from './conveyor/v1/Record';
 import type { RecordError as _conveyor_v1_RecordError, RecordError__Output as _conveyor_v1_RecordError__Output } from './conveyor/v1/RecordError';
+import type { RetryPolicy as _conveyor_v1_RetryPolicy, RetryPolicy__Output as _conveyor_v1_RetryPolicy__Output } from './conveyor/v1/RetryPolicy';
 import type { RoutingTable as _conveyor_v1_RoutingTable, RoutingTable__Output as _conveyor_v1_RoutingTable__Output } from './conveyor/v1/RoutingTable';
 import type { StageInfo as _conveyor_v1_StageInfo, StageInfo__Output as _conveyor_v1_StageInfo__Output } from './conveyor/v1/StageInfo';
 import type { StageInstance as _conveyor_v1_StageInstance, StageInstance__Output as _conveyor_v1_StageInstance__Output } from './conveyor/v1/StageInstance';
@@ -44,6 +45,7 @@ export interface ProtoGrpcType {
       PipelineSettings: MessageTypeDefinition<_conveyor_v1_PipelineSettings, _conveyor_v1_PipelineSettings__Output>
       Record: MessageTypeDefinition<_conveyor_v1_Record, _conveyor_v1_Record__Output>
       RecordError: MessageTypeDefinition<_conveyor_v1_RecordError, _conveyor_v1_RecordError__Output>
+      RetryPolicy: MessageTypeDefinition<_conveyor_v1_RetryPolicy, _conveyor_v1_RetryPolicy__Output>
       RoutingTable: MessageTypeDefinition<_conveyor_v1_RoutingTable, _conveyor_v1_RoutingTable__Output>
       StageInfo: MessageTypeDefinition<_conveyor_v1_StageInfo, _conveyor_v1_StageInfo__Output>
       StageInstance: MessageTypeDefinition<_conveyor_v1_StageInstance, _conveyor_v1_StageInstance__Output>

@@ -36,6 +36,7 @@ import type { Record as _conveyor_v1_Record, Record__Output as _conveyor_v1_Reco
 import type { RecordError as _conveyor_v1_RecordError, RecordError__Output as _conveyor_v1_RecordError__Output } from './conveyor/v1/RecordError';
 import type { RegisterRequest as _conveyor_v1_RegisterRequest, RegisterRequest__Output as _conveyor_v1_RegisterRequest__Output } from './conveyor/v1/RegisterRequest';
 import type { RegisterResponse as _conveyor_v1_RegisterResponse, RegisterResponse__Output as _conveyor_v1_RegisterResponse__Output } from './conveyor/v1/RegisterResponse';
+import type { RetryPolicy as _conveyor_v1_RetryPolicy, RetryPolicy__Output as _conveyor_v1_RetryPolicy__Output } from './conveyor/v1/RetryPolicy';
 import type { Revoke as _conveyor_v1_Revoke, Revoke__Output as _conveyor_v1_Revoke__Output } from './conveyor/v1/Revoke';
 import type { RouterClient as _conveyor_v1_RouterClient, RouterDefinition as _conveyor_v1_RouterDefinition } from './conveyor/v1/Router';
 import type { RouterCommand as _conveyor_v1_RouterCommand, RouterCommand__Output as _conveyor_v1_RouterCommand__Output } from './conveyor/v1/RouterCommand';
@@ -92,6 +93,7 @@ export interface ProtoGrpcType {
       RecordError: MessageTypeDefinition<_conveyor_v1_RecordError, _conveyor_v1_RecordError__Output>
       RegisterRequest: MessageTypeDefinition<_conveyor_v1_RegisterRequest, _conveyor_v1_RegisterRequest__Output>
       RegisterResponse: MessageTypeDefinition<_conveyor_v1_RegisterResponse, _conveyor_v1_RegisterResponse__Output>
+      RetryPolicy: MessageTypeDefinition<_conveyor_v1_RetryPolicy, _conveyor_v1_RetryPolicy__Output>
       Revoke: MessageTypeDefinition<_conveyor_v1_Revoke, _conveyor_v1_Revoke__Output>
       Router: SubtypeConstructor<typeof grpc.Client, _conveyor_v1_RouterClient> & { service: _conveyor_v1_RouterDefinition }
       RouterCommand: MessageTypeDefinition<_conveyor_v1_RouterCommand, _conveyor_v1_RouterCommand__Output>

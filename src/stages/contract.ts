@@ -47,13 +47,18 @@ export interface WriteResult {
   error: RecordError | null;
 }
 
+/** Per call: how long the stage may take for this batch (built-ins may ignore it). */
+export interface CallOptions {
+  timeoutMs?: number;
+}
+
 export interface TransformStage {
-  process(records: Record[]): Promise<TransformResult[]>;
+  process(records: Record[], options?: CallOptions): Promise<TransformResult[]>;
   close(): void;
 }
 
 export interface SinkStage {
-  write(records: Record[]): Promise<WriteResult[]>;
+  write(records: Record[], options?: CallOptions): Promise<WriteResult[]>;
   close(): void;
 }
 

@@ -31,6 +31,18 @@ export const metrics = {
     labelNames: [...stageLabels, "code"],
     registers: [registry],
   }),
+  stageRetries: new client.Counter({
+    name: "conveyor_stage_retries_total",
+    help: "Records tried again at a stage after a retryable failure.",
+    labelNames: stageLabels,
+    registers: [registry],
+  }),
+  deadLettered: new client.Counter({
+    name: "conveyor_dlq_records_total",
+    help: "Records a stage sent to the pipeline's dead-letter sink.",
+    labelNames: stageLabels,
+    registers: [registry],
+  }),
   stageInFlight: new client.Gauge({
     name: "conveyor_stage_in_flight_records",
     help: "Records read from a source and not yet confirmed by the sink.",

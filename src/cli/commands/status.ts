@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { asConveyorError } from "../../errors";
 import type { AssignmentInfo__Output } from "../../generated/conveyor/v1/AssignmentInfo";
 import type { PipelineSummary__Output } from "../../generated/conveyor/v1/PipelineSummary";
+import type { PipelineStatus__Output } from "../../generated/conveyor/v1/PipelineStatus";
 import type { SidecarInfo__Output } from "../../generated/conveyor/v1/SidecarInfo";
 import { stageKindFromProto } from "../../stages/contract";
 import { AdminApi, routerAddress } from "../admin-client";
@@ -21,6 +22,8 @@ export interface RouterStatus {
   pipelines: PipelineSummary__Output[];
   sidecars: SidecarInfo__Output[];
   assignments: AssignmentInfo__Output[];
+  /** Per pipeline: every stage's counters, summed over the sidecars that ran it. */
+  stages: PipelineStatus__Output[];
 }
 
 export async function fetchStatus(api: AdminApi): Promise<RouterStatus> {
@@ -29,10 +32,12 @@ export async function fetchStatus(api: AdminApi): Promise<RouterStatus> {
     api.listSidecars(),
     api.listAssignments(),
   ]);
+  const stages = await Promise.all(pipelines.pipelines.map((p) => api.getPipelineStatus(p.name)));
   return {
     pipelines: pipelines.pipelines,
     sidecars: sidecars.sidecars,
     assignments: assignments.assignments,
+    stages,
   };
 }
 
@@ -56,6 +61,23 @@ export function formatStatus(status: RouterStatus, nowMs: number = Date.now()): 
       ]),
     ),
     formatSection(
+      "STAGES",
+      ["PIPELINE", "STAGE", "KIND", "STATE", "IN", "OUT", "ERRORS", "DLQ", "LAST-ERROR"],
+      status.stages.flatMap((p) =>
+        p.stages.map((s) => [
+          p.name,
+          s.stage,
+          stageKindFromProto(s.kind) ?? "?",
+          s.state || "running",
+          String(s.recordsIn),
+          String(s.recordsOut),
+          String(s.errors),
+          String(s.dlqCount),
+          s.lastError ? truncate(s.lastError, 80) : "-",
+        ]),
+      ),
+    ),
+    formatSection(
       "ASSIGNMENTS",
       ["PIPELINE", "STAGE", "KIND", "SIDECAR", "GENERATION"],
       status.assignments.map((a) => [
@@ -69,6 +91,11 @@ export function formatStatus(status: RouterStatus, nowMs: number = Date.now()): 
   ].join("\n");
 }
 
+function truncate(text: string, max: number): string {
+  const line = text.replace(/\s+/g, " ");
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
 function ago(ms: number): string {
   const secs = Math.max(0, Math.round(ms / 1000));
   if (secs < 120) return `${secs}s ago`;
@@ -78,9 +105,11 @@ function ago(ms: number): string {
 
 export function statusCommand(): Command {
   return new Command("status")
-    .description("show the router's pipelines, sidecars and assignments")
+    .description(
+      "show the router's pipelines, sidecars, stage counters (errors, dead letters) and assignments",
+    )
     .option("--router <host:port>", "router Admin address (default: $CONVEYOR_ROUTER or 127.0.0.1:7070)")
-    .option("--json", "print one JSON object {pipelines, sidecars, assignments}")
+    .option("--json", "print one JSON object {pipelines, sidecars, assignments, stages}")
     .action(async function (this: Command, options: StatusOptions) {
       const api = new AdminApi(routerAddress(options.router));
       try {

@@ -111,7 +111,9 @@ export function validatePaths(paths: string[], env: NodeJS.ProcessEnv = process.
       }
       nameOwner.set(spec.name, file);
       if (problems.length === 0) {
-        report.valid.push({ source: file, name: spec.name, stages: pipelineStages(spec).length });
+        // The dead-letter sink is planned as a stage but is not one of the pipeline's steps.
+        const stages = pipelineStages(spec).filter((s) => !s.deadLetter).length;
+        report.valid.push({ source: file, name: spec.name, stages });
       }
     }
     if (problems.length > 0) report.invalid.push({ source: file, problems });

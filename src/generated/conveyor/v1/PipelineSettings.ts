@@ -1,5 +1,6 @@
 // Original file: proto/conveyor/v1/dataplane.proto
 
+import type { RetryPolicy as _conveyor_v1_RetryPolicy, RetryPolicy__Output as _conveyor_v1_RetryPolicy__Output } from '../../conveyor/v1/RetryPolicy';
 import type { Long } from '@grpc/proto-loader';
 
 export interface PipelineSettings {
@@ -8,6 +9,7 @@ export interface PipelineSettings {
   'maxInFlightBytes'?: (number | string | Long);
   'maxRecordBytes'?: (number);
   'stageTimeoutMs'?: (number);
+  'retry'?: (_conveyor_v1_RetryPolicy | null);
 }
 
 export interface PipelineSettings__Output {
@@ -16,4 +18,5 @@ export interface PipelineSettings__Output {
   'maxInFlightBytes': (number);
   'maxRecordBytes': (number);
   'stageTimeoutMs': (number);
+  'retry': (_conveyor_v1_RetryPolicy__Output | null);
 }

@@ -10,6 +10,7 @@ export interface StageRoute {
   'builtin'?: (string);
   'builtinConfigJson'?: (string);
   'instances'?: (_conveyor_v1_StageInstance)[];
+  'deadLetter'?: (boolean);
 }
 
 export interface StageRoute__Output {
@@ -19,4 +20,5 @@ export interface StageRoute__Output {
   'builtin': (string);
   'builtinConfigJson': (string);
   'instances': (_conveyor_v1_StageInstance__Output)[];
+  'deadLetter': (boolean);
 }

@@ -10,6 +10,7 @@ export interface StageStatus {
   'errors'?: (number | string | Long);
   'lastError'?: (string);
   'state'?: (string);
+  'dlqCount'?: (number | string | Long);
 }
 
 export interface StageStatus__Output {
@@ -20,4 +21,5 @@ export interface StageStatus__Output {
   'errors': (number);
   'lastError': (string);
   'state': (string);
+  'dlqCount': (number);
 }

@@ -13,6 +13,7 @@ export interface StageStatusSummary {
   'errors'?: (number | string | Long);
   'lastError'?: (string);
   'dlqCount'?: (number | string | Long);
+  'state'?: (string);
 }
 
 export interface StageStatusSummary__Output {
@@ -25,4 +26,5 @@ export interface StageStatusSummary__Output {
   'errors': (number);
   'lastError': (string);
   'dlqCount': (number);
+  'state': (string);
 }
