@@ -120,6 +120,11 @@ export class LocalCluster {
     );
   }
 
+  /** A user service from a script of the test's own (TypeScript, run with tsx); resolves once it serves. */
+  startCustomStage(name: string, script: string, args: string[], address: string): Promise<Started> {
+    return this.startGrpc("stage", name, script, args, address);
+  }
+
   /**
    * Stops sidecars first, in the order they started (upstream pods usually
    * start first, and each drains into peers that are still up), then the user
