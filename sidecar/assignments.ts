@@ -33,7 +33,16 @@ const keyOf = (a: { pipeline: string; stage: string }): string => `${a.pipeline}
 
 export class Assignments {
   private generation = 0;
-  private readonly assigned = new Map<string, Assignment>();
+  private assigned = new Map<string, Assignment>();
+  /**
+   * Set on a new heartbeat stream, where the router sends its full state
+   * (Assign × n, then UpdateRoutes): assignments collect here and replace
+   * `assigned` when the table arrives, so anything the router no longer gives
+   * this sidecar (it moved while this sidecar was away) is dropped.
+   */
+  private incoming: Map<string, Assignment> | undefined;
+  /** Revoked with drain_first: the runner finishes its in-flight records before it stops. */
+  private readonly drainRequested = new Set<string>();
   private readonly runners = new Map<string, { runner: SourceRunner; signature: string }>();
 
   constructor(private readonly deps: AssignmentsDeps) {}
@@ -44,6 +53,11 @@ export class Assignments {
 
   list(): Assignment[] {
     return [...this.assigned.values()];
+  }
+
+  /** A new heartbeat stream: what follows is the router's full state for this sidecar. */
+  startSession(): void {
+    this.incoming = new Map();
   }
 
   handle(cmd: RouterCommand__Output): void {
@@ -60,7 +74,7 @@ export class Assignments {
     switch (cmd.command) {
       case "assign": {
         const a = cmd.assign!;
-        this.assigned.set(keyOf(a), {
+        (this.incoming ?? this.assigned).set(keyOf(a), {
           pipeline: a.pipeline,
           stage: a.stage,
           stageIndex: a.stageIndex,
@@ -75,12 +89,17 @@ export class Assignments {
       }
       case "revoke": {
         const r = cmd.revoke!;
-        this.assigned.delete(keyOf(r));
+        (this.incoming ?? this.assigned).delete(keyOf(r));
+        if (r.drainFirst) this.drainRequested.add(keyOf(r));
         log.info({ pipeline: r.pipeline, stage: r.stage, drainFirst: r.drainFirst }, "stage revoked");
         break;
       }
       case "updateRoutes": {
         const table = RoutingTable.fromProto(cmd.updateRoutes!.table!, this.deps.sidecarId);
+        if (this.incoming) {
+          this.assigned = this.incoming;
+          this.incoming = undefined;
+        }
         this.deps.forwarder.setTable(table);
         log.info({ version: table.version, pipelines: table.pipelineNames() }, "routing table updated");
         break;
@@ -89,7 +108,7 @@ export class Assignments {
         log.warn({ command: cmd.command }, "unknown router command ignored");
         return;
     }
-    this.reconcile();
+    if (!this.incoming) this.reconcile();
   }
 
   /** Stops every source runner, draining in-flight records first. */
@@ -120,9 +139,19 @@ export class Assignments {
     for (const [key, r] of this.runners) {
       if (wanted.get(key)?.signature !== r.signature) {
         this.runners.delete(key);
-        void r.runner.stop(this.deps.drainGraceMs);
+        // Drain when the router asked for it or the stage stays here (new partitions); a stage that
+        // moved away without a drain request moved because this sidecar was presumed dead: its
+        // in-flight records are abandoned (never acked), and the new owner reads them again.
+        const drain = this.drainRequested.delete(key) || wanted.has(key);
+        if (!drain)
+          log.warn(
+            { pipeline: r.runner.pipeline, stage: r.runner.stage },
+            "source moved away; abandoning in-flight records",
+          );
+        void r.runner.stop(drain ? this.deps.drainGraceMs : 0);
       }
     }
+    this.drainRequested.clear();
     for (const [key, w] of wanted) {
       if (this.runners.has(key)) continue;
       const runner = new SourceRunner({

@@ -320,6 +320,25 @@ describe("Forwarder across a peer hop", () => {
     expect(err).toMatchObject({ code: "PEER_UNAVAILABLE", retryable: true });
   });
 
+  it("fences a sender routing on an older generation (STALE_GENERATION), then accepts it on the new one", async () => {
+    const t = table(b.server.address, transform.address, sink.address);
+    b.forwarder.setTable(RoutingTable.fromProto({ ...t, version: 2, generation: 2 }, "b"));
+    try {
+      const err = await a.forwarder.deliver("p", 1, [rec("z1", "x")]).catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: "STALE_GENERATION",
+        message: expect.stringContaining("generation 1"),
+      });
+      expect(written).toEqual([]);
+      a.forwarder.setTable(RoutingTable.fromProto({ ...t, version: 2, generation: 2 }, "a"));
+      await a.forwarder.deliver("p", 1, [rec("z1", "x")]);
+      expect(written.map((r) => r.id)).toEqual(["z1"]);
+    } finally {
+      a.forwarder.setTable(RoutingTable.fromProto(t, "a"));
+      b.forwarder.setTable(RoutingTable.fromProto(t, "b"));
+    }
+  });
+
   it("fails with PIPELINE_NOT_FOUND for a pipeline that is not routed", async () => {
     await expect(a.forwarder.deliver("nope", 1, [rec("x", "y")])).rejects.toMatchObject({
       code: "PIPELINE_NOT_FOUND",

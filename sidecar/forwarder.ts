@@ -35,6 +35,8 @@ const NOT_THE_STAGES_FAULT: ReadonlySet<string> = new Set([
 
 export interface ForwarderDeps {
   sidecarId: string;
+  /** Zombie protection: refuses deliveries after a long pause (see pause-fence.ts). */
+  fence?: { check(): void; lift(): void };
   pool: ClientPool;
   localStages: LocalStages;
   stats: StageStats;
@@ -54,12 +56,14 @@ export class Forwarder {
   /** Swaps the routing table; batches in flight finish on the table they started with. */
   setTable(table: RoutingTable): void {
     this.current = table;
+    this.deps.fence?.lift();
     metrics.routingTableVersion.set(table.version);
     this.deps.localStages.retain(table.localStages());
   }
 
   async deliver(pipeline: string, index: number, records: Record[], table = this.current): Promise<void> {
     if (records.length === 0) return;
+    this.deps.fence?.check();
     const stage = table.stageAt(pipeline, index);
     if (!stage) return;
     await Promise.all(

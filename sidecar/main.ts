@@ -14,6 +14,7 @@ import { Discovery } from "./discovery";
 import { Forwarder } from "./forwarder";
 import { LocalStages } from "./local-stages";
 import { dataPlaneService } from "./peer-server";
+import { PauseFence } from "./pause-fence";
 import { RouterClient } from "./router-client";
 import { StageStats } from "./stage-stats";
 import { Taps } from "./taps";
@@ -47,8 +48,18 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   const stats = new StageStats();
   const taps = new Taps();
   const localStages = new LocalStages(pool, config.sidecarId);
+  // Fence before the router would declare this sidecar dead (after 3 missed heartbeats).
+  let routerClient: RouterClient | undefined;
+  const fence = new PauseFence({
+    limitMs: 2 * config.heartbeatIntervalSecs * 1000,
+    onTrip: (pausedMs) => {
+      log.warn({ pausedMs }, "this sidecar was paused; fencing delivery and registering again");
+      routerClient?.resync();
+    },
+  });
   const forwarder = new Forwarder({
     sidecarId: config.sidecarId,
+    fence,
     pool,
     localStages,
     stats,
@@ -77,7 +88,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     drainGraceMs: config.shutdownGraceSecs * 1000,
     log: log.child({ component: "assignments" }),
   });
-  const routerClient = new RouterClient({
+  routerClient = new RouterClient({
     endpoint: config.clusterEndpoint,
     sidecarId: config.sidecarId,
     podName: config.podName,
@@ -88,6 +99,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     stages: () => stats.snapshot(),
     routingVersion: () => forwarder.table.version,
     onCommand: (cmd) => assignments.handle(cmd),
+    onSessionStart: () => assignments.startSession(),
     log: log.child({ component: "router-client" }),
   });
   discovery.onChange(() => routerClient.notifyServicesChanged());
@@ -108,10 +120,11 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     async stop() {
       log.info("stopping: draining sources");
       await assignments.stopAll();
-      await routerClient.stop();
+      await routerClient?.stop();
       accepting = false;
       await server.stop(config.shutdownGraceSecs * 1000);
       discovery.stop();
+      fence.stop();
       localStages.close();
       pool.close();
       metricsServer?.close();

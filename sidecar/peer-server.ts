@@ -129,6 +129,15 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
     try {
       if (!deps.accepting()) throw new ConveyorError("SHUTTING_DOWN", "sidecar is draining");
       const table = forwarder.table;
+      // Fencing: a sender routing on an older table may be a zombie whose stage has moved.
+      // It retries once it has the current table (a live sidecar gets it within a heartbeat).
+      if (batch.generation < table.generation) {
+        throw new ConveyorError(
+          "STALE_GENERATION",
+          `batch routed on generation ${batch.generation}; this sidecar is at ${table.generation}`,
+          { retryable: true },
+        );
+      }
       checkRecordSizes(table, batch.pipeline, batch.records);
       await forwarder.deliver(batch.pipeline, batch.stageIndex, batch.records, table);
       return { batchId: batch.batchId, credits: 1 };

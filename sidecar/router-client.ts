@@ -30,6 +30,8 @@ export interface RouterClientOptions {
   stages(): StageStatus[];
   routingVersion(): number;
   onCommand(cmd: RouterCommand__Output): void;
+  /** A new heartbeat stream opened: the router will send its full state on it. */
+  onSessionStart(): void;
   log: Logger;
 }
 
@@ -58,6 +60,14 @@ export class RouterClient {
   notifyServicesChanged(): void {
     this.servicesChanged = true;
     this.sendStatus();
+  }
+
+  /**
+   * Registers again on a fresh heartbeat stream, on which the router sends the
+   * full state (assignments and routing table). Used after a long pause.
+   */
+  resync(): void {
+    this.stream?.cancel();
   }
 
   /** Ends the heartbeat and deregisters (best effort within the deadline). */
@@ -129,6 +139,7 @@ export class RouterClient {
     return new Promise((resolve, reject) => {
       const stream = this.client.heartbeat();
       this.stream = stream;
+      this.opts.onSessionStart();
       this.lastContactMs = Date.now();
       this.servicesChanged = true;
       this.sendStatus();

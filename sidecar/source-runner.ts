@@ -64,6 +64,14 @@ export class SourceRunner {
     this.gauge = metrics.stageInFlight.labels(opts.pipeline, opts.stage);
   }
 
+  get pipeline(): string {
+    return this.opts.pipeline;
+  }
+
+  get stage(): string {
+    return this.opts.stage;
+  }
+
   start(): void {
     this.opts.stats.setState(this.opts.pipeline, this.opts.stage, "running");
     this.open();
@@ -72,7 +80,7 @@ export class SourceRunner {
   /** Stops reading; waits (up to graceMs) for in-flight records to be confirmed and acked. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    if (this.inFlightRecords > 0) {
+    if (this.inFlightRecords > 0 && graceMs > 0) {
       await Promise.race([new Promise<void>((r) => (this.drained = r)), sleep(graceMs)]);
     }
     if (this.inFlightRecords > 0) {
@@ -121,7 +129,9 @@ export class SourceRunner {
 
   private onBatch(session: Session, res: ReadResponse__Output): void {
     const { pipeline, stage, settings, stats } = this.opts;
-    if (res.records.length === 0) return;
+    // A stopped or replaced session may still receive what was buffered on its stream:
+    // those records are not ours to deliver any more (they will be read again).
+    if (res.records.length === 0 || !session.alive) return;
     this.reconnect.reset();
     const entry: Pending = {
       cursor: res.cursor,
