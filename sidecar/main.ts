@@ -49,7 +49,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   const taps = new Taps();
   const localStages = new LocalStages(pool, config.sidecarId);
   // Fence before the router would declare this sidecar dead (after 3 missed heartbeats).
-  let routerClient: RouterClient | undefined;
+  let routerClient: RouterClient | undefined = undefined;
   const fence = new PauseFence({
     limitMs: 2 * config.heartbeatIntervalSecs * 1000,
     onTrip: (pausedMs) => {
