@@ -300,6 +300,33 @@ install_deb_tools() {
   done
 }
 
+# ---------------------------------------------------------------- postgresql (the sling built-in's tests)
+# Debian's server binaries under /usr/lib/postgresql/<version>/bin; src/testing/postgres.ts starts a
+# private server from them (own data dir, free port). Installing a system package needs root.
+install_postgres() {
+  local initdb
+  initdb="$(compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -1 || true)"
+  if [[ -n $initdb ]]; then
+    say "postgresql present (${initdb%/initdb})"
+    return
+  fi
+  if [[ $(id -u) != 0 ]]; then
+    die "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); as root run: apt-get install -y postgresql"
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "PostgreSQL is not installed and apt-get is not available to install it"
+  note "installing Debian's postgresql with apt-get (first time only)"
+  local log
+  log="$(mktemp)"
+  if ! run_logged "$log" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; then
+    [[ $QUIET == 0 ]] || cat "$log" >&2
+    rm -f "$log"
+    die "apt-get install postgresql failed (output above; try apt-get update first)"
+  fi
+  rm -f "$log"
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || die "postgresql installed but no /usr/lib/postgresql/*/bin/initdb"
+  note "installed postgresql ($(compgen -G '/usr/lib/postgresql/*/bin' | sort -V | tail -1))"
+}
+
 # ---------------------------------------------------------------- main
 main() {
   require_node
@@ -316,6 +343,7 @@ main() {
   install_moto
   install_sling
   install_deb_tools
+  install_postgres
   say "done; tools in $BIN"
 }
 

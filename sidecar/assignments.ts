@@ -6,9 +6,12 @@
 import { ConveyorError } from "../src/errors";
 import type { RouterCommand__Output } from "../src/generated/conveyor/v1/RouterCommand";
 import type { Logger } from "../src/telemetry/log";
+import type { SourceReader } from "../src/stages/contract";
 import type { ClientPool } from "./client-pool";
 import type { Forwarder } from "./forwarder";
-import { RoutingTable } from "./routing-table";
+import type { LocalStages } from "./local-stages";
+import { RoutingTable, type StageRoute } from "./routing-table";
+import { GrpcSourceReader } from "./stage-clients";
 import { SourceRunner } from "./source-runner";
 import type { StageStats } from "./stage-stats";
 
@@ -24,6 +27,7 @@ export interface AssignmentsDeps {
   sidecarId: string;
   forwarder: Forwarder;
   pool: ClientPool;
+  localStages: LocalStages;
   stats: StageStats;
   drainGraceMs: number;
   log: Logger;
@@ -120,18 +124,22 @@ export class Assignments {
 
   /** Source runners follow the assignments and the table: start what is missing, stop what was revoked. */
   private reconcile(): void {
-    const { forwarder, pool, stats, log } = this.deps;
+    const { forwarder, stats, log } = this.deps;
     const table = forwarder.table;
-    const wanted = new Map<string, { a: Assignment; endpoint: string; signature: string }>();
+    const wanted = new Map<
+      string,
+      { a: Assignment; stage: StageRoute; endpoint: string; signature: string }
+    >();
     for (const a of this.assigned.values()) {
       if (a.stageIndex !== 0) continue;
       // Until the table for this pipeline arrives (the next UpdateRoutes) there is nothing to read into.
-      const endpoint = table.hasPipeline(a.pipeline)
-        ? table.stageAt(a.pipeline, 0)?.local?.serviceEndpoint
-        : undefined;
+      const stage = table.hasPipeline(a.pipeline) ? table.stageAt(a.pipeline, 0) : undefined;
+      if (!stage?.local) continue;
+      const endpoint = stage.builtin ? `builtin:${stage.builtin}` : stage.local.serviceEndpoint;
       if (!endpoint) continue;
       wanted.set(keyOf(a), {
         a,
+        stage,
         endpoint,
         signature: `${endpoint}|${a.partitions.join(",")}|${a.generation}`,
       });
@@ -154,19 +162,25 @@ export class Assignments {
     this.drainRequested.clear();
     for (const [key, w] of wanted) {
       if (this.runners.has(key)) continue;
+      const runnerLog = log.child({ pipeline: w.a.pipeline, stage: w.a.stage });
       const runner = new SourceRunner({
         pipeline: w.a.pipeline,
         stage: w.a.stage,
         endpoint: w.endpoint,
         partitions: w.a.partitions,
+        open: (partitions) => this.openSource(w.stage, w.endpoint, partitions, runnerLog),
         settings: table.pipeline(w.a.pipeline).settings,
         forwarder,
-        pool,
         stats,
-        log: log.child({ pipeline: w.a.pipeline, stage: w.a.stage }),
+        log: runnerLog,
       });
       this.runners.set(key, { runner, signature: w.signature });
       runner.start();
     }
+  }
+
+  private openSource(stage: StageRoute, endpoint: string, partitions: number[], log: Logger): SourceReader {
+    if (stage.builtin) return this.deps.localStages.openSource(stage, log);
+    return new GrpcSourceReader(this.deps.pool.source(endpoint), { pipeline: stage.pipeline, partitions });
   }
 }

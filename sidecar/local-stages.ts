@@ -3,11 +3,17 @@
  * contract: a gRPC client to the user service in this pod, or a built-in
  * running in-process. Built-ins are created once per pipeline and stage.
  */
+import * as path from "node:path";
 import { ConveyorError } from "../src/errors";
+import { openSseSource } from "../src/builtins/relay/sse-source";
+import type { SseSourceConfig } from "../src/builtins/relay/sse-source-config";
+import type { Logger } from "../src/telemetry/log";
 import { BUILTINS, isBuiltinName } from "../src/builtins/registry";
 import { FileSink } from "../src/builtins/file/sink";
 import type { FileSinkConfig } from "../src/builtins/file/config";
-import type { SinkStage, TransformStage } from "../src/stages/contract";
+import { SlingSink } from "../src/builtins/sling/sink";
+import type { SlingSinkConfig } from "../src/builtins/sling/sink-config";
+import type { SinkStage, SourceReader, TransformStage } from "../src/stages/contract";
 import type { ClientPool } from "./client-pool";
 import type { StageInstance, StageRoute } from "./routing-table";
 
@@ -17,7 +23,21 @@ export class LocalStages {
   constructor(
     private readonly pool: ClientPool,
     private readonly sidecarId: string,
+    /** Where built-ins keep state (a built-in's own config may name another directory). */
+    private readonly stateDir = ".conveyor-state",
   ) {}
+
+  /** A read of a built-in source; the source runner owns (and closes) it. */
+  openSource(stage: StageRoute, log: Logger): SourceReader {
+    const name = stage.builtin;
+    if (name === "sse") {
+      return openSseSource(stage.builtinConfig as unknown as SseSourceConfig, {
+        stateDir: path.join(this.stateDir, safeName(stage.pipeline), safeName(stage.name)),
+        log,
+      });
+    }
+    throw unsupported(stage);
+  }
 
   transform(stage: StageRoute, instance: StageInstance): TransformStage {
     if (stage.builtin) throw unsupported(stage);
@@ -57,8 +77,16 @@ export class LocalStages {
     switch (name) {
       case "file":
         return new FileSink(stage.builtinConfig as unknown as FileSinkConfig, stage.pipeline, this.sidecarId);
+      case "sling":
+        return new SlingSink(stage.builtinConfig as unknown as SlingSinkConfig, stage.pipeline);
+      case "sse":
+        throw unsupported(stage);
     }
   }
+}
+
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, "_");
 }
 
 function unsupported(stage: StageRoute): ConveyorError {

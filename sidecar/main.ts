@@ -47,7 +47,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   });
   const stats = new StageStats();
   const taps = new Taps();
-  const localStages = new LocalStages(pool, config.sidecarId);
+  const localStages = new LocalStages(pool, config.sidecarId, config.stateDir);
   // Fence before the router would declare this sidecar dead (after 3 missed heartbeats).
   let routerClient: RouterClient | undefined = undefined;
   const fence = new PauseFence({
@@ -84,6 +84,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     sidecarId: config.sidecarId,
     forwarder,
     pool,
+    localStages,
     stats,
     drainGraceMs: config.shutdownGraceSecs * 1000,
     log: log.child({ component: "assignments" }),

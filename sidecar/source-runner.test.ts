@@ -11,6 +11,7 @@ import { createLogger } from "../src/telemetry/log";
 import { ClientPool } from "./client-pool";
 import type { Forwarder } from "./forwarder";
 import { SourceRunner } from "./source-runner";
+import { GrpcSourceReader } from "./stage-clients";
 import { StageStats } from "./stage-stats";
 
 const log = createLogger("test");
@@ -79,9 +80,9 @@ describe("SourceRunner", () => {
       stage: "gen",
       endpoint: source.address,
       partitions: [],
+      open: (partitions) => new GrpcSourceReader(pool.source(source.address), { pipeline: "p", partitions }),
       settings: { ...DEFAULT_SETTINGS, maxInFlightRecords, batchSize },
       forwarder,
-      pool,
       stats: new StageStats(),
       log,
     });

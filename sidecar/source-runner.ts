@@ -10,16 +10,12 @@
  * every cursor before it are confirmed. If the stream breaks, a new session
  * resumes from the last acked cursor (unacked records come again: at least once).
  */
-import type * as grpc from "@grpc/grpc-js";
 import { asConveyorError } from "../src/errors";
 import { batchSize } from "../src/records";
 import type { PipelineSettings } from "../src/config/pipeline";
-import type { ReadRequest } from "../src/generated/conveyor/v1/ReadRequest";
-import type { ReadResponse__Output } from "../src/generated/conveyor/v1/ReadResponse";
-import type { Record } from "../src/stages/contract";
+import type { Record, SourceBatch, SourceReader } from "../src/stages/contract";
 import { metrics } from "../src/telemetry/metrics";
 import type { Logger } from "../src/telemetry/log";
-import type { ClientPool } from "./client-pool";
 import type { Forwarder } from "./forwarder";
 import type { StageStats } from "./stage-stats";
 import { Backoff, sleep } from "./backoff";
@@ -27,11 +23,13 @@ import { Backoff, sleep } from "./backoff";
 export interface SourceRunnerOptions {
   pipeline: string;
   stage: string;
+  /** Where the source is read from, for logs: a service endpoint or "builtin:<name>". */
   endpoint: string;
   partitions: number[];
+  /** Opens a read of the source (a user service's Read stream, or a built-in reader). */
+  open(partitions: number[]): SourceReader;
   settings: PipelineSettings;
   forwarder: Forwarder;
-  pool: ClientPool;
   stats: StageStats;
   log: Logger;
 }
@@ -44,7 +42,7 @@ interface Pending {
 }
 
 interface Session {
-  call: grpc.ClientDuplexStream<ReadRequest, ReadResponse__Output>;
+  reader: SourceReader;
   queue: Pending[];
   alive: boolean;
 }
@@ -89,25 +87,24 @@ export class SourceRunner {
         "grace period over; unacked records will be read again",
       );
     }
-    this.session?.call.end();
+    this.session?.reader.close();
     this.endSession();
     this.opts.stats.setState(this.opts.pipeline, this.opts.stage, "stopped");
   }
 
   private open(): void {
-    const { pool, endpoint, pipeline, partitions, settings, log } = this.opts;
-    const call = pool.source(endpoint).read();
-    const session: Session = { call, queue: [], alive: true };
+    const { endpoint, partitions, settings, log } = this.opts;
+    const reader = this.opts.open(partitions);
+    const session: Session = { reader, queue: [], alive: true };
     this.session = session;
     this.inFlightRecords = 0;
     this.inFlightBytes = 0;
     this.heldCredits = 0;
     this.gauge.set(0);
-    call.write({ pipeline, partitions, credits: settings.maxInFlightRecords });
     log.info({ endpoint, partitions }, "reading source");
 
-    call.on("data", (res: ReadResponse__Output) => this.onBatch(session, res));
-    const onClose = (err?: grpc.ServiceError): void => {
+    reader.onBatch((batch) => this.onBatch(session, batch));
+    reader.onEnd((err) => {
       if (!session.alive) return;
       this.endSession();
       if (this.stopping) return;
@@ -117,9 +114,8 @@ export class SourceRunner {
         "source stream lost; resuming from the last acked cursor",
       );
       setTimeout(() => !this.stopping && this.open(), delay).unref();
-    };
-    call.on("error", onClose);
-    call.on("end", () => onClose());
+    });
+    reader.grant(settings.maxInFlightRecords);
   }
 
   private endSession(): void {
@@ -127,7 +123,7 @@ export class SourceRunner {
     this.session = undefined;
   }
 
-  private onBatch(session: Session, res: ReadResponse__Output): void {
+  private onBatch(session: Session, res: SourceBatch): void {
     const { pipeline, stage, settings, stats } = this.opts;
     // A stopped or replaced session may still receive what was buffered on its stream:
     // those records are not ours to deliver any more (they will be read again).
@@ -200,7 +196,7 @@ export class SourceRunner {
         this.heldCredits = 0;
       }
     }
-    session.call.write({ credits, ackCursor });
+    session.reader.grant(credits, ackCursor);
     if (this.inFlightRecords === 0) this.drained?.();
   }
 }

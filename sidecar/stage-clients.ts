@@ -15,10 +15,15 @@ import type {
   CallOptions,
   Record,
   SinkStage,
+  SourceBatch,
+  SourceReader,
   TransformResult,
   TransformStage,
   WriteResult,
 } from "../src/stages/contract";
+import type { SourceClient } from "../src/generated/conveyor/v1/Source";
+import type { ReadRequest } from "../src/generated/conveyor/v1/ReadRequest";
+import type { ReadResponse__Output } from "../src/generated/conveyor/v1/ReadResponse";
 import type { BatchStream } from "./batch-stream";
 
 export class GrpcTransformStage implements TransformStage {
@@ -64,6 +69,54 @@ export class GrpcSinkStage implements SinkStage {
   close(): void {
     this.stream.close();
     this.client.close();
+  }
+}
+
+/**
+ * A user Source's Read stream as a SourceReader. The first grant opens the
+ * read (pipeline, partitions, credits); later grants carry credits and the
+ * acked cursor.
+ */
+export class GrpcSourceReader implements SourceReader {
+  private readonly call: grpc.ClientDuplexStream<ReadRequest, ReadResponse__Output>;
+  private opened = false;
+  private ended = false;
+
+  constructor(
+    client: SourceClient,
+    private readonly open: { pipeline: string; partitions: number[] },
+  ) {
+    this.call = client.read();
+  }
+
+  onBatch(handler: (batch: SourceBatch) => void): void {
+    this.call.on("data", (res: ReadResponse__Output) =>
+      handler({ records: res.records, cursor: res.cursor }),
+    );
+  }
+
+  onEnd(handler: (err?: Error) => void): void {
+    const end = (err?: Error): void => {
+      if (this.ended) return;
+      this.ended = true;
+      handler(err);
+    };
+    this.call.on("error", (err) => end(err));
+    this.call.on("end", () => end());
+  }
+
+  grant(credits: number, ackCursor?: string): void {
+    const ack = ackCursor === undefined ? {} : { ackCursor };
+    if (!this.opened) {
+      this.opened = true;
+      this.call.write({ ...this.open, credits, ...ack });
+    } else {
+      this.call.write({ credits, ...ack });
+    }
+  }
+
+  close(): void {
+    this.call.end();
   }
 }
 

@@ -106,6 +106,26 @@ export const ERROR_CODES = {
     retryable: true,
     doc: "The mirror's source Kafka cluster could not be read.",
   },
+  RELAY_PUBLISH_FAILED: {
+    status: grpc.status.UNAVAILABLE,
+    retryable: true,
+    doc: "The relay could not publish events (Kafka unreachable or refusing them); it replays them from the last published event.",
+  },
+  SLING_UNAVAILABLE: {
+    status: grpc.status.FAILED_PRECONDITION,
+    retryable: false,
+    doc: "The Sling CLI (SLING_BIN) is missing or does not run.",
+  },
+  SLING_PIPELINE_FAILED: {
+    status: grpc.status.ABORTED,
+    retryable: true,
+    doc: "A Sling run failed (non-zero exit or `execution failed`) on every attempt of its retry budget.",
+  },
+  SLING_TIMEOUT: {
+    status: grpc.status.DEADLINE_EXCEEDED,
+    retryable: true,
+    doc: "A Sling run did not finish within SLING_TIMEOUT and was killed.",
+  },
   INTERNAL: { status: grpc.status.INTERNAL, retryable: false, doc: "A bug: an invariant did not hold." },
 } as const;
 

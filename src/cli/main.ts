@@ -9,6 +9,7 @@ import { statusCommand } from "./commands/status";
 import { demoCommand } from "./commands/demo";
 import { mirrorCommand } from "../builtins/mirror/cli";
 import { relayCommand } from "../builtins/relay/cli";
+import { slingCommand } from "../builtins/sling/cli";
 
 const program = new Command("conveyor")
   .description("gRPC sidecar data plane for streaming pipelines")
@@ -22,6 +23,7 @@ const program = new Command("conveyor")
   .addCommand(demoCommand())
   .addCommand(mirrorCommand())
   .addCommand(relayCommand());
+program.addCommand(slingCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`conveyor: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -83,6 +83,8 @@ export interface SidecarConfig {
   heartbeatIntervalSecs: number;
   metricsPort: number;
   shutdownGraceSecs: number;
+  /** Where built-in stages keep their state (e.g. the acked cursor of `builtin: sse`). */
+  stateDir: string;
 }
 
 export function sidecarOptions(): Option[] {
@@ -126,6 +128,9 @@ export function sidecarOptions(): Option[] {
       .env("SHUTDOWN_GRACE_SECS")
       .default(20)
       .argParser(parsePositiveNumber),
+    new Option("--state-dir <dir>", "where built-in stages keep state (mount a volume in Kubernetes)")
+      .env("STATE_DIR")
+      .default(".conveyor-state"),
   ];
 }
 

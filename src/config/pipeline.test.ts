@@ -146,7 +146,9 @@ describe("bad pipelines: every problem, in words", () => {
   });
 
   it("unknown builtin", () => {
-    expect(badFile("unknown-builtin.yaml")).toEqual(['/sink: unknown builtin "nope" (known: file)']);
+    expect(badFile("unknown-builtin.yaml")).toEqual([
+      '/sink: unknown builtin "nope" (known: file, sse, sling)',
+    ]);
   });
 
   it("builtin in the wrong position (file as a source)", () => {

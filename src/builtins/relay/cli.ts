@@ -12,6 +12,7 @@ import { ConveyorError } from "../../errors";
 import { createLogger } from "../../telemetry/log";
 import { startMetricsServer } from "../../telemetry/metrics";
 import { FilePublisher } from "./file-publisher";
+import { KafkaPublisher } from "./kafka-publisher";
 import type { Publisher } from "./publisher";
 import { Relay } from "./relay";
 import { StateStore } from "./state-store";
@@ -20,7 +21,7 @@ export const DEFAULT_URL = "https://stream.wikimedia.org/v2/stream/recentchange"
 
 export interface IngestConfig {
   url: string;
-  publisher: { kind: "file"; publishDir: string } | { kind: "kafka"; broker: string; topic: string };
+  publisher: { kind: "file"; publishDir: string } | { kind: "kafka"; brokers: string[]; topic: string };
   stateFile: string;
   resume: boolean;
   metricsPort: number;
@@ -74,7 +75,11 @@ export function ingestConfig(flags: IngestFlags): IngestConfig {
   }
   const publisher: IngestConfig["publisher"] = file
     ? { kind: "file", publishDir: flags["file.publishDir"] }
-    : { kind: "kafka", broker: flags["kafka.broker"], topic: flags["kafka.topic"] };
+    : {
+        kind: "kafka",
+        brokers: kafkaBrokers(flags["kafka.broker"]),
+        topic: kafkaTopic(flags["kafka.topic"]),
+      };
   const stateFile =
     flags.stateFile ??
     (publisher.kind === "file" ? path.join(publisher.publishDir, ".relay-state.json") : "relay-state.json");
@@ -87,6 +92,31 @@ export function ingestConfig(flags: IngestFlags): IngestConfig {
     metricsHost: flags.metricsHost,
     logLevel: flags.quiet ? "warn" : flags.verbose ? "debug" : "info",
   };
+}
+
+function kafkaBrokers(flag: string): string[] {
+  const brokers = flag.split(",").map((b) => b.trim());
+  for (const b of brokers) {
+    const port = Number(b.slice(b.lastIndexOf(":") + 1));
+    if (!/^[^\s:]+:\d+$/.test(b) || port < 1 || port > 65535) {
+      throw new ConveyorError("CONFIG_INVALID", `--kafka.broker must be host:port[,host:port…]: ${flag}`, {
+        field: "kafka.broker",
+        actual: flag,
+      });
+    }
+  }
+  return brokers;
+}
+
+/** Kafka's own rule for topic names. */
+function kafkaTopic(flag: string): string {
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(flag) || flag === "." || flag === "..") {
+    throw new ConveyorError("CONFIG_INVALID", `--kafka.topic is not a valid Kafka topic name: ${flag}`, {
+      field: "kafka.topic",
+      actual: flag,
+    });
+  }
+  return flag;
 }
 
 export function relayCommand(): Command {
@@ -104,8 +134,8 @@ function ingestCommand(): Command {
     .option("--url <url>", "SSE stream URL", DEFAULT_URL)
     .option("--file.enable", "publish each event as a file in --file.publishDir")
     .option("--file.publishDir <dir>", "directory for the event files", "./events")
-    .option("--kafka.enable", "publish to Kafka (not built yet)")
-    .option("--kafka.broker <host:port>", "Kafka bootstrap broker", "localhost:9092")
+    .option("--kafka.enable", "publish every event to --kafka.topic (keyed by wiki, acks=all, idempotent)")
+    .option("--kafka.broker <host:port>", "Kafka bootstrap broker(s), comma-separated", "localhost:9092")
     .option("--kafka.topic <topic>", "Kafka topic", "pleiades-events")
     .option("--metricsPort <port>", "port for Prometheus /metrics (0 disables)", "9000")
     .option("--metricsHost <host>", "address for /metrics", "0.0.0.0")
@@ -141,12 +171,6 @@ function ingestCommand(): Command {
         if (!(err instanceof ConveyorError)) throw err;
         this.error(`conveyor relay ingest: ${err.message}`, { exitCode: 2, code: "conveyor.relay.config" });
       }
-      if (config.publisher.kind === "kafka") {
-        this.error("conveyor relay ingest: the Kafka publisher is not built yet; use --file.enable", {
-          exitCode: 2,
-          code: "conveyor.relay.config",
-        });
-      }
       await runIngest(config);
     });
 }
@@ -177,6 +201,10 @@ function createPublisher(config: IngestConfig, log: ReturnType<typeof createLogg
     case "file":
       return new FilePublisher(p.publishDir, log.child({ publisher: "file" }));
     case "kafka":
-      throw new ConveyorError("CONFIG_INVALID", "the Kafka publisher is not built yet; use --file.enable");
+      return new KafkaPublisher({
+        brokers: p.brokers,
+        topic: p.topic,
+        log: log.child({ publisher: "kafka" }),
+      });
   }
 }

@@ -11,7 +11,10 @@
  * Each write goes to a dot-prefixed temp file, is fsynced, then hard-linked to
  * its final name — link(2) never overwrites, so an existing name means the
  * event was already published (a replay after a crash): it is skipped and
- * counted as a duplicate. The directory is fsynced before publish() resolves.
+ * counted as a duplicate. The directory is fsynced before publish() resolves
+ * (one fsync shared by the publishes in flight). The relay keeps up to
+ * maxPending publishes in flight and saves ids in order, so an event written
+ * ahead of one that failed is simply a duplicate when it is replayed.
  */
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
@@ -31,7 +34,11 @@ export function fileNameFor(event: RelayEvent): string {
 
 export class FilePublisher implements Publisher {
   readonly kind = "file";
+  /** Up to 32 events are written at once (their fsyncs overlap); the relay still saves ids in order. */
+  readonly maxPending = 32;
   private seq = 0;
+  private dirSync: Promise<void> | undefined;
+  private nextDirSync: Promise<void> | undefined;
 
   constructor(
     readonly dir: string,
@@ -86,8 +93,28 @@ export class FilePublisher implements Publisher {
         );
       }
     }
-    await fsyncDir(this.dir);
+    await this.syncDir();
     return outcome;
+  }
+
+  /**
+   * fsyncs the directory, shared by the publishes waiting for it: a caller
+   * joins the sync queued to start after the running one (which may have
+   * started before its link), so one fsync covers every link made before it.
+   */
+  private syncDir(): Promise<void> {
+    if (this.nextDirSync !== undefined) return this.nextDirSync;
+    if (this.dirSync === undefined) {
+      this.dirSync = fsyncDir(this.dir).finally(() => (this.dirSync = undefined));
+      return this.dirSync;
+    }
+    this.nextDirSync = this.dirSync
+      .catch(() => undefined)
+      .then(() => {
+        this.nextDirSync = undefined;
+        return this.syncDir();
+      });
+    return this.nextDirSync;
   }
 
   async close(): Promise<void> {}

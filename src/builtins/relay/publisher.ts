@@ -1,8 +1,9 @@
 /**
  * What the relay publishes and the contract every publisher implements.
- * The relay calls publish() for one event at a time and saves the resume id
- * only after it resolved, so a publisher must make the event durable before
- * resolving and must treat a replayed event as a no-op ("duplicate").
+ * The relay saves the resume id of an event only after its publish resolved
+ * (and every earlier one did), so a publisher must make the event durable
+ * before resolving. A replayed event is a no-op ("duplicate") for the file
+ * publisher; Kafka has no dedupe store and republishes it (see docs/relay.md).
  */
 import { createHash } from "node:crypto";
 
@@ -22,6 +23,15 @@ export type PublishOutcome = "written" | "duplicate";
 
 export interface Publisher {
   readonly kind: PublisherKind;
+  /**
+   * How many publishes the relay may have outstanding at once (default 1: one
+   * at a time). With more than 1, publish() calls overlap and the publisher
+   * may batch them; the relay saves an id only once that event and every
+   * earlier one resolved, and after a failure replays from there, so events
+   * published after a failed one come again (files: duplicates, skipped;
+   * Kafka fails them all instead, to keep each key's order).
+   */
+  readonly maxPending?: number;
   /** Prepares the destination (directories, connections). */
   open(): Promise<void>;
   /** Resolves when the event is durable (or was already there); rejects when it is not. */
@@ -43,7 +53,7 @@ export function dataObject(event: RelayEvent): Record<string, unknown> | undefin
   }
 }
 
-function metaField(event: RelayEvent, field: "id" | "dt"): string | undefined {
+function metaField(event: RelayEvent, field: "id" | "dt" | "domain"): string | undefined {
   const meta = dataObject(event)?.meta;
   if (meta === null || typeof meta !== "object") return undefined;
   const value = (meta as Record<string, unknown>)[field];
@@ -61,6 +71,20 @@ export function eventIdentity(event: RelayEvent): { source: IdentitySource; valu
   const metaId = metaField(event, "id");
   if (metaId !== undefined) return { source: "meta", value: metaId };
   return { source: "data", value: sha256(event.data) };
+}
+
+/**
+ * The partitioning key of an event: its wiki (`data.wiki`, else
+ * `meta.domain`) so that one wiki's events keep their order on one
+ * partition while wikis spread over partitions; else its identity.
+ */
+export function eventKey(event: RelayEvent): string {
+  const data = dataObject(event);
+  const wiki = data?.wiki;
+  if (typeof wiki === "string" && wiki !== "") return wiki;
+  const domain = metaField(event, "domain");
+  if (domain !== undefined) return domain;
+  return eventIdentity(event).value;
 }
 
 /** The event time from `meta.dt` in ms since the epoch, when present and valid. */

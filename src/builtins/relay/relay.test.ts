@@ -9,6 +9,7 @@ import {
 } from "../../testing/sse-server";
 import { createLogger } from "../../telemetry/log";
 import { FilePublisher, fileNameFor } from "./file-publisher";
+import { EVENT_ID_HEADER, KafkaPublisher } from "./kafka-publisher";
 import { relayMetrics } from "./metrics";
 import type { PublishOutcome, Publisher, RelayEvent } from "./publisher";
 import { Relay, backoffMs } from "./relay";
@@ -187,6 +188,73 @@ describe("Relay → FilePublisher", () => {
   });
 });
 
+describe("Relay → a batching publisher (KafkaPublisher on a fake producer)", () => {
+  it("overlaps publishes, saves an id only when it and all before it were acked, and replays after a failed batch", async () => {
+    const events = recentChangeEvents(300);
+    server = await startSseServer({ events, retryMs: 10 });
+    const identities = events.map((e) => e.id ?? (JSON.parse(e.data) as { meta: { id: string } }).meta.id);
+    const indexOf = new Map(events.map((e, i) => [e.id, i] as const));
+    const acked = new Set<number>();
+    const batchSizes: number[] = [];
+    let sends = 0;
+    const violations: string[] = [];
+    class CheckedStore extends StateStore {
+      override async save(state: { lastEventId: string }): Promise<void> {
+        const upTo = indexOf.get(state.lastEventId) ?? -1;
+        for (let i = 0; i <= upTo; i++)
+          if (!acked.has(i)) violations.push(`saved ${upTo} before ${i} was acked`);
+        await super.save(state);
+      }
+    }
+    const publisher = new KafkaPublisher({
+      brokers: ["127.0.0.1:9092"],
+      topic: "t",
+      log,
+      maxPending: 100,
+      maxBatchEvents: 40,
+      newProducer: () => ({
+        connect: async () => undefined,
+        disconnect: async () => undefined,
+        send: async (record) => {
+          await new Promise((r) => setTimeout(r, 2));
+          if (++sends === 3) throw new Error("NOT_LEADER_FOR_PARTITION");
+          batchSizes.push(record.messages.length);
+          for (const m of record.messages) {
+            const id = String(m.headers?.[EVENT_ID_HEADER]);
+            const i = identities.indexOf(id);
+            acked.add(i);
+          }
+          return [];
+        },
+      }),
+    });
+    const relay = new Relay({
+      url: server.url,
+      resume: true,
+      publisher,
+      state: new CheckedStore(path.join(dir, "state.json")),
+      log,
+      initialBackoffMs: 10,
+      maxBackoffMs: 200,
+    });
+    const running = relay.run();
+    await waitFor(() => acked.size === events.length, "every event acked");
+    await waitFor(
+      () =>
+        fs.existsSync(path.join(dir, "state.json")) &&
+        JSON.parse(fs.readFileSync(path.join(dir, "state.json"), "utf8")).lastEventId === events[298].id,
+      "state at the last event with an id",
+    );
+    await relay.stop();
+    await running;
+    expect(violations).toEqual([]);
+    expect(Math.max(...batchSizes)).toBeGreaterThan(1); // publishes overlapped and were batched
+    expect(server.connections.length).toBeGreaterThanOrEqual(2); // the failed batch made the relay reconnect
+    const resumeAt = server.connections[1].startIndex;
+    expect(acked.has(resumeAt - 1) || resumeAt === 0).toBe(true); // it resumed after an acked event
+  });
+});
+
 describe("file names", () => {
   const base: RelayEvent = { id: undefined, lastEventId: "", type: "message", data: "{}", receivedAtMs: 0 };
 
@@ -236,9 +304,25 @@ describe("ingestConfig", () => {
     expect(c.stateFile).toBe(path.join("/data/ev", ".relay-state.json"));
     expect(c.logLevel).toBe("debug");
     const k = ingestConfig({ ...flags, "kafka.enable": true, stateFile: "/s.json", quiet: true });
-    expect(k.publisher).toEqual({ kind: "kafka", broker: "localhost:9092", topic: "pleiades-events" });
+    expect(k.publisher).toEqual({ kind: "kafka", brokers: ["localhost:9092"], topic: "pleiades-events" });
     expect(k.stateFile).toBe("/s.json");
     expect(k.logLevel).toBe("warn");
+  });
+
+  it("splits a broker list and rejects a bad broker or topic name", () => {
+    const k = ingestConfig({ ...flags, "kafka.enable": true, "kafka.broker": "a:9092, b:9093" });
+    expect(k.publisher).toEqual({ kind: "kafka", brokers: ["a:9092", "b:9093"], topic: "pleiades-events" });
+    expect(k.stateFile).toBe("relay-state.json");
+    for (const broker of ["nohost", "a:0", "a:99999", "a:9092,", "a b:1"]) {
+      expect(() => ingestConfig({ ...flags, "kafka.enable": true, "kafka.broker": broker })).toThrow(
+        /--kafka\.broker must be host:port/,
+      );
+    }
+    for (const topic of ["", "a b", "..", "x".repeat(250)]) {
+      expect(() => ingestConfig({ ...flags, "kafka.enable": true, "kafka.topic": topic })).toThrow(
+        /--kafka\.topic is not a valid Kafka topic name/,
+      );
+    }
   });
 
   it("rejects a bad port or URL", () => {

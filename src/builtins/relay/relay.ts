@@ -1,19 +1,25 @@
 /**
- * The relay loop: SSE stream → publisher, one event at a time, resume id
- * saved after each successful publish.
+ * The relay loop: SSE stream → publisher, resume id saved after each
+ * successful publish.
  *
  *   load state ─▶ connectSse(Last-Event-ID = last published id)
  *        ▲              │ for each event:
- *        │              │   publish (durable, or "duplicate") ─▶ save lastEventId ─▶ next
+ *        │              │   publish ─▶ window (≤ publisher.maxPending outstanding: files 32, Kafka 2000)
+ *        │              │              └─ in order: once an event and all before it are durable,
+ *        │              │                 save its lastEventId (one save per run of acks)
  *        │              ▼
- *        └─ backoff ◀─ stream ended / failed / publish failed
+ *        └─ backoff ◀─ stream ended / failed / publish failed (the window drains first)
  *           (server's retry: as base, ×2 per attempt without progress, capped, ±20 % jitter)
  *
- * stop() (SIGTERM) lets the event being published finish and its id be
- * saved, closes the connection and resolves when run() returned.
+ * With maxPending 1 the next event is read only after the previous one is
+ * published; with more, publishes overlap (files: fsyncs in parallel) or are
+ * batched (Kafka: one produce request per batch). stop() (SIGTERM) lets the
+ * outstanding publishes finish and their id be saved, closes the connection
+ * and resolves when run() returned.
  */
 import type { Logger } from "../../telemetry/log";
 import { relayMetrics } from "./metrics";
+import { PublishWindow } from "./publish-window";
 import { eventTimeMs, type Publisher, type RelayEvent } from "./publisher";
 import { connectSse } from "./sse-client";
 import type { StateStore } from "./state-store";
@@ -76,6 +82,14 @@ export class Relay {
       const connection = new AbortController();
       this.connection = connection;
       let progressed = false;
+      const window = new PublishWindow<RelayEvent>(
+        publisher.maxPending ?? 1,
+        async (last) => {
+          await this.committed(last);
+          progressed = true;
+        },
+        () => connection.abort(), // stop reading at once; the loop below reports the failure
+      );
       try {
         const stream = await connectSse({
           url: this.options.url,
@@ -91,20 +105,26 @@ export class Relay {
             continue;
           }
           relayMetrics.receivedEvents.inc();
-          await this.publish({ ...item.event, receivedAtMs: Date.now() });
-          progressed = true;
+          await this.submit(window, { ...item.event, receivedAtMs: Date.now() });
           if (this.stopping) break;
         }
+        await this.drained(window);
         if (!this.stopping) {
           relayMetrics.receiveErrors.inc();
           log.warn("the server closed the stream; reconnecting");
         }
       } catch (err) {
-        if (!this.stopping) {
-          if (!(err instanceof PublishFailed)) relayMetrics.receiveErrors.inc();
+        // Whatever ended the connection, the outstanding publishes settle before the resume id is read.
+        const failure = await this.drained(window).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        const cause = failure ?? err;
+        if (!this.stopping || failure !== undefined) {
+          if (!(cause instanceof PublishFailed)) relayMetrics.receiveErrors.inc();
           log.warn(
-            { err: err instanceof PublishFailed ? err.cause : err },
-            err instanceof Error ? err.message : "",
+            { err: cause instanceof PublishFailed ? cause.cause : cause },
+            cause instanceof Error ? cause.message : "",
           );
         }
       } finally {
@@ -121,27 +141,43 @@ export class Relay {
     log.info({ lastEventId: this.savedId ?? null }, "relay stopped");
   }
 
-  private async publish(event: RelayEvent): Promise<void> {
-    const { publisher, state, log } = this.options;
-    let outcome;
+  /** Hands one event to the publisher; waits while the window is full; throws once a publish failed. */
+  private async submit(window: PublishWindow<RelayEvent>, event: RelayEvent): Promise<void> {
+    const { publisher, log } = this.options;
+    let publishing: Promise<unknown>;
     try {
-      outcome = await publisher.publish(event);
+      publishing = publisher.publish(event);
     } catch (err) {
-      throw new PublishFailed(`publishing event ${event.lastEventId || "(no id)"} failed; will retry`, {
-        cause: err,
-      });
+      publishing = Promise.reject(err);
     }
-    const time = eventTimeMs(event);
+    if (log.isLevelEnabled("debug")) {
+      publishing.then(
+        (outcome) => log.debug({ id: event.id ?? null, outcome }, "event published"),
+        () => undefined,
+      );
+    }
+    await window.add(event, publishing);
+    throwIfFailed(window);
+  }
+
+  /** Waits for the outstanding publishes; throws the window's failure, if any. */
+  private async drained(window: PublishWindow<RelayEvent>): Promise<void> {
+    await window.drain();
+    throwIfFailed(window);
+  }
+
+  /** `last` and every event before it are published: remember and save its id. */
+  private async committed(last: RelayEvent): Promise<void> {
+    const time = eventTimeMs(last);
     if (time !== undefined) relayMetrics.publishLag.set((Date.now() - time) / 1000);
-    log.debug({ id: event.id ?? null, outcome }, "event published");
-    this.lastEventId = event.lastEventId || undefined;
-    if (event.lastEventId !== "" && event.lastEventId !== this.savedId) {
+    this.lastEventId = last.lastEventId || undefined;
+    if (last.lastEventId !== "" && last.lastEventId !== this.savedId) {
       try {
-        await state.save({ lastEventId: event.lastEventId });
+        await this.options.state.save({ lastEventId: last.lastEventId });
       } catch (err) {
         throw new PublishFailed(`saving the resume id failed; will retry`, { cause: err });
       }
-      this.savedId = event.lastEventId;
+      this.savedId = last.lastEventId;
     }
   }
 
@@ -155,6 +191,15 @@ export class Relay {
       this.wakeUp = done;
     });
   }
+}
+
+function throwIfFailed(window: PublishWindow<RelayEvent>): void {
+  const failure = window.failure;
+  if (failure === undefined) return;
+  if (failure.error instanceof PublishFailed) throw failure.error;
+  throw new PublishFailed("publishing an event failed; will retry from the last published event", {
+    cause: failure.error,
+  });
 }
 
 /** base × 2^(failures-1) for consecutive failures without progress (base after progress), capped, ±20 %. */

@@ -25,6 +25,8 @@ export interface SseConnectOptions {
   /** A connection silent for this long is dropped (half-open TCP). */
   idleTimeoutMs: number;
   userAgent?: string;
+  /** Extra request headers (e.g. Authorization); Accept and Last-Event-ID are always the client's. */
+  headers?: Readonly<Record<string, string>>;
   /** Called with the number of raw lines each chunk completed. */
   onLines?: (n: number) => void;
 }
@@ -40,6 +42,8 @@ export class SseConnectError extends Error {
 }
 
 const MAX_REDIRECTS = 5;
+/** Request headers the client sets itself (config headers with these names are ignored). */
+const OWN_HEADERS = new Set(["accept", "cache-control", "last-event-id"]);
 
 export interface SseStream extends AsyncIterable<SseItem> {
   /** The URL finally connected to (after redirects). */
@@ -74,12 +78,14 @@ function request(url: string, options: SseConnectOptions): Promise<http.Incoming
   const target = new URL(url);
   const get = target.protocol === "https:" ? https.get : target.protocol === "http:" ? http.get : undefined;
   if (get === undefined) return Promise.reject(new SseConnectError(`${url}: not an http(s) URL`));
-  const headers: http.OutgoingHttpHeaders = {
-    Accept: "text/event-stream",
-    "Cache-Control": "no-cache",
-    "User-Agent": options.userAgent ?? "conveyor-relay/0.1",
-  };
-  if (options.lastEventId) headers["Last-Event-ID"] = options.lastEventId;
+  const headers: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    if (!OWN_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value;
+  }
+  headers.accept = "text/event-stream";
+  headers["cache-control"] = "no-cache";
+  headers["user-agent"] ??= options.userAgent ?? "conveyor-relay/0.1";
+  if (options.lastEventId) headers["last-event-id"] = options.lastEventId;
   return new Promise((resolve, reject) => {
     const req = get(target, { headers, signal: options.signal }, resolve);
     req.setTimeout(options.idleTimeoutMs, () =>

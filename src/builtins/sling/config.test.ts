@@ -1,0 +1,119 @@
+import { ConveyorError } from "../../errors";
+import { DEFAULT_PIPELINE_DIR, resolveSlingConfig, type SlingFlags } from "./config";
+
+function problemsOf(flags: SlingFlags, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    resolveSlingConfig(flags, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConveyorError);
+    expect((err as ConveyorError).code).toBe("CONFIG_INVALID");
+    return (err as ConveyorError).details.problems as string[];
+  }
+  throw new Error("expected CONFIG_INVALID");
+}
+
+describe("resolveSlingConfig", () => {
+  it("applies the documented defaults", () => {
+    const c = resolveSlingConfig({}, {});
+    expect(c).toEqual({
+      clusterId: "unknown-cluster",
+      pipelines: { kind: "dir", dir: DEFAULT_PIPELINE_DIR, defaulted: true },
+      stateSpec: "file://./sling_state.json",
+      statePath: "./sling_state.json",
+      mode: "normal",
+      maxRetries: 3,
+      backoffBaseMs: 5000,
+      slingBin: "sling",
+      timeoutMs: 30 * 60_000,
+      metricsPort: 0,
+    });
+  });
+
+  it("reads every env var", () => {
+    const c = resolveSlingConfig(
+      {},
+      {
+        MISSION_CLUSTER_ID: "mars-1",
+        SLING_CONFIG: "/etc/sling/one.yaml",
+        SLING_STATE: "file:///var/lib/sling/state.json",
+        SYNC_MODE: "backfill",
+        SYNC_MAX_RETRIES: "5",
+        SYNC_BACKOFF_BASE: "250ms",
+        SLING_BIN: "/opt/sling",
+        SLING_TIMEOUT: "1h",
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/",
+        SLING_METRICS_PORT: "9464",
+        SLING_METRICS_FILE: "/tmp/m.prom",
+        PROMETHEUS_PUSHGATEWAY_URL: "http://pgw:9091",
+      },
+    );
+    expect(c).toEqual({
+      clusterId: "mars-1",
+      pipelines: { kind: "file", file: "/etc/sling/one.yaml" },
+      stateSpec: "file:///var/lib/sling/state.json",
+      statePath: "/var/lib/sling/state.json",
+      mode: "backfill",
+      maxRetries: 5,
+      backoffBaseMs: 250,
+      slingBin: "/opt/sling",
+      timeoutMs: 3_600_000,
+      otlpEndpoint: "http://collector:4318",
+      metricsPort: 9464,
+      metricsFile: "/tmp/m.prom",
+      pushgateway: "http://pgw:9091",
+    });
+  });
+
+  it("lets flags override env", () => {
+    const c = resolveSlingConfig(
+      { clusterId: "flag", pipelineDir: "/flag/dir", maxRetries: "0", timeout: "10s" },
+      { MISSION_CLUSTER_ID: "env", PIPELINE_DIR: "/env/dir", SYNC_MAX_RETRIES: "9", SLING_TIMEOUT: "5m" },
+    );
+    expect(c.clusterId).toBe("flag");
+    expect(c.pipelines).toEqual({ kind: "dir", dir: "/flag/dir", defaulted: false });
+    expect(c.maxRetries).toBe(0);
+    expect(c.timeoutMs).toBe(10_000);
+  });
+
+  it("treats empty env values as unset (Kubernetes sets them)", () => {
+    const c = resolveSlingConfig({}, { SLING_CONFIG: "", PIPELINE_DIR: " ", SYNC_MODE: "" });
+    expect(c.pipelines).toEqual({ kind: "dir", dir: DEFAULT_PIPELINE_DIR, defaulted: true });
+    expect(c.mode).toBe("normal");
+  });
+
+  it("refuses SLING_CONFIG and PIPELINE_DIR together, from env or flags", () => {
+    expect(problemsOf({}, { SLING_CONFIG: "a.yaml", PIPELINE_DIR: "/p" })).toEqual([
+      'SLING_CONFIG / --config ("a.yaml") and PIPELINE_DIR / --pipeline-dir ("/p") are both set: ' +
+        "set one (a single replication file, or a directory of them)",
+    ]);
+    expect(problemsOf({ config: "a.yaml" }, { PIPELINE_DIR: "/p" })).toHaveLength(1);
+  });
+
+  it("the subcommand's mode wins over SYNC_MODE", () => {
+    expect(resolveSlingConfig({}, { SYNC_MODE: "backfill" }, "noop").mode).toBe("noop");
+  });
+
+  it("reports every bad value at once, naming the variable and flag", () => {
+    const problems = problemsOf(
+      {},
+      {
+        SYNC_MODE: "fast",
+        SYNC_MAX_RETRIES: "-1",
+        SYNC_BACKOFF_BASE: "5",
+        SLING_TIMEOUT: "0",
+        SLING_STATE: "s3://b/state.json",
+        OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318",
+        SLING_METRICS_PORT: "70000",
+      },
+    );
+    expect(problems).toEqual([
+      'SYNC_MODE / --mode: "fast" must be one of normal, noop, backfill',
+      'SLING_STATE / --state: "s3://b/state.json": only file:// state is supported (the state is a local JSON file)',
+      'SYNC_MAX_RETRIES / --max-retries: "-1" must be a whole number from 0 to 100',
+      'SYNC_BACKOFF_BASE / --backoff-base: "5" has no unit (use e.g. 5s or 5m; units: ms, s, m, h)',
+      'SLING_TIMEOUT / --timeout: "0" must be at least 1 ms',
+      'SLING_METRICS_PORT / --metrics-port: "70000" must be a whole number from 0 to 65535',
+      'OTEL_EXPORTER_OTLP_ENDPOINT / --otlp-endpoint: "collector:4318" must be an http(s) URL (e.g. http://otel-collector:4318)',
+    ]);
+  });
+});
