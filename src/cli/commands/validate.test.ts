@@ -75,7 +75,9 @@ describe("conveyor validate", () => {
     ]) {
       expect(r.stderr).toContain(problem);
     }
-    expect(r.stderr).toContain(`INVALID: ${unknown}\n  - /sink: unknown builtin "nope" (known: file, sse, sling)\n`);
+    expect(r.stderr).toContain(
+      `INVALID: ${unknown}\n  - /sink: unknown builtin "nope" (known: file, sse, sling)\n`,
+    );
   });
 
   it("a directory of bad files reports each of them", async () => {
