@@ -45,7 +45,14 @@ export class RouterClient {
   private ageTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: RouterClientOptions) {
-    this.client = new v1.Router(opts.endpoint, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    // grpc-js backs off reconnects on its own, up to 120 s (1 s × 1.6ⁿ): after a long router outage
+    // Register would fail fast with UNAVAILABLE long after the router is back. Keep the channel's
+    // backoff within the sidecar's own (run(): 200 ms → 5 s).
+    this.client = new v1.Router(opts.endpoint, grpc.credentials.createInsecure(), {
+      ...CHANNEL_OPTIONS,
+      "grpc.initial_reconnect_backoff_ms": 200,
+      "grpc.max_reconnect_backoff_ms": 5000,
+    });
   }
 
   start(): void {

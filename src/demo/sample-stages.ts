@@ -3,6 +3,7 @@
  * a generator Source, an enrich Transform and an NDJSON file Sink, each
  * written with the SDK exactly as a user would.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import {
   generatorSource,
@@ -44,6 +45,8 @@ export interface SampleStageOptions {
   payloadBytes?: number;
   /** source: at most this many records per second (default: as fast as credits allow). */
   rate?: number;
+  /** source: record ids are `${idPrefix}-${i}` (default "gen"; tells two generators apart). */
+  idPrefix?: string;
   /** sink: directory for <name>.ndjson. */
   dir?: string;
   /** sink: fsync each write group (default true). */
@@ -52,6 +55,12 @@ export interface SampleStageOptions {
   statsFile?: string;
   /** sink with statsFile: records at the start kept out of the latency figures. */
   statsWarmupRecords?: number;
+  /**
+   * sink: a slow sink for backpressure tests: every batch waits this long
+   * before it is written, one batch after another, so the sink takes at most
+   * 1000 / delayMs batches per second (default 0: no delay, batches overlap).
+   */
+  delayMs?: number;
 }
 
 export async function serveSampleStage(o: SampleStageOptions): Promise<StageServer> {
@@ -61,6 +70,7 @@ export async function serveSampleStage(o: SampleStageOptions): Promise<StageServ
       const source = generatorSource({
         ...(o.count !== undefined ? { count: o.count } : {}),
         ...(o.payloadBytes !== undefined ? { payloadBytes: o.payloadBytes } : {}),
+        ...(o.idPrefix !== undefined ? { prefix: o.idPrefix } : {}),
       });
       return serveSource(o.port, o.rate ? rateLimited(source, o.rate) : source, common);
     }
@@ -74,10 +84,67 @@ export async function serveSampleStage(o: SampleStageOptions): Promise<StageServ
           common,
         );
       }
-      const writer = new NdjsonWriter(path.join(o.dir ?? ".", `${o.name}.ndjson`), o.fsync ?? true);
-      return serveSink(o.port, (records) => writer.append(records), common);
+      const file = path.join(o.dir ?? ".", `${o.name}.ndjson`);
+      dropTornTail(file);
+      const writer = new NdjsonWriter(file, o.fsync ?? true);
+      const write = (records: Record[]): Promise<void> => writer.append(records);
+      return serveSink(o.port, o.delayMs ? delayed(write, o.delayMs) : write, common);
     }
   }
+}
+
+/**
+ * A sink killed in the middle of a write can leave a partial last line (it was
+ * never confirmed, so the record comes again). Cut it off before appending, so
+ * the next record starts on a line of its own.
+ */
+export function dropTornTail(file: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r+");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const chunk = Buffer.alloc(64 * 1024);
+    let end = size;
+    // Walk back from the end to the last newline (a line is far shorter than the file, usually).
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.length);
+      const n = fs.readSync(fd, chunk, 0, end - start, start);
+      const i = chunk.subarray(0, n).lastIndexOf(0x0a);
+      if (i >= 0) {
+        end = start + i + 1;
+        break;
+      }
+      end = start;
+    }
+    if (end < size) {
+      fs.ftruncateSync(fd, end);
+      fs.fsyncSync(fd);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes one batch at a time, each after `delayMs`: a sink slower than the pipeline. */
+function delayed(
+  write: (records: Record[]) => Promise<void>,
+  delayMs: number,
+): (records: Record[]) => Promise<void> {
+  let previous: Promise<unknown> = Promise.resolve();
+  return (records) => {
+    const next = previous.then(async () => {
+      await new Promise((r) => setTimeout(r, delayMs));
+      await write(records);
+    });
+    // The next batch waits for this one whether it succeeded or not; its caller sees the error.
+    previous = next.catch(() => undefined);
+    return next;
+  };
 }
 
 /** Caps a source at `perSecond` records per second (the demo should not fill the disk). */

@@ -1,6 +1,7 @@
 /**
  * Runs one sample stage as its own process (a "user container"):
  *   stage-process.ts <source|transform|sink> --name N --host H --port P [--count N] [--dir D]
+ *                    [--id-prefix P] [--delay-ms MS]
  * Prints "ready <address>" on stdout once serving; stops cleanly on SIGTERM.
  */
 import { Command, Option } from "commander";
@@ -15,6 +16,7 @@ const program = new Command("stage-process")
   .option("--count <n>", "source: records to produce (default endless)", Number)
   .option("--payload-bytes <n>", "source: payload size", Number)
   .option("--rate <n>", "source: records per second (default unlimited)", Number)
+  .option("--id-prefix <prefix>", 'source: record ids are "<prefix>-<i>" (default "gen")')
   .option("--dir <dir>", "sink: output directory", ".")
   .addOption(new Option("--no-fsync", "sink: do not fsync"))
   .option(
@@ -26,6 +28,7 @@ const program = new Command("stage-process")
     "sink with --stats-file: records kept out of the latency figures",
     Number,
   )
+  .option("--delay-ms <ms>", "sink: wait this long before each batch, one batch at a time", Number)
   .action(
     async (
       kind: string,
@@ -36,10 +39,12 @@ const program = new Command("stage-process")
         count?: number;
         payloadBytes?: number;
         rate?: number;
+        idPrefix?: string;
         dir: string;
         fsync: boolean;
         statsFile?: string;
         statsWarmupRecords?: number;
+        delayMs?: number;
       },
     ) => {
       if (!["source", "transform", "sink"].includes(kind)) throw new Error(`unknown kind "${kind}"`);
