@@ -128,12 +128,18 @@ class HeartbeatStream implements Connection {
 
   start(): void {
     this.call.on("data", (status: SidecarStatus__Output) => this.onStatus(status));
-    // The sidecar half-closed: it is going away or reconnecting; liveness decides the rest.
-    this.call.on("end", () => this.finish());
-    this.call.on("cancelled", () => this.finish());
+    // The sidecar's side ended: it is going away or reconnecting. Liveness decides the rest,
+    // but a sidecar that does not come back within one interval is gone (membership.ts).
+    const lost = (): void => {
+      if (!this.closed && this.id !== undefined)
+        this.options.membership.streamLost(this.id, this.options.heartbeatIntervalMs);
+      this.finish();
+    };
+    this.call.on("end", lost);
+    this.call.on("cancelled", lost);
     this.call.on("error", (err: Error) => {
       if (!this.closed) this.options.log.debug({ err, sidecar: this.id }, "heartbeat stream broke");
-      this.finish();
+      lost();
     });
   }
 

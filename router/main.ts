@@ -24,7 +24,8 @@ export interface RunningRouter {
   stop(): Promise<void>;
 }
 
-const SWEEP_INTERVAL_MS = 1000;
+/** Liveness is checked often: detection time adds straight to failover time. */
+const SWEEP_INTERVAL_MS = 250;
 
 export async function startRouter(config: RouterConfig): Promise<RunningRouter> {
   const log = createLogger("router");
@@ -92,7 +93,7 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
     for (const s of died)
       log.warn(
         { sidecar: s.id, lastHeartbeatMs: s.lastHeartbeatMs, deadAfterMs },
-        "sidecar dead (no heartbeat)",
+        "sidecar dead (no heartbeat, or its stream broke and it did not come back)",
       );
     if (died.length > 0) scheduler.requestReplan(`sidecar ${died.map((s) => s.id).join(", ")} dead`);
     scheduler.tick();

@@ -41,6 +41,24 @@ describe("Membership", () => {
     expect(membership.sweep()).toEqual([]);
   });
 
+  it("declares a sidecar whose heartbeat stream broke dead after the grace, unless it comes back", () => {
+    const { membership, clock } = setup();
+    membership.streamLost("a", 1000);
+    clock.advance(1000);
+    expect(membership.sweep()).toEqual([]);
+    clock.advance(1);
+    expect(membership.sweep().map((s) => s.id)).toEqual(["a"]);
+
+    // A sidecar that reconnects in time (register, then heartbeat) stays alive.
+    membership.register({ id: "a", podName: "pod-a", namespace: "default", peerAddress: "x", services: [] });
+    membership.streamLost("a", 1000);
+    clock.advance(300);
+    membership.heartbeat("a", { stages: [] });
+    clock.advance(2000);
+    expect(membership.sweep()).toEqual([]);
+    expect(membership.get("a")?.state).toBe("alive");
+  });
+
   it("keeps a heartbeating sidecar alive and revives a dead one", () => {
     const { membership, clock } = setup();
     clock.advance(2500);

@@ -2,8 +2,12 @@
  * The sidecar registry: who registered, what they run, when they last spoke.
  * Liveness is decided here and only here: a sidecar with no status message for
  * `deadAfterMs` is dead (kept for ListSidecars, left out of planning) until it
- * heartbeats or registers again. A closed heartbeat stream alone is not death —
- * the sidecar may be reconnecting — only silence is.
+ * heartbeats or registers again. A heartbeat stream that broke shortens the
+ * wait: a live sidecar reconnects within moments (its backoff starts at 200 ms),
+ * so one without a new stream after `graceMs` is dead — a killed process closes
+ * its sockets, and this is what makes failover take about one heartbeat
+ * interval instead of three. A frozen process keeps its stream open and is
+ * caught by silence.
  *
  * The clock is injected so that tests decide when time passes.
  */
@@ -22,6 +26,8 @@ export interface SidecarRecord {
   stages: StageStatus__Output[];
   lastHeartbeatMs: number;
   state: SidecarState;
+  /** Set when its heartbeat stream broke: dead at this time unless it speaks again. */
+  lostDeadlineMs?: number;
 }
 
 export interface Registration {
@@ -87,9 +93,16 @@ export class Membership {
     const revived = s.state === "dead";
     s.state = "alive";
     s.lastHeartbeatMs = this.clock();
+    delete s.lostDeadlineMs;
     s.stages = update.stages;
     if (update.services !== undefined) s.services = update.services;
     return { joined: false, revived, servicesChanged: update.services !== undefined };
+  }
+
+  /** Its heartbeat stream broke: dead after graceMs unless it registers or heartbeats again. */
+  streamLost(id: string, graceMs: number): void {
+    const s = this.sidecars.get(id);
+    if (s?.state === "alive") s.lostDeadlineMs = this.clock() + graceMs;
   }
 
   /** Forgets the sidecar; false when it was unknown. */
@@ -119,8 +132,11 @@ export class Membership {
     const now = this.clock();
     const died: SidecarRecord[] = [];
     for (const s of this.sidecars.values()) {
-      if (s.state === "alive" && now - s.lastHeartbeatMs > this.deadAfterMs) {
+      const silent = now - s.lastHeartbeatMs > this.deadAfterMs;
+      const lost = s.lostDeadlineMs !== undefined && now > s.lostDeadlineMs;
+      if (s.state === "alive" && (silent || lost)) {
         s.state = "dead";
+        delete s.lostDeadlineMs;
         died.push(s);
       }
     }
