@@ -13,6 +13,11 @@ import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protobuf from "protobufjs";
 import { PROTO_DIR, PROTO_FILES, v1 } from "../src/proto";
+import { ConveyorError } from "../src/errors";
+import { createLogger } from "../src/telemetry/log";
+import { metrics } from "../src/telemetry/metrics";
+
+const log = createLogger("codec");
 
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_DIR, target));
@@ -39,7 +44,21 @@ function codec(typeName: string, fix: (m: Record<string, unknown>) => void): Cod
   return {
     serialize: (value) => Buffer.from(type.encode(value).finish()),
     deserialize: (bytes) => {
-      const m = type.decode(bytes) as unknown as Record<string, unknown>;
+      let m: Record<string, unknown>;
+      try {
+        m = type.decode(bytes) as unknown as Record<string, unknown>;
+      } catch (err) {
+        // grpc-js turns this into an INTERNAL status for the peer; count it here, where the bytes are known bad.
+        metrics.malformedMessages.labels(typeName).inc();
+        log.warn(
+          { message: typeName, bytes: bytes.length, err: (err as Error).message },
+          "malformed protobuf message",
+        );
+        throw new ConveyorError(
+          "PROTOCOL_VIOLATION",
+          `malformed ${typeName} (${bytes.length} bytes): ${(err as Error).message}`,
+        );
+      }
       fix(m);
       return m;
     },

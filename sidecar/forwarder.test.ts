@@ -2,7 +2,9 @@
  * The data path in one process: sidecar "a" forwards to sidecar "b" over a
  * real DataPlane.Forward stream; b runs an SDK transform and an SDK sink.
  */
+import * as grpc from "@grpc/grpc-js";
 import { startGrpcServer, type RunningServer } from "../src/grpc/server";
+import { registry } from "../src/telemetry/metrics";
 import { makeRecord } from "../src/records";
 import { serveSink, serveTransform, StageError, type StageServer } from "../src/sdk";
 import type { Record } from "../src/stages/contract";
@@ -123,6 +125,12 @@ function table(
 }
 
 const rec = (id: string, value: string): Record => makeRecord({ id, value: Buffer.from(value) });
+
+async function metricValue(name: string, labels: { [key: string]: string }): Promise<number> {
+  const metric = await registry.getSingleMetric(name)?.get();
+  const match = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+  return match?.value ?? 0;
+}
 
 describe("Forwarder across a peer hop", () => {
   let a: Node;
@@ -337,6 +345,32 @@ describe("Forwarder across a peer hop", () => {
       a.forwarder.setTable(RoutingTable.fromProto(t, "a"));
       b.forwarder.setTable(RoutingTable.fromProto(t, "b"));
     }
+  });
+
+  it("answers malformed protobuf on Forward with an error status, counts it, and keeps serving", async () => {
+    const raw = new grpc.Client(b.server.address, grpc.credentials.createInsecure());
+    const before = await metricValue("conveyor_malformed_messages_total", { message: "ForwardBatch" });
+    try {
+      const status = await new Promise<grpc.StatusObject>((resolve) => {
+        const call = raw.makeBidiStreamRequest(
+          "/conveyor.v1.DataPlane/Forward",
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+        );
+        call.on("data", () => undefined);
+        call.on("status", resolve);
+        call.on("error", () => undefined);
+        call.write(Buffer.from([0x2f, 0x01])); // field 5 with wire type 7, which does not exist
+      });
+      expect(status.code).not.toBe(grpc.status.OK);
+      expect(await metricValue("conveyor_malformed_messages_total", { message: "ForwardBatch" })).toBe(
+        before + 1,
+      );
+    } finally {
+      raw.close();
+    }
+    await a.forwarder.deliver("p", 1, [rec("after-garbage", "x")]);
+    expect(written.map((r) => r.id)).toEqual(["after-garbage"]);
   });
 
   it("fails with PIPELINE_NOT_FOUND for a pipeline that is not routed", async () => {

@@ -13,6 +13,7 @@ import type { ForwardBatch__Output } from "../src/generated/conveyor/v1/ForwardB
 import type { LocalService__Output } from "../src/generated/conveyor/v1/LocalService";
 import type { Record } from "../src/stages/contract";
 import type { Logger } from "../src/telemetry/log";
+import { metrics } from "../src/telemetry/metrics";
 import type { Forwarder } from "./forwarder";
 import type { RoutingTable } from "./routing-table";
 import type { Taps } from "./taps";
@@ -83,6 +84,7 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
         (res) => callback(null, res),
         (err: unknown) => {
           const e = asConveyorError(err);
+          metrics.inputRejected.labels("inject", e.code).inc();
           log.warn({ pipeline, stage, code: e.code, err: e.message }, "inject failed");
           callback(toGrpcStatus(e));
         },
@@ -143,11 +145,13 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
       return { batchId: batch.batchId, credits: 1 };
     } catch (err) {
       const e = asConveyorError(err);
+      metrics.inputRejected.labels("forward", e.code).inc();
       log.warn(
         {
           pipeline: batch.pipeline,
           stageIndex: batch.stageIndex,
           from: batch.senderId,
+          firstRecordId: batch.records[0]?.id,
           code: e.code,
           err: e.message,
         },

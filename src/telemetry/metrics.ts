@@ -43,6 +43,18 @@ export const metrics = {
     labelNames: stageLabels,
     registers: [registry],
   }),
+  inputRejected: new client.Counter({
+    name: "conveyor_input_rejected_total",
+    help: "Batches that failed at a sidecar's entry points (Inject, peer Forward), by entry and error code.",
+    labelNames: ["entry", "code"],
+    registers: [registry],
+  }),
+  malformedMessages: new client.Counter({
+    name: "conveyor_malformed_messages_total",
+    help: "Protobuf messages on a data stream that could not be decoded, by message type.",
+    labelNames: ["message"],
+    registers: [registry],
+  }),
   stageInFlight: new client.Gauge({
     name: "conveyor_stage_in_flight_records",
     help: "Records read from a source and not yet confirmed by the sink.",
