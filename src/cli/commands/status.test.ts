@@ -3,7 +3,9 @@ import { formatStatus, type RouterStatus } from "./status";
 describe("conveyor status (table)", () => {
   it("shows every stage's counters, dead letters, state and last error", () => {
     const status: RouterStatus = {
-      pipelines: [{ name: "orders", state: "ready", stages: ["gen", "check", "out", "dlq"] }],
+      pipelines: [
+        { name: "orders", state: "ready", stages: ["gen", "check", "out", "dlq"], definitionJson: "" },
+      ],
       sidecars: [],
       assignments: [],
       stages: [
