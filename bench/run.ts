@@ -6,12 +6,17 @@
  *   tsx bench/run.ts [--records N | --quick] [--repeats R] [--payload-bytes B]
  *                    [--batch-size N] [--in-flight N] [--rate N] [--variants direct,conveyor]
  *                    [--cpu-prof] [--keep] [--check] [--quiet-wait SECS] [--out FILE]
+ *                    [--only pipeline|mirror] [--mirror-records N] [--mirror-payload-bytes B]
+ *
+ * The mirror section (bench/mirror.ts: Kafka → filesystem vs kcat, Kafka → Kafka
+ * exactly-once) runs after the pipeline variants; --only picks one of the two.
  *
  * Writes bench/results/latest.json and prints a table. Repeats alternate the
  * order (direct first, then conveyor first, …). --cpu-prof samples every child
  * with the V8 profiler and adds per-process hot spots (inside the measurement
  * window) to the JSON. --check exits 1 when a target is missed. See
- * docs/benchmarks.md for the method and the figures.
+ * docs/benchmarks.md for the method and the figures. `tsx bench/run.ts failover`
+ * measures the failover time instead (bench/failover.ts).
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -22,7 +27,10 @@ import { generatorRecord } from "../src/sdk";
 import { recordSize } from "../src/records";
 import { benchPipeline, runConveyor } from "./conveyor";
 import { DIRECT_DEFAULTS, runDirect } from "./direct";
+import { main as failoverMain } from "./failover";
+import { main as relayMain } from "./relay";
 import { DEFAULT_SETTINGS } from "../src/config/pipeline";
+import { mirrorBenchSection, runMirrorOnly } from "./mirror";
 import {
   formatTable,
   median,
@@ -51,6 +59,9 @@ interface CliOptions {
   batchSize: number;
   inFlight: number;
   out: string;
+  only?: "pipeline" | "mirror";
+  mirrorRecords: number;
+  mirrorPayloadBytes: number;
 }
 
 interface Summary {
@@ -111,11 +122,36 @@ const program = new Command("bench")
       .argParser(nonNegativeInt),
   )
   .option("--out <file>", "JSON result file", path.join(RESULTS_DIR, "latest.json"))
+  .addOption(
+    new Option("--only <part>", "run only the pipeline variants or only the mirror bench").choices([
+      "pipeline",
+      "mirror",
+    ]),
+  )
+  .addOption(
+    new Option("--mirror-records <n>", "records in the mirror bench's topic")
+      .default(200_000)
+      .argParser(positiveInt),
+  )
+  .addOption(
+    new Option("--mirror-payload-bytes <n>", "value size of the mirror bench's records")
+      .default(200)
+      .argParser(positiveInt),
+  )
   .action(async (o: CliOptions) => {
     process.exitCode = await main(o);
   });
 
 async function main(o: CliOptions): Promise<number> {
+  const mirrorOptions = {
+    records: o.mirrorRecords,
+    payloadBytes: o.mirrorPayloadBytes,
+    quietWaitMs: o.quietWait * 1000,
+    keep: o.keep,
+    check: o.check,
+    log: (line: string): void => void process.stderr.write(`${line}\n`),
+  };
+  if (o.only === "mirror") return runMirrorOnly(o.out, mirrorOptions);
   const records = o.quick ? 30_000 : o.records;
   const variants = o.variants.split(",").map((v) => v.trim()) as VariantName[];
   for (const v of variants)
@@ -235,6 +271,7 @@ async function main(o: CliOptions): Promise<number> {
     },
     summary: { variants: summaries, ratio, targets },
     runs: results,
+    mirror: o.only === "pipeline" ? undefined : await mirrorBenchSection(mirrorOptions),
   };
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
   fs.writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
@@ -277,7 +314,11 @@ async function main(o: CliOptions): Promise<number> {
       `throughput ${targets.throughput.target}: ${conveyor?.recordsPerSec.toLocaleString("en-US") ?? "n/a"} (${mark(targets.throughput.met)})\n`,
   );
   process.stdout.write(`results: ${path.relative(process.cwd(), o.out) || o.out}\n`);
-  const missed = targets.ratio.met === false || targets.throughput.met === false;
+  const missed =
+    targets.ratio.met === false ||
+    targets.throughput.met === false ||
+    report.mirror?.targets.filesystemVsKcat.met === false ||
+    report.mirror?.targets.kafka.met === false;
   return o.check && missed ? 1 : 0;
 }
 
@@ -332,7 +373,14 @@ function positiveInt(v: string): number {
 // Ctrl-C / kill: exit through process.exit so ManagedProcess kills every child.
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+// `tsx bench/run.ts failover [--runs N] …` measures the failover figure instead (bench/failover.ts).
+const run =
+  process.argv[2] === "failover"
+    ? failoverMain(process.argv.slice(3))
+    : process.argv[2] === "relay" // relay events/s per publisher (bench/relay.ts)
+      ? relayMain(process.argv.slice(3))
+      : program.parseAsync(process.argv);
+run.catch((err: unknown) => {
   process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

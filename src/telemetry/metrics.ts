@@ -9,6 +9,12 @@ import type { Logger } from "./log";
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry, prefix: "conveyor_process_" });
+// prom-client names three of its default gauges *_total, which promtool rejects ("non-counter
+// metrics should not have _total suffix"); the handle and request counts are in nodejs_active_*
+// without the suffix too, so these add nothing.
+for (const name of ["active_handles_total", "active_requests_total", "active_resources_total"]) {
+  registry.removeSingleMetric(`conveyor_process_nodejs_${name}`);
+}
 
 const stageLabels = ["pipeline", "stage"] as const;
 

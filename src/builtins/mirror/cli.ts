@@ -63,6 +63,7 @@ function validateSubcommand(): Command {
 
 interface RunOptions extends ConfigOptions {
   metricsPort: number;
+  retryBudgetMs: number;
 }
 
 function runSubcommand(): Command {
@@ -84,6 +85,19 @@ function runSubcommand(): Command {
           return n;
         }),
     )
+    .addOption(
+      new Option(
+        "--retry-budget-ms <ms>",
+        "how long an unreachable destination is retried before the mirror fails",
+      )
+        .env("MIRROR_RETRY_BUDGET_MS")
+        .default(30_000)
+        .argParser((v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 0) throw new Error(`invalid duration: ${v}`);
+          return n;
+        }),
+    )
     .action(async function (this: Command, options: RunOptions) {
       const plans = loadOrExit(this, options.config);
       const log = createLogger("mirror");
@@ -96,7 +110,7 @@ function runSubcommand(): Command {
           });
         }
       });
-      const failures = await runMirrors(plans, { log, stopSignal });
+      const failures = await runMirrors(plans, { log, stopSignal, retryBudgetMs: options.retryBudgetMs });
       for (const f of failures) writers(this).err(`conveyor mirror: ${f.code}: ${f.message}\n`);
       flushLogs();
       process.exit(failures.length > 0 ? 1 : 0);

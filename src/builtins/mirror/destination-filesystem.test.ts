@@ -2,9 +2,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { segmentName } from "./chain";
-import { FilesystemDestination } from "./destination-filesystem";
+import { FilesystemSegmentStore } from "./destination-filesystem";
 
-describe("FilesystemDestination", () => {
+describe("FilesystemSegmentStore", () => {
   let root: string;
   beforeEach(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-mirror-dest-"));
@@ -14,7 +14,7 @@ describe("FilesystemDestination", () => {
   const seg = (from: number, to: number) => ({ from, to, name: segmentName(from, to) });
 
   it("writes <root>/<name>/<partition>/<segment> and lists it", async () => {
-    const d = new FilesystemDestination(root, "orders", 3);
+    const d = new FilesystemSegmentStore(root, "orders", 3);
     const file = await d.write(seg(0, 1), Buffer.from("a\nb\n"));
     expect(file).toBe(path.join(root, "orders", "3", segmentName(0, 1)));
     expect(fs.readFileSync(file, "utf8")).toBe("a\nb\n");
@@ -22,7 +22,7 @@ describe("FilesystemDestination", () => {
   });
 
   it("never overwrites: a taken name fails with EEXIST and keeps the first contents", async () => {
-    const d = new FilesystemDestination(root, "t", 0);
+    const d = new FilesystemSegmentStore(root, "t", 0);
     await d.write(seg(0, 1), Buffer.from("first\n"));
     await expect(d.write(seg(0, 1), Buffer.from("second\n"))).rejects.toMatchObject({ code: "EEXIST" });
     expect(fs.readFileSync(path.join(d.location, segmentName(0, 1)), "utf8")).toBe("first\n");
@@ -30,7 +30,7 @@ describe("FilesystemDestination", () => {
   });
 
   it("cleanup removes temp files an interrupted write left; list ignores them", async () => {
-    const d = new FilesystemDestination(root, "t", 0);
+    const d = new FilesystemSegmentStore(root, "t", 0);
     fs.mkdirSync(d.location, { recursive: true });
     fs.writeFileSync(path.join(d.location, ".conveyor-tmp-abc-x.ndjson"), "half");
     expect(await d.list()).toEqual([]);
@@ -39,6 +39,6 @@ describe("FilesystemDestination", () => {
   });
 
   it("lists nothing when the directory does not exist yet", async () => {
-    expect(await new FilesystemDestination(root, "none", 0).list()).toEqual([]);
+    expect(await new FilesystemSegmentStore(root, "none", 0).list()).toEqual([]);
   });
 });

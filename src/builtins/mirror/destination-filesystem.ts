@@ -8,7 +8,7 @@ import * as crypto from "node:crypto";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import type { Segment } from "./chain";
-import type { PartitionDestination } from "./destination";
+import type { SegmentStore } from "./destination-segments";
 
 const TEMP_PREFIX = ".conveyor-tmp-";
 
@@ -25,7 +25,7 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export class FilesystemDestination implements PartitionDestination {
+export class FilesystemSegmentStore implements SegmentStore {
   readonly location: string;
 
   constructor(root: string, destinationName: string, partition: number) {
@@ -39,9 +39,11 @@ export class FilesystemDestination implements PartitionDestination {
     }
   }
 
-  async list(): Promise<string[]> {
+  async list(after?: string): Promise<string[]> {
     try {
-      return (await fsp.readdir(this.location)).filter((n) => !n.startsWith(TEMP_PREFIX));
+      return (await fsp.readdir(this.location)).filter(
+        (n) => !n.startsWith(TEMP_PREFIX) && (after === undefined || n > after),
+      );
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;
@@ -70,6 +72,8 @@ export class FilesystemDestination implements PartitionDestination {
     await fsyncDir(this.location);
     return final;
   }
+
+  async close(): Promise<void> {}
 
   private async ensureDir(): Promise<void> {
     try {

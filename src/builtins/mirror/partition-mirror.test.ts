@@ -3,7 +3,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
 import { segmentName } from "./chain";
-import { FilesystemDestination } from "./destination-filesystem";
+import { FilesystemSegmentStore } from "./destination-filesystem";
+import { SegmentDestination, type SegmentStore } from "./destination-segments";
+import type { Segment } from "./chain";
 import { PartitionMirror } from "./partition-mirror";
 import type { MirrorRecord } from "./record-line";
 import type { PartitionSource, Watermarks } from "./source-kafka";
@@ -43,7 +45,11 @@ describe("PartitionMirror", () => {
   });
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
-  function mirror(source: FakeSource, maxTimeMs = 60_000): PartitionMirror {
+  function mirror(
+    source: FakeSource,
+    maxTimeMs = 60_000,
+    store: SegmentStore = new FilesystemSegmentStore(root, "t", 0),
+  ): PartitionMirror {
     return new PartitionMirror({
       name: "m",
       topic: "t",
@@ -51,8 +57,9 @@ describe("PartitionMirror", () => {
       startOffset: 0,
       flush: { maxOffsets: 4, maxBytes: 1 << 20, maxTimeMs },
       source,
-      destination: new FilesystemDestination(root, "t", 0),
+      destination: new SegmentDestination(store),
       log,
+      retryBudgetMs: 300,
     });
   }
   const files = (): string[] => fs.readdirSync(path.join(root, "t", "0")).sort();
@@ -82,8 +89,8 @@ describe("PartitionMirror", () => {
     for (let i = 0; i < 50 && !fs.existsSync(path.join(root, "t", "0", segmentName(0, 1))); i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(files()).toEqual([segmentName(0, 1)]);
     await m.stop();
+    expect(files()).toEqual([segmentName(0, 1)]);
   });
 
   it("a record above the expected offset stops the mirror with MIRROR_OFFSET_GONE", async () => {
@@ -109,5 +116,95 @@ describe("PartitionMirror", () => {
       code: "MIRROR_SOURCE_BACKWARDS",
     });
     await expect(mirror(new FakeSource({ low: 7, high: 9 })).start()).rejects.toThrow(/low watermark is 7/);
+  });
+
+  /** The filesystem store, with failures injected. */
+  class FlakyStore extends FilesystemSegmentStore {
+    failList = 0;
+    /** Writes that land and then report a failure (a timeout after the write took effect). */
+    landThenFail = 0;
+    failWrite = 0;
+    writes = 0;
+    constructor() {
+      super(root, "t", 0);
+    }
+    async list(after?: string): Promise<string[]> {
+      if (this.failList > 0) {
+        this.failList--;
+        throw new Error("connect ECONNREFUSED");
+      }
+      return super.list(after);
+    }
+    async write(segment: Segment, body: Buffer): Promise<string> {
+      this.writes++;
+      if (this.failWrite > 0) throw new Error("socket hang up");
+      const where = await super.write(segment, body);
+      if (this.landThenFail > 0) {
+        this.landThenFail--;
+        throw new Error("request timed out");
+      }
+      return where;
+    }
+  }
+
+  it("a write that landed but reported a failure is not written again (checked before the retry)", async () => {
+    const store = new FlakyStore();
+    store.landThenFail = 1;
+    const source = new FakeSource({ low: 0, high: 8 });
+    const m = mirror(source, 60_000, store);
+    await m.start();
+    await source.deliver!(range(0, 7));
+    await m.stop();
+    expect(m.error).toBeUndefined();
+    expect(files()).toEqual([segmentName(0, 3), segmentName(4, 7)]);
+    expect(store.writes).toBe(2);
+    expect(m.nextOffset).toBe(8);
+  });
+
+  it("transient write failures past the retry budget: MIRROR_DESTINATION_UNREACHABLE naming the offsets", async () => {
+    const store = new FlakyStore();
+    store.failWrite = 1;
+    const source = new FakeSource({ low: 0, high: 8 });
+    const m = mirror(source, 60_000, store);
+    await m.start();
+    await source.deliver!(range(0, 3));
+    const err = await m.finished;
+    expect(err).toMatchObject({ code: "MIRROR_DESTINATION_UNREACHABLE" });
+    expect(err?.message).toMatch(
+      /^destination \S+ unreachable: cannot write offsets 0-3 after \d+ attempt\(s\) in \d+ ms \(retry budget 300 ms\): socket hang up$/,
+    );
+    expect(store.writes).toBeGreaterThan(1);
+    await m.stop();
+  });
+
+  it("an unreachable destination at start is retried, then fails with MIRROR_DESTINATION_UNREACHABLE", async () => {
+    const store = new FlakyStore();
+    store.failList = 1;
+    const ok = mirror(new FakeSource({ low: 0, high: 0 }), 60_000, store);
+    await ok.start(); // one failure, then the listing works
+    await ok.stop();
+    store.failList = 1000;
+    await expect(mirror(new FakeSource({ low: 0, high: 0 }), 60_000, store).start()).rejects.toMatchObject({
+      code: "MIRROR_DESTINATION_UNREACHABLE",
+      message: expect.stringContaining("cannot open after"),
+    });
+  });
+
+  it("a segment another writer added is seen before the next flush: MIRROR_DESTINATION_CHANGED naming it", async () => {
+    const source = new FakeSource({ low: 0, high: 12 });
+    const m = mirror(source);
+    await m.start();
+    await source.deliver!(range(0, 3));
+    // deliver() returns while its flush is written (the next batch fills meanwhile): wait for it.
+    for (let i = 0; i < 100 && m.nextOffset < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(m.nextOffset).toBe(4);
+    const intruder = path.join(root, "t", "0", segmentName(4, 5));
+    fs.writeFileSync(intruder, "");
+    await source.deliver!(range(4, 7));
+    const err = await m.finished;
+    expect(err).toMatchObject({ code: "MIRROR_DESTINATION_CHANGED" });
+    expect(err?.message).toContain(intruder);
+    await m.stop();
+    expect(files()).toEqual([segmentName(0, 3), segmentName(4, 5)]);
   });
 });

@@ -1,24 +1,26 @@
 /**
  * The mirror core: copies one Kafka partition to a destination, exactly once.
  *
- *   start: destination.list ─► validateChain ─► next offset ─► source watermarks
- *          (high < next: SOURCE_BACKWARDS; low > next: OFFSET_GONE) ─► source.start(next)
+ *   start: destination.open (list + validate the chain / read the last committed
+ *          record) ─► next offset ─► source watermarks (high < next: SOURCE_BACKWARDS;
+ *          low > next: OFFSET_GONE) ─► source.start(next)
  *   loop:  records ─► offset == next? (below: already copied, skip; above: OFFSET_GONE)
- *          ─► buffer ─► trigger (max-offsets | max-bytes | max-time) ─► flush
- *   flush: destination still ends at `from`? (else DESTINATION_CHANGED) ─► write segment
- *          (never overwrites; retried within the budget, then DESTINATION_UNREACHABLE) ─► log
- *   stop:  source.stop ─► flush what is buffered ("shutdown") ─► done
+ *          ─► batch ─► trigger (max-offsets | max-bytes | max-time) ─► flush
+ *   flush: destination.check: still ends at `from`? (else DESTINATION_CHANGED; ends at
+ *          `to` + 1 after a failed attempt: that attempt had succeeded) ─► destination.write
+ *          (never overwrites; transient errors retried within the budget, then
+ *          DESTINATION_UNREACHABLE) ─► log.  One flush writes while the next batch fills.
+ *   stop:  source.stop ─► flush what is buffered ("shutdown") ─► destination.close
  *
  * The destination is the only checkpoint: nothing is committed to Kafka, a
- * restart lists the destination and continues at the last `to` + 1.
+ * restart reads the destination and continues after what it holds.
  */
 import type { Logger } from "../../telemetry/log";
-import { segmentName, validateChain, type Segment } from "./chain";
 import type { FlushPolicy } from "./config";
-import type { PartitionDestination } from "./destination";
+import type { DestinationBatch, PartitionDestination } from "./destination";
 import { mirrorMetrics } from "./metrics";
 import { MirrorError } from "./mirror-error";
-import { encodeRecordLine, type MirrorRecord } from "./record-line";
+import type { MirrorRecord } from "./record-line";
 import type { PartitionSource } from "./source-kafka";
 
 export type FlushTrigger = "max-offsets" | "max-bytes" | "max-time" | "shutdown";
@@ -34,7 +36,7 @@ export interface PartitionMirrorOptions {
   log: Logger;
   /** Heartbeat log line + source/destination checks (default 30 s). */
   heartbeatMs?: number;
-  /** How long writes to an unreachable destination are retried before the mirror fails (default 30 s). */
+  /** How long an unreachable destination is retried (open, each flush) before the mirror fails (default 30 s). */
   retryBudgetMs?: number;
 }
 
@@ -48,9 +50,8 @@ export class PartitionMirror {
   private next = 0;
   /** Next offset the destination does not hold yet. */
   private durableNext = 0;
-  private lines: string[] = [];
+  private batch: DestinationBatch;
   private bufferFrom = 0;
-  private bufferBytes = 0;
   private bufferSince = 0;
   private flushChain: Promise<void> = Promise.resolve();
   private failure: MirrorError | undefined;
@@ -64,6 +65,7 @@ export class PartitionMirror {
   constructor(private readonly o: PartitionMirrorOptions) {
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
     this.labels = { topic: o.topic, partition: String(o.partition) };
+    this.batch = o.destination.newBatch();
   }
 
   get nextOffset(): number {
@@ -77,19 +79,14 @@ export class PartitionMirror {
   async start(): Promise<void> {
     const { destination, source, log } = this.o;
     mirrorMetrics.restarts.inc(this.labels);
-    await destination.cleanup();
-    const { segments, next } = validateChain(
-      await destination.list(),
-      this.o.startOffset,
-      destination.location,
-    );
+    const { next, last, facts } = await this.retrying("open", () => destination.open(this.o.startOffset));
     this.next = this.durableNext = next;
     mirrorMetrics.destinationOffset.set(this.labels, next);
     const wm = await this.sourceWatermarks();
     this.checkWatermarks(wm, next);
     mirrorMetrics.lag.set(this.labels, wm.high - next);
     log.info(
-      { destination: destination.location, segments: segments.length, next, low: wm.low, high: wm.high },
+      { destination: destination.location, ...facts, last, next, low: wm.low, high: wm.high },
       "mirror starting: destination chain valid",
     );
     this.timers.push(
@@ -133,8 +130,13 @@ export class PartitionMirror {
     } catch (err) {
       this.o.log.warn({ err }, "source did not stop cleanly");
     }
-    if (!this.failure && this.lines.length > 0) this.enqueueFlush("shutdown");
+    if (!this.failure && this.batch.count > 0) void this.enqueueFlush("shutdown");
     await this.flushChain;
+    try {
+      await this.o.destination.close();
+    } catch (err) {
+      this.o.log.warn({ err }, "destination did not close cleanly");
+    }
     if (this.failure) {
       this.state = "failed";
       this.resolveFinished(this.failure);
@@ -162,38 +164,39 @@ export class PartitionMirror {
         );
         return;
       }
-      if (this.lines.length === 0) {
+      if (this.batch.count === 0) {
         this.bufferFrom = r.offset;
         this.bufferSince = Date.now();
       }
-      const line = encodeRecordLine(r);
-      this.lines.push(line);
-      this.bufferBytes += Buffer.byteLength(line);
+      this.batch.add(r);
       this.next = r.offset + 1;
       this.recordsSinceHeartbeat++;
-      if (this.lines.length >= this.o.flush.maxOffsets) await this.enqueueFlush("max-offsets");
-      else if (this.bufferBytes >= this.o.flush.maxBytes) await this.enqueueFlush("max-bytes");
+      if (this.batch.count >= this.o.flush.maxOffsets) await this.enqueueFlush("max-offsets");
+      else if (this.batch.bytes >= this.o.flush.maxBytes) await this.enqueueFlush("max-bytes");
     }
-    this.o.log.debug({ next: this.next, buffered: this.lines.length }, "records received");
+    this.o.log.debug({ next: this.next, buffered: this.batch.count }, "records received");
   }
 
   private onTick(): void {
-    if (this.state !== "running" || this.failure || this.lines.length === 0) return;
+    if (this.state !== "running" || this.failure || this.batch.count === 0) return;
     if (Date.now() - this.bufferSince >= this.o.flush.maxTimeMs) void this.enqueueFlush("max-time");
   }
 
-  /** Takes the buffer (synchronously) and queues its segment behind earlier flushes. */
+  /**
+   * Takes the batch (synchronously) and queues its write behind earlier
+   * flushes. Resolves when the flush before it is done, so one flush writes
+   * while the next batch fills, and no more than that is buffered.
+   */
   private enqueueFlush(trigger: FlushTrigger): Promise<void> {
-    const lines = this.lines;
+    const batch = this.batch;
     const from = this.bufferFrom;
     const to = this.next - 1;
-    const bytes = this.bufferBytes;
-    this.lines = [];
-    this.bufferBytes = 0;
-    this.flushChain = this.flushChain.then(async () => {
+    this.batch = this.o.destination.newBatch();
+    const previous = this.flushChain;
+    this.flushChain = previous.then(async () => {
       if (this.failure) return;
       try {
-        await this.writeSegment({ from, to, name: segmentName(from, to) }, lines, bytes, trigger);
+        await this.writeBatch(from, to, batch, trigger);
       } catch (err) {
         this.fail(
           err instanceof MirrorError
@@ -202,91 +205,112 @@ export class PartitionMirror {
         );
       }
     });
-    return this.flushChain;
+    return previous;
   }
 
-  private async writeSegment(
-    segment: Segment,
-    lines: string[],
-    bytes: number,
+  private async writeBatch(
+    from: number,
+    to: number,
+    batch: DestinationBatch,
     trigger: FlushTrigger,
   ): Promise<void> {
     const started = Date.now();
-    const body = Buffer.from(lines.join(""));
-    const budget = this.o.retryBudgetMs ?? 30_000;
-    let attempt = 0;
-    let path: string;
-    for (;;) {
-      attempt++;
-      try {
-        await this.verifyDestination(segment.from);
-        path = await this.o.destination.write(segment, body);
-        break;
-      } catch (err) {
-        if (err instanceof MirrorError) throw err;
-        if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-          throw new MirrorError(
-            "MIRROR_DESTINATION_CHANGED",
-            `${this.o.destination.location}/${segment.name} appeared while this mirror was writing it: ` +
-              "another writer is mirroring to the same destination",
-            { file: `${this.o.destination.location}/${segment.name}` },
-          );
-        }
-        const elapsed = Date.now() - started;
-        if (elapsed >= budget) {
-          throw new MirrorError(
-            "MIRROR_DESTINATION_UNREACHABLE",
-            `cannot write ${this.o.destination.location}/${segment.name} after ${attempt} attempts in ${elapsed} ms: ` +
-              (err as Error).message,
-            { attempts: attempt, elapsed_ms: elapsed },
-            { cause: err },
-          );
-        }
-        const delay = Math.min(5000, 100 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
-        this.o.log.warn({ err, attempt, delay_ms: Math.round(delay) }, "destination write failed; retrying");
-        await sleep(delay);
+    const { destination } = this.o;
+    let failedBefore = false;
+    const where = await this.retrying(`write offsets ${from}-${to}`, async () => {
+      const head = await this.checkDestination(from, failedBefore ? to + 1 : undefined);
+      if (head.next === to + 1) {
+        this.o.log.warn(
+          { from, to, last: head.last },
+          "the destination holds this batch: the previous attempt had succeeded",
+        );
+        return head.last ?? destination.location;
       }
-    }
-    this.durableNext = segment.to + 1;
-    const count = segment.to - segment.from + 1;
+      try {
+        return await destination.write(from, to, batch);
+      } catch (err) {
+        failedBefore = true;
+        throw err;
+      }
+    });
+    this.durableNext = to + 1;
+    const count = to - from + 1;
     mirrorMetrics.records.inc(this.labels, count);
-    mirrorMetrics.bytes.inc(this.labels, bytes);
+    mirrorMetrics.bytes.inc(this.labels, batch.bytes);
     mirrorMetrics.flushes.inc(this.labels);
     mirrorMetrics.lastFlush.set(this.labels, Date.now() / 1000);
     mirrorMetrics.destinationOffset.set(this.labels, this.durableNext);
     this.o.log.info(
-      { path, from: segment.from, to: segment.to, count, bytes, elapsed_ms: Date.now() - started, trigger },
+      { path: where, from, to, count, bytes: batch.bytes, elapsed_ms: Date.now() - started, trigger },
       "flush",
     );
   }
 
-  /** The destination must still end exactly where this mirror left it. */
-  private async verifyDestination(expectedNext: number): Promise<void> {
-    let next: number;
+  /**
+   * Runs `fn` until it resolves, retrying what is not a MirrorError (a
+   * transient failure of the destination) with exponential backoff and jitter
+   * until the retry budget is spent: then MIRROR_DESTINATION_UNREACHABLE.
+   */
+  private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const budget = this.o.retryBudgetMs ?? 30_000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof MirrorError) throw err;
+        const elapsed = Date.now() - started;
+        if (elapsed >= budget || this.failure) {
+          throw new MirrorError(
+            "MIRROR_DESTINATION_UNREACHABLE",
+            `destination ${this.o.destination.location} unreachable: cannot ${what} after ${attempt} attempt(s) in ` +
+              `${elapsed} ms (retry budget ${budget} ms): ${(err as Error).message}`,
+            { destination: this.o.destination.location, attempts: attempt, elapsed_ms: elapsed },
+            { cause: err },
+          );
+        }
+        const delay = Math.min(5000, 100 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
+        this.o.log.warn(
+          { err, attempt, delay_ms: Math.round(delay), destination: this.o.destination.location },
+          `destination: cannot ${what}; retrying`,
+        );
+        await sleep(Math.min(delay, Math.max(0, budget - elapsed)));
+      }
+    }
+  }
+
+  /**
+   * The destination must still end exactly where this mirror left it
+   * (`expected`), or at `orAt` (a previous attempt of this flush succeeded).
+   */
+  private async checkDestination(
+    expected: number,
+    orAt: number | undefined,
+    full = false,
+  ): Promise<{ next: number; last: string | undefined }> {
+    const { destination } = this.o;
+    let head: { next: number; last: string | undefined };
     try {
-      next = validateChain(
-        await this.o.destination.list(),
-        this.o.startOffset,
-        this.o.destination.location,
-      ).next;
+      head = await destination.check(expected, full);
     } catch (err) {
-      if (!(err instanceof MirrorError)) throw err;
+      if (!(err instanceof MirrorError) || err.code !== "MIRROR_DESTINATION_INVALID") throw err;
       throw new MirrorError(
         "MIRROR_DESTINATION_CHANGED",
         `destination changed underneath the mirror: ${err.message}`,
-        {
-          ...err.details,
-        },
+        { ...err.details },
+        { cause: err },
       );
     }
-    if (next !== expectedNext) {
+    if (head.next !== expected && head.next !== orAt) {
       throw new MirrorError(
         "MIRROR_DESTINATION_CHANGED",
-        `destination ${this.o.destination.location} changed underneath the mirror: it ends before offset ${next}, ` +
-          `this mirror wrote up to ${expectedNext - 1} (another writer, or segments removed)`,
-        { expected: expectedNext, actual: next },
+        `destination ${destination.location} changed underneath the mirror: it now ends before offset ${head.next}` +
+          `${head.last ? ` (last entry ${head.last})` : ""}, but this mirror wrote up to ${expected - 1} ` +
+          "(another writer, or entries removed)",
+        { expected, actual: head.next, ...(head.last ? { file: head.last } : {}) },
       );
     }
+    return head;
   }
 
   private async heartbeat(): Promise<void> {
@@ -300,7 +324,11 @@ export class PartitionMirror {
       if (wm.high < this.durableNext) this.checkWatermarks(wm, this.durableNext);
       // Behind earlier flushes, so a write in progress is not mistaken for a change.
       this.flushChain = this.flushChain.then(async () => {
-        if (!this.failure) await this.verifyDestination(this.durableNext).catch((err) => this.fail(err));
+        if (this.failure) return;
+        await this.checkDestination(this.durableNext, undefined, true).catch((err: unknown) => {
+          if (err instanceof MirrorError) this.fail(err);
+          else this.o.log.warn({ err }, "heartbeat: destination unavailable");
+        });
       });
     } catch (err) {
       if (err instanceof MirrorError) this.fail(err);

@@ -6,24 +6,56 @@
 import { createLogger, type Logger } from "../../telemetry/log";
 import type { DestinationSpec, MirrorPlan } from "./config";
 import type { PartitionDestination } from "./destination";
-import { FilesystemDestination } from "./destination-filesystem";
+import { FilesystemSegmentStore } from "./destination-filesystem";
+import { KafkaDestination } from "./destination-kafka";
+import { S3SegmentStore } from "./destination-s3";
+import { SegmentDestination } from "./destination-segments";
 import { MirrorError } from "./mirror-error";
 import { PartitionMirror } from "./partition-mirror";
 import { KafkaPartitionSource } from "./source-kafka";
 
-export class NotBuiltError extends Error {}
-
-export function createDestination(spec: DestinationSpec, plan: MirrorPlan): PartitionDestination {
+export function createDestination(
+  spec: DestinationSpec,
+  plan: MirrorPlan,
+  log: Logger,
+): PartitionDestination {
   switch (spec.type) {
     case "filesystem":
-      return new FilesystemDestination(spec.root ?? ".", plan.destinationName, plan.partition);
+      return new SegmentDestination(
+        new FilesystemSegmentStore(spec.root ?? ".", plan.destinationName, plan.partition),
+      );
     case "s3":
+      return new SegmentDestination(
+        new S3SegmentStore({
+          bucket: spec.bucket ?? "",
+          prefix: spec.prefix,
+          destinationName: plan.destinationName,
+          partition: plan.partition,
+          ...(spec.endpoint !== undefined ? { endpoint: spec.endpoint } : {}),
+          ...(spec.region !== undefined ? { region: spec.region } : {}),
+        }),
+      );
     case "kafka":
-      throw new NotBuiltError(`destination type "${spec.type}" is not built yet (see docs/mirror.md)`);
+      return new KafkaDestination({
+        brokers: spec.bootstrapServers,
+        topic: plan.destinationName,
+        partition: plan.partition,
+        sourceTopic: plan.topic,
+        sourcePartition: plan.partition,
+        tailGroupId: `${plan.groupId}.target`,
+        clientId: `conveyor-mirror-${plan.name}-target`,
+        log,
+      });
   }
 }
 
-export function createMirror(plan: MirrorPlan, log: Logger, heartbeatMs?: number): PartitionMirror {
+export interface MirrorTuning {
+  heartbeatMs?: number;
+  /** How long an unreachable destination is retried before the mirror fails (default 30 s). */
+  retryBudgetMs?: number;
+}
+
+export function createMirror(plan: MirrorPlan, log: Logger, tuning: MirrorTuning = {}): PartitionMirror {
   const mlog = log.child({ mirror: plan.name, topic: plan.topic, partition: plan.partition });
   return new PartitionMirror({
     name: plan.name,
@@ -39,15 +71,15 @@ export function createMirror(plan: MirrorPlan, log: Logger, heartbeatMs?: number
       clientId: `conveyor-mirror-${plan.name}`,
       log: mlog,
     }),
-    destination: createDestination(plan.destination, plan),
+    destination: createDestination(plan.destination, plan, mlog),
     log: mlog,
-    ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
+    ...(tuning.heartbeatMs !== undefined ? { heartbeatMs: tuning.heartbeatMs } : {}),
+    ...(tuning.retryBudgetMs !== undefined ? { retryBudgetMs: tuning.retryBudgetMs } : {}),
   });
 }
 
-export interface RunOptions {
+export interface RunOptions extends MirrorTuning {
   log?: Logger;
-  heartbeatMs?: number;
   /** Resolves to stop every mirror gracefully (the CLI passes a SIGTERM/SIGINT promise). */
   stopSignal: Promise<unknown>;
 }
@@ -55,8 +87,7 @@ export interface RunOptions {
 /** Runs every plan until stopSignal or a failure; resolves with the failures (empty = clean stop). */
 export async function runMirrors(plans: MirrorPlan[], options: RunOptions): Promise<MirrorError[]> {
   const log = options.log ?? createLogger("mirror");
-  for (const plan of plans) createDestination(plan.destination, plan); // fail fast on what is not built
-  const mirrors = plans.map((p) => createMirror(p, log, options.heartbeatMs));
+  const mirrors = plans.map((p) => createMirror(p, log, options));
   const failures: MirrorError[] = [];
   let stopping = false;
   const stopAll = async (): Promise<void> => {

@@ -53,7 +53,7 @@ export function kafkaLogCreator(
     };
 }
 
-function singlePartitionAssigner(topic: string, partition: number): PartitionAssigner {
+export function singlePartitionAssigner(topic: string, partition: number): PartitionAssigner {
   const name = "ConveyorMirrorAssigner";
   return () => ({
     name,
@@ -125,10 +125,15 @@ export class KafkaPartitionSource implements PartitionSource {
       groupId: this.options.groupId,
       partitionAssigners: [singlePartitionAssigner(topic, partition)],
       maxWaitTimeInMs: 200,
+      // Bigger fetches than kafkajs' 1 MiB default: fewer round trips when catching up.
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 16 * 1024 * 1024,
       sessionTimeout: 6_000, // the broker's minimum: a restarted mirror waits at most this for its old self
       rebalanceTimeout: 10_000,
       heartbeatInterval: 1000,
-      retry: { retries: 5, restartOnFailure: async () => false },
+      // A fresh cluster answers COORDINATOR_LOAD_IN_PROGRESS while __consumer_offsets loads, which can take
+      // a while on a busy machine: retry for ~30 s before the mirror fails with MIRROR_SOURCE_UNREACHABLE.
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: async () => false },
     });
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, (event) => {

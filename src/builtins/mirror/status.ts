@@ -4,10 +4,10 @@
  * source or destination is in a state that stops it is reported as an error.
  */
 import { Kafka, logLevel } from "kafkajs";
-import { validateChain } from "./chain";
 import type { MirrorPlan } from "./config";
 import { MirrorError } from "./mirror-error";
 import { createDestination } from "./runner";
+import { createLogger } from "../../telemetry/log";
 
 export interface MirrorStatus {
   mirror: string;
@@ -53,8 +53,12 @@ export async function mirrorStatus(plan: MirrorPlan): Promise<MirrorStatus> {
   };
   const problems: string[] = [];
   try {
-    const destination = createDestination(plan.destination, plan);
-    status.destNext = validateChain(await destination.list(), plan.startOffset, destination.location).next;
+    const destination = createDestination(plan.destination, plan, createLogger("mirror-status"));
+    try {
+      status.destNext = (await destination.inspect(plan.startOffset)).next;
+    } finally {
+      await destination.close();
+    }
   } catch (err) {
     problems.push(err instanceof MirrorError ? err.message : `destination: ${(err as Error).message}`);
   }
