@@ -6,6 +6,10 @@
 import * as path from "node:path";
 import { ConveyorError } from "../src/errors";
 import { openSseSource } from "../src/builtins/relay/sse-source";
+import { openMirrorSource } from "../src/builtins/mirror/pipeline-source";
+import { openSlingSource } from "../src/builtins/sling/source";
+import type { SlingSourceConfig } from "../src/builtins/sling/source-config";
+import type { MirrorFileConfig } from "../src/builtins/mirror/config";
 import type { SseSourceConfig } from "../src/builtins/relay/sse-source-config";
 import type { Logger } from "../src/telemetry/log";
 import { BUILTINS, isBuiltinName } from "../src/builtins/registry";
@@ -36,6 +40,14 @@ export class LocalStages {
         log,
       });
     }
+    if (name === "sling") {
+      return openSlingSource(stage.builtinConfig as unknown as SlingSourceConfig, {
+        stateDir: path.join(this.stateDir, safeName(stage.pipeline), safeName(stage.name)),
+        log,
+      });
+    }
+    if (name === "mirror")
+      return openMirrorSource(stage.builtinConfig as unknown as MirrorFileConfig, { log });
     throw unsupported(stage);
   }
 
@@ -80,6 +92,7 @@ export class LocalStages {
       case "sling":
         return new SlingSink(stage.builtinConfig as unknown as SlingSinkConfig, stage.pipeline);
       case "sse":
+      case "mirror":
         throw unsupported(stage);
     }
   }

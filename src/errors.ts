@@ -126,6 +126,11 @@ export const ERROR_CODES = {
     retryable: true,
     doc: "A Sling run did not finish within SLING_TIMEOUT and was killed.",
   },
+  SLING_SOURCE_FAILED: {
+    status: grpc.status.UNAVAILABLE,
+    retryable: true,
+    doc: "A Sling source's read failed (connection, query or timeout); it is read again from the last acked cursor.",
+  },
   INTERNAL: { status: grpc.status.INTERNAL, retryable: false, doc: "A bug: an invariant did not hold." },
 } as const;
 

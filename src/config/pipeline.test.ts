@@ -147,7 +147,7 @@ describe("bad pipelines: every problem, in words", () => {
 
   it("unknown builtin", () => {
     expect(badFile("unknown-builtin.yaml")).toEqual([
-      '/sink: unknown builtin "nope" (known: file, sse, sling)',
+      '/sink: unknown builtin "nope" (known: file, sse, sling, mirror)',
     ]);
   });
 
@@ -238,6 +238,60 @@ describe("bad pipelines: every problem, in words", () => {
     const { pipelines, errors } = loadPipelines(testdata("bad"), EMPTY_ENV);
     expect(pipelines).toEqual([]);
     expect(errors.map((e) => e.details.source)).toEqual(files);
+  });
+});
+
+describe("a built-in in several positions (sling: source and sink)", () => {
+  const slingToSling = (source: string, extra = ""): string =>
+    [
+      "name: mission-to-command",
+      "source:",
+      "  builtin: sling",
+      "  name: mission",
+      `  config: ${source}`,
+      extra,
+      "sink:",
+      "  builtin: sling",
+      "  config: { target: COMMAND, object: public.telemetry, primaryKey: [id] }",
+    ].join("\n");
+
+  it("is accepted as a source and as a sink of one pipeline, each with its own config schema", () => {
+    const spec = parsePipeline(
+      slingToSling("{ connection: MISSION_DB, stream: main.telemetry, updateKey: id, pollIntervalMs: 1000 }"),
+      "p.yaml",
+      EMPTY_ENV,
+    );
+    expect(pipelineStages(spec).map((s) => [s.name, s.kind, s.builtin])).toEqual([
+      ["mission", "source", "sling"],
+      ["sling", "sink", "sling"],
+    ]);
+    expect(spec.source.config).toEqual({
+      connection: "MISSION_DB",
+      stream: "main.telemetry",
+      updateKey: "id",
+      pollIntervalMs: 1000,
+    });
+  });
+
+  it("checks the source position against the source schema (a sink field is unknown there)", () => {
+    expect(
+      problemsOf(() =>
+        parsePipeline(slingToSling("{ connection: M, stream: t, updateKey: id, target: X }"), "p", EMPTY_ENV),
+      ),
+    ).toEqual(['/source/config: unknown field "target"']);
+    expect(
+      problemsOf(() => parsePipeline(slingToSling("{ connection: M, stream: t }"), "p", EMPTY_ENV)),
+    ).toEqual(['/source/config: missing required field "updateKey"']);
+  });
+
+  it("names every kind it can be when the position needs another", () => {
+    const text = slingToSling(
+      "{ connection: M, stream: t, updateKey: id }",
+      "steps:\n  - builtin: sling\n    name: middle\n    config: {}",
+    );
+    expect(problemsOf(() => parsePipeline(text, "p", EMPTY_ENV))).toEqual([
+      '/steps/0: builtin "sling" is a source or sink, but this position needs a transform',
+    ]);
   });
 });
 

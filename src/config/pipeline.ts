@@ -9,7 +9,7 @@ import * as path from "node:path";
 import Ajv, { type ErrorObject } from "ajv";
 import YAML from "yaml";
 import pipelineSchema from "../../schemas/pipeline.schema.json";
-import { BUILTINS, isBuiltinName } from "../builtins/registry";
+import { BUILTINS, builtinKinds, builtinStage, isBuiltinName } from "../builtins/registry";
 import { ConveyorError } from "../errors";
 import { AJV_OPTIONS, formatAjvError, interpolate } from "./config-file";
 import type { StageKind } from "../stages/contract";
@@ -164,9 +164,11 @@ function checkBuiltin(
     problems.push(`${where}: unknown builtin "${name}" (known: ${Object.keys(BUILTINS).join(", ")})`);
     return;
   }
-  const spec = BUILTINS[name];
-  if (spec.kind !== kind) {
-    problems.push(`${where}: builtin "${name}" is a ${spec.kind}, but this position needs a ${kind}`);
+  const spec = builtinStage(name, kind);
+  if (spec === undefined) {
+    problems.push(
+      `${where}: builtin "${name}" is a ${builtinKinds(name).join(" or ")}, but this position needs a ${kind}`,
+    );
     return;
   }
   const validate = ajv.compile(spec.configSchema);

@@ -158,7 +158,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
       if (stopped) return;
       stopped = true;
       proc.kill("SIGINT"); // fast shutdown: disconnect clients, checkpoint, exit
-      const timer = new Promise((resolve) => setTimeout(resolve, 10_000));
+      const timer = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
       await Promise.race([proc.exited, timer]);
       await proc.stop(1000);
       fs.rmSync(dir, { recursive: true, force: true });

@@ -148,6 +148,19 @@ export function parseMirrorConfig(
       problems: [`not valid YAML/JSON: ${(err as Error).message}`],
     });
   }
+  return mirrorPlansFrom(raw, source, env);
+}
+
+/**
+ * Validates an already parsed config (a file's content, or the `config` of a
+ * `builtin: mirror` pipeline stage): interpolation, schema, uniqueness.
+ * Throws CONFIG_INVALID listing every problem.
+ */
+export function mirrorPlansFrom(
+  raw: unknown,
+  source = "mirror config",
+  env: NodeJS.ProcessEnv = process.env,
+): MirrorPlan[] {
   const problems: string[] = [];
   const interpolated = interpolate(raw, env, problems);
   if (!validateSchema(interpolated)) {

@@ -38,6 +38,21 @@ export interface PartitionMirrorOptions {
   heartbeatMs?: number;
   /** How long an unreachable destination is retried (open, each flush) before the mirror fails (default 30 s). */
   retryBudgetMs?: number;
+  /** Told after every durable flush (the `builtin: mirror` pipeline source turns these into records). */
+  onFlush?(flush: FlushInfo): void;
+}
+
+/** One durable flush, as logged. */
+export interface FlushInfo {
+  mirror: string;
+  topic: string;
+  partition: number;
+  path: string;
+  from: number;
+  to: number;
+  count: number;
+  bytes: number;
+  trigger: FlushTrigger;
 }
 
 export type MirrorState = "starting" | "running" | "stopping" | "stopped" | "failed";
@@ -244,6 +259,8 @@ export class PartitionMirror {
       { path: where, from, to, count, bytes: batch.bytes, elapsed_ms: Date.now() - started, trigger },
       "flush",
     );
+    const { name: mirror, topic, partition } = this.o;
+    this.o.onFlush?.({ mirror, topic, partition, path: where, from, to, count, bytes: batch.bytes, trigger });
   }
 
   /**

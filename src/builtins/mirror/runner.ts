@@ -11,7 +11,7 @@ import { KafkaDestination } from "./destination-kafka";
 import { S3SegmentStore } from "./destination-s3";
 import { SegmentDestination } from "./destination-segments";
 import { MirrorError } from "./mirror-error";
-import { PartitionMirror } from "./partition-mirror";
+import { PartitionMirror, type PartitionMirrorOptions } from "./partition-mirror";
 import { KafkaPartitionSource } from "./source-kafka";
 
 export function createDestination(
@@ -53,6 +53,7 @@ export interface MirrorTuning {
   heartbeatMs?: number;
   /** How long an unreachable destination is retried before the mirror fails (default 30 s). */
   retryBudgetMs?: number;
+  onFlush?: PartitionMirrorOptions["onFlush"];
 }
 
 export function createMirror(plan: MirrorPlan, log: Logger, tuning: MirrorTuning = {}): PartitionMirror {
@@ -75,6 +76,7 @@ export function createMirror(plan: MirrorPlan, log: Logger, tuning: MirrorTuning
     log: mlog,
     ...(tuning.heartbeatMs !== undefined ? { heartbeatMs: tuning.heartbeatMs } : {}),
     ...(tuning.retryBudgetMs !== undefined ? { retryBudgetMs: tuning.retryBudgetMs } : {}),
+    ...(tuning.onFlush !== undefined ? { onFlush: tuning.onFlush } : {}),
   });
 }
 

@@ -76,7 +76,7 @@ describe("conveyor validate", () => {
       expect(r.stderr).toContain(problem);
     }
     expect(r.stderr).toContain(
-      `INVALID: ${unknown}\n  - /sink: unknown builtin "nope" (known: file, sse, sling)\n`,
+      `INVALID: ${unknown}\n  - /sink: unknown builtin "nope" (known: file, sse, sling, mirror)\n`,
     );
   });
 
