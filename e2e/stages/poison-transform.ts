@@ -7,7 +7,7 @@
  */
 import * as fs from "node:fs";
 import { Command } from "commander";
-import { runUntilSignal } from "../../src/cli/signals";
+import { exitWithParent, runUntilSignal } from "../../src/cli/signals";
 import { serveTransform, StageError } from "../../src/sdk";
 
 function poisonOf(index: number): "retryable" | "fatal" | undefined {
@@ -15,6 +15,8 @@ function poisonOf(index: number): "retryable" | "fatal" | undefined {
   if (index % 50 === 7) return "fatal";
   return undefined;
 }
+
+exitWithParent();
 
 const program = new Command("poison-transform")
   .requiredOption("--name <name>", "Describe() name")

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `conveyor` CLI: one command per file in ./commands. */
+import { exitWithParent } from "./signals";
 import { Command } from "commander";
 import { routerCommand } from "./commands/router";
 import { sidecarCommand } from "./commands/sidecar";
@@ -10,6 +11,8 @@ import { demoCommand } from "./commands/demo";
 import { mirrorCommand } from "../builtins/mirror/cli";
 import { relayCommand } from "../builtins/relay/cli";
 import { slingCommand } from "../builtins/sling/cli";
+
+exitWithParent();
 
 const program = new Command("conveyor")
   .description("gRPC sidecar data plane for streaming pipelines")

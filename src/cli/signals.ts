@@ -26,3 +26,24 @@ export function runUntilSignal(stop: () => Promise<void>): Promise<void> {
     process.on("SIGINT", onSignal);
   });
 }
+
+/** The env var through which a test harness asks its child processes to follow it (ManagedProcess sets it). */
+export const PARENT_PID_ENV = "CONVEYOR_PARENT_PID";
+
+/**
+ * When started by a harness that set CONVEYOR_PARENT_PID, stops this process
+ * (SIGTERM to itself, so the usual graceful path runs) once that parent is
+ * gone — e.g. a test runner killed with SIGKILL, which cannot clean up its
+ * children. Without the variable it does nothing.
+ */
+export function exitWithParent(env: NodeJS.ProcessEnv = process.env): void {
+  const parent = Number(env[PARENT_PID_ENV]);
+  if (!Number.isInteger(parent) || parent <= 0) return;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.stderr.write(`conveyor: parent process ${parent} is gone; shutting down\n`);
+    process.kill(process.pid, "SIGTERM");
+  }, 1000);
+  timer.unref();
+}

@@ -6,8 +6,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PARENT_PID_ENV } from "../cli/signals";
 
-const TSX_REQUIRE = require.resolve("tsx/cjs");
+export const TSX_REQUIRE = require.resolve("tsx/cjs");
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 const live = new Set<ChildProcess>();
@@ -76,7 +77,8 @@ export class ManagedProcess {
       name,
       process.execPath,
       ["--require", TSX_REQUIRE, path.join(REPO_ROOT, script), ...args],
-      env,
+      // Our own processes stop when this one dies, even by SIGKILL (src/cli/signals.ts exitWithParent).
+      { ...env, [PARENT_PID_ENV]: String(process.pid) },
       logFile,
     );
   }

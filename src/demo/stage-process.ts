@@ -5,8 +5,10 @@
  * Prints "ready <address>" on stdout once serving; stops cleanly on SIGTERM.
  */
 import { Command, Option } from "commander";
-import { runUntilSignal } from "../cli/signals";
+import { exitWithParent, runUntilSignal } from "../cli/signals";
 import { serveSampleStage, type SampleKind } from "./sample-stages";
+
+exitWithParent();
 
 const program = new Command("stage-process")
   .argument("<kind>", "source | transform | sink")
