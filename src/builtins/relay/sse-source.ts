@@ -18,6 +18,7 @@
  * hash), key = its wiki (else meta.domain, else the identity), value = the
  * data bytes, headers sse-event-type / sse-event-id, eventTimeMs = meta.dt.
  */
+import { ReaderSignal } from "../../stages/reader-signal";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { ConveyorError } from "../../errors";
@@ -79,8 +80,7 @@ export class SseSource implements SourceReader {
   private buffer: Array<{ record: Record; cursor: string }> = [];
   private timer: NodeJS.Timeout | undefined;
   private timerExpired = false;
-  private waiters: Array<() => void> = [];
-  private wakeUp: (() => void) | undefined;
+  private readonly signal = new ReaderSignal();
   private connection: AbortController | undefined;
   /** The id a reconnect asks to follow (the last event received, buffered or sent). */
   private lastReceivedId: string | undefined;
@@ -132,8 +132,7 @@ export class SseSource implements SourceReader {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.connection?.abort();
-    this.wakeUp?.();
-    this.notify();
+    this.signal.interrupt();
   }
 
   /** Resolves when the read loop stopped and every granted ack is saved. */
@@ -187,7 +186,7 @@ export class SseSource implements SourceReader {
           this.flush();
           this.armTimer();
           // Out of credits with a full buffer: stop reading (backpressure) until grant() or close().
-          while (!this.closed && this.buffer.length >= this.batchSize) await this.changed();
+          while (!this.closed && this.buffer.length >= this.batchSize) await this.signal.changed();
           if (this.closed) break;
         }
         if (!this.closed) {
@@ -207,7 +206,7 @@ export class SseSource implements SourceReader {
       failures = progressed ? 0 : failures + 1;
       const delay = backoffMs(baseMs, failures, maxBackoffMs);
       this.log.info({ delayMs: delay, lastEventId: this.lastReceivedId ?? null }, "sse source: reconnecting");
-      await this.sleep(delay);
+      await this.signal.sleep(delay);
     }
   }
 
@@ -229,7 +228,7 @@ export class SseSource implements SourceReader {
       this.timer = undefined;
       this.timerExpired = false;
     }
-    if (sent) this.notify();
+    if (sent) this.signal.notify();
   }
 
   private armTimer(): void {
@@ -277,28 +276,5 @@ export class SseSource implements SourceReader {
     this.ended = { err: error };
     this.close();
     this.endHandler?.(error);
-  }
-
-  private changed(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  private notify(): void {
-    const waiting = this.waiters;
-    this.waiters = [];
-    for (const w of waiting) w();
-  }
-
-  /** The reconnect delay; only close() cuts it short. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakeUp = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
   }
 }

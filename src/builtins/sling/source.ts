@@ -23,6 +23,7 @@
  * A failed Sling run (bad connection, bad SQL, timeout) ends the reader with SLING_SOURCE_FAILED
  * through onEnd; the source runner opens a new one with backoff.
  */
+import { ReaderSignal } from "../../stages/reader-signal";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -85,8 +86,7 @@ export class SlingSource implements SourceReader {
   private allComplete = false;
   /** The cursor of the last batch sent ("" until a value was complete). */
   private lastCursor = "";
-  private waiters: Array<() => void> = [];
-  private wakeUp: (() => void) | undefined;
+  private readonly signal = new ReaderSignal();
   private savedCursor: string | undefined;
   private pendingAck: string | undefined;
   private saving: Promise<void> | undefined;
@@ -133,8 +133,7 @@ export class SlingSource implements SourceReader {
     if (this.closed) return;
     this.closed = true;
     this.closing.abort();
-    this.wakeUp?.();
-    this.notify();
+    this.signal.interrupt();
   }
 
   /** Resolves when the read loop stopped (Sling child gone, temp files removed) and every ack is saved. */
@@ -200,8 +199,8 @@ export class SlingSource implements SourceReader {
           after = read.lastCursor;
         }
         // Send what was read before the next run: memory stays at most one run's rows.
-        while (!this.closed && this.buffer.length > 0) await this.changed();
-        if (!read.full) await this.sleep(this.pollIntervalMs);
+        while (!this.closed && this.buffer.length > 0) await this.signal.changed();
+        if (!read.full) await this.signal.sleep(this.pollIntervalMs);
       }
     } catch (err) {
       if (!this.closed) this.end(err instanceof RowError ? this.rowError(err) : err);
@@ -247,7 +246,7 @@ export class SlingSource implements SourceReader {
         lastCursor = row.cursor;
         this.buffer.push(row);
         this.flush();
-        while (!this.closed && this.groupStart >= this.batchSize) await this.changed();
+        while (!this.closed && this.groupStart >= this.batchSize) await this.signal.changed();
         if (this.closed) break;
       }
     } finally {
@@ -282,7 +281,7 @@ export class SlingSource implements SourceReader {
       sent = true;
       handler({ records: taken.map((t) => t.record), cursor: this.lastCursor });
     }
-    if (sent) this.notify();
+    if (sent) this.signal.notify();
   }
 
   /** Saves the newest acked cursor; acks arriving during a save are coalesced into the next one. */
@@ -330,28 +329,5 @@ export class SlingSource implements SourceReader {
     this.ended = { err: error };
     this.close();
     this.endHandler?.(error);
-  }
-
-  private changed(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  private notify(): void {
-    const waiting = this.waiters;
-    this.waiters = [];
-    for (const w of waiting) w();
-  }
-
-  /** The poll interval; only close() cuts it short. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakeUp = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
   }
 }
