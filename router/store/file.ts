@@ -8,6 +8,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ConveyorError } from "../../src/errors";
+import { writeFileDurably } from "../../src/durable-file";
 import type { RouterState, RouterStore, StoredAssignment, StoredPipeline } from "./store";
 
 /** Bumped if the layout ever changes incompatibly. */
@@ -19,7 +20,6 @@ interface FileContent extends RouterState {
 
 export class FileStore implements RouterStore {
   readonly description: string;
-  private tmpCounter = 0;
 
   constructor(private readonly file: string) {
     this.description = `file:${file}`;
@@ -49,32 +49,15 @@ export class FileStore implements RouterStore {
     const dir = path.dirname(this.file);
     await fsp.mkdir(dir, { recursive: true });
     const content: FileContent = { formatVersion: FORMAT_VERSION, ...state };
-    // Unique per write, so that two saves in flight never share a temp file.
-    const tmp = `${this.file}.tmp-${process.pid}-${this.tmpCounter++}`;
     try {
-      const handle = await fsp.open(tmp, "w");
-      try {
-        await handle.writeFile(JSON.stringify(content, null, 2) + "\n", "utf8");
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await fsp.rename(tmp, this.file);
+      await writeFileDurably(this.file, JSON.stringify(content, null, 2) + "\n");
     } catch (err) {
-      await fsp.rm(tmp, { force: true });
       throw new ConveyorError(
         "INTERNAL",
         `could not write router state to ${this.file}: ${(err as Error).message}`,
         { file: this.file },
         { cause: err },
       );
-    }
-    // The rename is durable only once the directory entry is.
-    const dirHandle = await fsp.open(dir, "r");
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
     }
   }
 

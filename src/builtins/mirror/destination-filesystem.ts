@@ -9,20 +9,12 @@ import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import type { Segment } from "./chain";
 import type { SegmentStore } from "./destination-segments";
+import { fsyncDir } from "../../durable-file";
 
 const TEMP_PREFIX = ".conveyor-tmp-";
 
 export function partitionDir(root: string, destinationName: string, partition: number): string {
   return path.join(root, destinationName, String(partition));
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fd = await fsp.open(dir, "r");
-  try {
-    await fd.sync();
-  } finally {
-    await fd.close();
-  }
 }
 
 export class FilesystemSegmentStore implements SegmentStore {

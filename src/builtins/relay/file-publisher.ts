@@ -21,7 +21,7 @@ import * as path from "node:path";
 import type { Logger } from "../../telemetry/log";
 import { relayMetrics } from "./metrics";
 import { eventIdentity, sha256, type PublishOutcome, type Publisher, type RelayEvent } from "./publisher";
-import { fsyncDir } from "./state-store";
+import { fsyncDir } from "../../durable-file";
 
 const SAFE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 const TEMP_PREFIX = ".tmp-";

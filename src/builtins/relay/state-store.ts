@@ -7,8 +7,8 @@
  * the publishers make replays harmless (files: name = identity, no overwrite).
  */
 import * as fs from "node:fs/promises";
-import * as path from "node:path";
 import { ConveyorError } from "../../errors";
+import { writeFileDurably } from "../../durable-file";
 
 export interface RelayState {
   lastEventId: string;
@@ -47,25 +47,6 @@ export class StateStore {
   }
 
   async save(state: RelayState): Promise<void> {
-    const dir = path.dirname(this.file);
-    const tmp = path.join(dir, `.${path.basename(this.file)}.tmp-${process.pid}`);
-    const handle = await fs.open(tmp, "w");
-    try {
-      await handle.writeFile(`${JSON.stringify({ lastEventId: state.lastEventId })}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(tmp, this.file);
-    await fsyncDir(dir);
-  }
-}
-
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    await writeFileDurably(this.file, `${JSON.stringify({ lastEventId: state.lastEventId })}\n`);
   }
 }

@@ -3,10 +3,11 @@
  * ({"version":1,"updateKey":"id","cursor":"42"}), replaced atomically (write temp, fsync, rename, fsync
  * the directory), so after a crash the next reader resumes after the last acked batch, never later.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { ConveyorError } from "../../errors";
+import { writeFileDurably } from "../../durable-file";
 import { decodeCursor } from "./source-rows";
 
 export interface SlingSourceState {
@@ -55,26 +56,7 @@ export class SlingSourceStateStore {
   }
 
   async save(updateKey: string, cursor: string): Promise<void> {
-    const dir = path.dirname(this.file);
-    // Unique per save: a closing reader may still be saving while its successor saves.
-    const tmp = path.join(
-      dir,
-      `.${path.basename(this.file)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`,
-    );
     const state: SlingSourceState = { version: 1, updateKey, cursor };
-    const handle = await fs.open(tmp, "w");
-    try {
-      await handle.writeFile(`${JSON.stringify(state)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(tmp, this.file);
-    const d = await fs.open(dir, "r");
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
+    await writeFileDurably(this.file, `${JSON.stringify(state)}\n`);
   }
 }
