@@ -17,7 +17,11 @@ import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { LocalCluster } from "../src/cluster/local-cluster";
 import { ManagedProcess } from "../src/cluster/managed-process";
-import { CHANNEL_OPTIONS, deadlineIn, v1 } from "../src/proto";
+import { CHANNEL_OPTIONS as BASE_CHANNEL_OPTIONS, deadlineIn, v1 } from "../src/proto";
+import { FLOW_CONTROL_CHANNEL_OPTIONS } from "../src/sdk/flow-control";
+
+/** The sidecar's channel options (sidecar/client-pool.ts), so both variants get the same HTTP/2 windows. */
+const CHANNEL_OPTIONS = { ...BASE_CHANNEL_OPTIONS, ...FLOW_CONTROL_CHANNEL_OPTIONS };
 import type { ReadRequest } from "../src/generated/conveyor/v1/ReadRequest";
 import type { ReadResponse__Output } from "../src/generated/conveyor/v1/ReadResponse";
 import type { Record } from "../src/stages/contract";

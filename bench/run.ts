@@ -305,7 +305,8 @@ async function main(o: CliOptions): Promise<number> {
   );
   for (const r of results) {
     process.stdout.write(
-      `${r.variant} #${r.repeat} CPU seconds: ${r.cpu.map((c) => `${c.process} ${c.cpuSeconds}`).join(", ")}\n`,
+      `${r.variant} #${r.repeat} CPU seconds: ${r.cpu.map((c) => `${c.process} ${c.cpuSeconds}`).join(", ")}\n` +
+        `${r.variant} #${r.repeat} peak RSS MiB: ${r.cpu.map((c) => `${c.process} ${c.peakRssMiB ?? "?"}`).join(", ")}\n`,
     );
   }
   const mark = (met: boolean | undefined): string => (met === undefined ? "n/a" : met ? "met" : "MISSED");

@@ -41,6 +41,19 @@ export interface ProcessCpu {
   cpuSeconds: number;
   userSeconds: number;
   systemSeconds: number;
+  /** Peak resident set size (VmHWM) in MiB when the last record arrived; undefined when unavailable. */
+  peakRssMiB?: number;
+}
+
+/** VmHWM (peak RSS since the process started) in MiB, from /proc/<pid>/status. */
+export function readPeakRssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? round(Number(m[1]) / 1024, 1) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface HotFunction {
@@ -208,6 +221,7 @@ export function cpuDelta(procs: NamedProcess[], before: CpuSnapshot, after: CpuS
       cpuSeconds: round(user + system, 2),
       userSeconds: user,
       systemSeconds: system,
+      peakRssMiB: readPeakRssMiB(pid),
     };
   });
 }

@@ -10,6 +10,10 @@
  * batch id 0); for user stages the window is fixed. When the stream breaks,
  * every pending batch fails with PEER_UNAVAILABLE (retryable) and the next
  * send opens a new stream.
+ *
+ * Deadlines: one timer per stream, armed for the earliest deadline of the
+ * batches on the wire, instead of a timer per batch; when it fires, every
+ * batch past its deadline fails with TIMEOUT.
  */
 import type * as grpc from "@grpc/grpc-js";
 import { ConveyorError, fromGrpcError } from "../src/errors";
@@ -31,7 +35,9 @@ export interface BatchStreamOptions<Req, Res> {
 interface Pending<Res> {
   resolve(res: Res): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
+  /** Date.now() after which the batch fails with TIMEOUT. */
+  deadline: number;
+  timeoutMs: number;
 }
 
 interface Waiting {
@@ -46,6 +52,9 @@ export class BatchStream<Req, Res> {
   private credits = 0;
   private nextBatchId = 1;
   private closed = false;
+  /** The deadline sweep: armed for `sweepAt`, the earliest deadline when it was armed. */
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepAt = Number.POSITIVE_INFINITY;
 
   constructor(private readonly opts: BatchStreamOptions<Req, Res>) {}
 
@@ -61,19 +70,9 @@ export class BatchStream<Req, Res> {
     return new Promise<Res>((resolve, reject) => {
       const start = (): void => {
         const batchId = this.nextBatchId++;
-        const timer = setTimeout(() => {
-          if (!this.pending.delete(batchId)) return;
-          // A fixed window frees the slot; a granted window waits for the server's own credit.
-          if (this.opts.window !== "granted") this.credits++;
-          this.pump();
-          reject(
-            new ConveyorError(
-              "TIMEOUT",
-              `${this.opts.name}: batch ${batchId} not answered within ${timeoutMs} ms`,
-            ),
-          );
-        }, timeoutMs);
-        this.pending.set(batchId, { resolve, reject, timer });
+        const deadline = Date.now() + timeoutMs;
+        this.pending.set(batchId, { resolve, reject, deadline, timeoutMs });
+        this.armSweep(deadline);
         this.credits--;
         this.call!.write(build(batchId));
       };
@@ -84,6 +83,7 @@ export class BatchStream<Req, Res> {
 
   close(): void {
     this.closed = true;
+    this.disarmSweep();
     this.fail(new ConveyorError("SHUTTING_DOWN", `${this.opts.name}: stream closed`));
     this.call?.end();
     this.call = undefined;
@@ -113,11 +113,50 @@ export class BatchStream<Req, Res> {
       // Unknown id: a batch we already timed out. Its result is dropped; the caller retried or failed it.
       if (p) {
         this.pending.delete(batchId);
-        clearTimeout(p.timer);
+        if (this.pending.size === 0) this.disarmSweep();
         p.resolve(res);
       }
     }
     this.pump();
+  }
+
+  private armSweep(deadline: number): void {
+    if (this.sweepTimer !== undefined && deadline >= this.sweepAt) return;
+    clearTimeout(this.sweepTimer);
+    this.sweepAt = deadline;
+    this.sweepTimer = setTimeout(() => this.sweep(), Math.max(0, deadline - Date.now()));
+  }
+
+  private disarmSweep(): void {
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    this.sweepAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Fails every batch past its deadline (a late answer is then dropped); re-arms for the next one. */
+  private sweep(): void {
+    this.sweepTimer = undefined;
+    this.sweepAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    const expired: Array<[number, Pending<Res>]> = [];
+    for (const [batchId, p] of this.pending) {
+      if (p.deadline <= now) expired.push([batchId, p]);
+      else if (p.deadline < next) next = p.deadline;
+    }
+    for (const [batchId] of expired) this.pending.delete(batchId);
+    // A fixed window frees the slots; a granted window waits for the server's own credits.
+    if (this.opts.window !== "granted") this.credits += expired.length;
+    if (next !== Number.POSITIVE_INFINITY) this.armSweep(next);
+    if (expired.length > 0) this.pump();
+    for (const [batchId, p] of expired) {
+      p.reject(
+        new ConveyorError(
+          "TIMEOUT",
+          `${this.opts.name}: batch ${batchId} not answered within ${p.timeoutMs} ms`,
+        ),
+      );
+    }
   }
 
   private pump(): void {
@@ -137,10 +176,8 @@ export class BatchStream<Req, Res> {
   }
 
   private fail(err: Error): void {
-    for (const [, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(err);
-    }
+    this.disarmSweep();
+    for (const [, p] of this.pending) p.reject(err);
     this.pending.clear();
     for (const w of this.waiting.splice(0)) w.reject(err);
   }

@@ -5,6 +5,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { CHANNEL_OPTIONS } from "../src/proto";
+import { FLOW_CONTROL_CHANNEL_OPTIONS } from "../src/sdk/flow-control";
 import { ConveyorError } from "../src/errors";
 import type { Logger } from "../src/telemetry/log";
 import type { SourceClient } from "../src/generated/conveyor/v1/Source";
@@ -137,7 +138,11 @@ export class ClientPool {
     let e = this.entries.get(endpoint);
     if (!e) {
       e = {
-        channel: new grpc.Channel(endpoint, grpc.credentials.createInsecure(), CHANNEL_OPTIONS),
+        // Wide HTTP/2 windows: a batch or a source read travels without WINDOW_UPDATE round trips.
+        channel: new grpc.Channel(endpoint, grpc.credentials.createInsecure(), {
+          ...CHANNEL_OPTIONS,
+          ...FLOW_CONTROL_CHANNEL_OPTIONS,
+        }),
         lastUsedMs: Date.now(),
         objects: new Map(),
       };

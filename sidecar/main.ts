@@ -18,6 +18,7 @@ import { PauseFence } from "./pause-fence";
 import { RouterClient } from "./router-client";
 import { StageStats } from "./stage-stats";
 import { Taps } from "./taps";
+import { widenServerWindows } from "../src/sdk/flow-control";
 
 export interface RunningSidecar {
   /** The DataPlane address peers use. */
@@ -78,6 +79,8 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
       log: log.child({ component: "peer-server" }),
     }),
   ]);
+  // Peers forward 100 KB batches: wide HTTP/2 windows spare them WINDOW_UPDATE round trips.
+  widenServerWindows(server.server);
   const peerAddress = config.peerAddress ?? `${advertisedHost(config.grpcHost)}:${server.port}`;
 
   const assignments = new Assignments({

@@ -15,6 +15,7 @@ import type { StageInfo } from "../generated/conveyor/v1/StageInfo";
 import { startGrpcServer, type ServiceBinding } from "../grpc/server";
 import { STAGE_KIND_TO_PROTO, type StageKind } from "../stages/contract";
 import type { Logger } from "../telemetry/log";
+import { widenServerWindows } from "./flow-control";
 
 export interface StageOptions {
   /** Describe().name: pipelines refer to the stage by this name. Required. */
@@ -136,6 +137,7 @@ export async function startStageServer(
   tracker: StreamTracker,
 ): Promise<StageServer> {
   const running = await startGrpcServer(opts.host, port, [binding], opts.serverOptions);
+  widenServerWindows(running.server);
   return {
     address: running.address,
     port: running.port,

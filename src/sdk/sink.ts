@@ -11,6 +11,7 @@
 import type { SinkHandlers } from "../generated/conveyor/v1/Sink";
 import type { WriteResponse } from "../generated/conveyor/v1/WriteResponse";
 import { SERVICE, v1 } from "../proto";
+import { WIRE_CODECS, withCodecs } from "./wire";
 import type { Record, RecordError, WriteResult } from "../stages/contract";
 import { createLogger } from "../telemetry/log";
 import {
@@ -28,6 +29,11 @@ import { contractError, toRecordError } from "./stage-error";
 export type SinkOutcome = Error | null | undefined;
 
 export type SinkHandler = (records: Record[]) => void | SinkOutcome[] | Promise<void | SinkOutcome[]>;
+
+/** Write uses the hand-written codecs (wire.ts): no proto-loader copies of the records. */
+const SINK_SERVICE = withCodecs(v1.Sink.service, {
+  Write: [WIRE_CODECS.WriteRequest, WIRE_CODECS.WriteResponse],
+});
 
 export async function serveSink(
   port: number,
@@ -55,7 +61,7 @@ export async function serveSink(
   return startStageServer(
     port,
     opts,
-    { name: SERVICE.sink, definition: v1.Sink.service, implementation },
+    { name: SERVICE.sink, definition: SINK_SERVICE, implementation },
     tracker,
   );
 }

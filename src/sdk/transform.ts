@@ -12,6 +12,7 @@
 import type { ProcessResponse } from "../generated/conveyor/v1/ProcessResponse";
 import type { TransformHandlers } from "../generated/conveyor/v1/Transform";
 import { SERVICE, v1 } from "../proto";
+import { WIRE_CODECS, withCodecs } from "./wire";
 import type { Record, TransformResult } from "../stages/contract";
 import { createLogger } from "../telemetry/log";
 import {
@@ -40,6 +41,11 @@ export type TransformOutput = RecordPatch | RecordPatch[] | null | Error;
 
 export type TransformHandler = (records: Record[]) => TransformOutput[] | Promise<TransformOutput[]>;
 
+/** Process uses the hand-written codecs (wire.ts): no proto-loader copies of the records. */
+const TRANSFORM_SERVICE = withCodecs(v1.Transform.service, {
+  Process: [WIRE_CODECS.ProcessRequest, WIRE_CODECS.ProcessResponse],
+});
+
 export async function serveTransform(
   port: number,
   handler: TransformHandler,
@@ -66,7 +72,7 @@ export async function serveTransform(
   return startStageServer(
     port,
     opts,
-    { name: SERVICE.transform, definition: v1.Transform.service, implementation },
+    { name: SERVICE.transform, definition: TRANSFORM_SERVICE, implementation },
     tracker,
   );
 }
