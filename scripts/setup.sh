@@ -251,6 +251,15 @@ PY
 }
 
 # ---------------------------------------------------------------- debian tools (promtool, kcat, etcd)
+# apt-get update, once per setup run and only as root (returns 1 otherwise, so the caller reports its error).
+APT_REFRESHED=0
+refresh_apt_lists() {
+  [[ $APT_REFRESHED == 0 && $(id -u) == 0 ]] || return 1
+  APT_REFRESHED=1
+  note "refreshing Debian package lists (apt-get update)"
+  apt-get update -qq >/dev/null 2>&1
+}
+
 # Unpacked, not installed: apt-get download + dpkg -x into $CACHE/debs/<tool>, and
 # a wrapper in $BIN that points LD_LIBRARY_PATH at the unpacked libraries.
 install_deb_tool() {
@@ -268,7 +277,9 @@ install_deb_tool() {
   tmp="$(mktemp -d "$CACHE/.build-$tool.XXXXXX")"
   chmod 755 "$tmp" # apt's _apt user must be able to write the download here
   local log="$tmp/apt.log"
-  if ! (cd "$tmp" && run_logged "$log" apt-get download "$@"); then
+  # A fresh machine may have empty package lists: refresh them once (as root) and try again.
+  if ! (cd "$tmp" && run_logged "$log" apt-get download "$@") &&
+    ! { refresh_apt_lists && (cd "$tmp" && run_logged "$log" apt-get download "$@"); }; then
     [[ $QUIET == 0 ]] || cat "$log" >&2
     rm -rf "$tmp"
     die "apt-get download $* failed (output above)"
@@ -317,10 +328,12 @@ install_postgres() {
   note "installing Debian's postgresql with apt-get (first time only)"
   local log
   log="$(mktemp)"
-  if ! run_logged "$log" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; then
+  if ! run_logged "$log" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql &&
+    ! { refresh_apt_lists &&
+      run_logged "$log" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }; then
     [[ $QUIET == 0 ]] || cat "$log" >&2
     rm -f "$log"
-    die "apt-get install postgresql failed (output above; try apt-get update first)"
+    die "apt-get install postgresql failed (output above)"
   fi
   rm -f "$log"
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || die "postgresql installed but no /usr/lib/postgresql/*/bin/initdb"
