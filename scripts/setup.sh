@@ -288,7 +288,7 @@ install_deb_tool() {
   for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$tmp/root"; done
   local found
   found="$(find "$tmp/root/usr/bin" "$tmp/root/usr/sbin" -name "$tool" -type f 2>/dev/null | head -1 || true)"
-  [[ -n $found ]] || die "the packages $* have no $tool binary"
+  [[ -n $found ]] || { rm -rf "$tmp"; die "the packages $* have no $tool binary"; }
   rm -rf "$dir"
   mkdir -p "$(dirname "$dir")"
   mv "$tmp/root" "$dir"
