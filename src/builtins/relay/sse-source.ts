@@ -18,11 +18,11 @@
  * hash), key = its wiki (else meta.domain, else the identity), value = the
  * data bytes, headers sse-event-type / sse-event-id, eventTimeMs = meta.dt.
  */
-import { ReaderSignal } from "../../stages/reader-signal";
+import { CreditedSourceReader } from "../../stages/credited-reader";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { ConveyorError } from "../../errors";
-import type { Record, SourceBatch, SourceReader } from "../../stages/contract";
+import type { Record } from "../../stages/contract";
 import type { Logger } from "../../telemetry/log";
 import { relayMetrics } from "./metrics";
 import { eventIdentity, eventKey, eventTimeMs, sha256, type RelayEvent } from "./publisher";
@@ -66,33 +66,25 @@ export function openSseSource(config: SseSourceConfig, opts: SseSourceOptions): 
   return new SseSource(config, opts);
 }
 
-export class SseSource implements SourceReader {
+export class SseSource extends CreditedSourceReader {
   readonly stateFile: string;
   private readonly store: StateStore;
   private readonly batchSize: number;
   private readonly maxBatchWaitMs: number;
-  private readonly log: Logger;
-  private batchHandler: ((batch: SourceBatch) => void) | undefined;
-  private endHandler: ((err?: Error) => void) | undefined;
-  private ended: { err?: Error } | undefined;
-  private closed = false;
-  private credits = 0;
+  protected readonly log: Logger;
+  protected readonly label = "sse source";
   private buffer: Array<{ record: Record; cursor: string }> = [];
   private timer: NodeJS.Timeout | undefined;
   private timerExpired = false;
-  private readonly signal = new ReaderSignal();
   private connection: AbortController | undefined;
   /** The id a reconnect asks to follow (the last event received, buffered or sent). */
   private lastReceivedId: string | undefined;
-  private savedCursor: string | undefined;
-  private pendingAck: string | undefined;
-  private saving: Promise<void> | undefined;
-  private readonly running: Promise<void>;
 
   constructor(
     private readonly config: SseSourceConfig,
     private readonly opts: SseSourceOptions,
   ) {
+    super();
     this.batchSize = config.batchSize ?? SSE_SOURCE_DEFAULTS.batchSize;
     this.maxBatchWaitMs = config.maxBatchWaitMs ?? SSE_SOURCE_DEFAULTS.maxBatchWaitMs;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
@@ -107,38 +99,14 @@ export class SseSource implements SourceReader {
     this.running = this.run();
   }
 
-  onBatch(handler: (batch: SourceBatch) => void): void {
-    this.batchHandler = handler;
-    this.flush();
-  }
-
-  onEnd(handler: (err?: Error) => void): void {
-    this.endHandler = handler;
-    if (this.ended !== undefined) handler(this.ended.err);
-  }
-
-  /** More credits (records this reader may send); ackCursor: everything up to it is durable downstream. */
-  grant(credits: number, ackCursor?: string): void {
-    if (this.closed) return;
-    if (Number.isFinite(credits) && credits > 0) this.credits += Math.floor(credits);
-    if (ackCursor !== undefined && ackCursor !== "") this.ack(ackCursor);
-    this.flush();
-  }
-
-  /** Stops reading; the acks already granted are still saved (whenClosed() waits for that). */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected stopReading(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.connection?.abort();
-    this.signal.interrupt();
   }
 
-  /** Resolves when the read loop stopped and every granted ack is saved. */
-  async whenClosed(): Promise<void> {
-    await this.running;
-    while (this.saving !== undefined) await this.saving;
+  protected saveCursor(cursor: string): Promise<void> {
+    return this.store.save({ lastEventId: cursor });
   }
 
   private async run(): Promise<void> {
@@ -211,7 +179,7 @@ export class SseSource implements SourceReader {
   }
 
   /** Sends batches while there are credits and a batch is due (full to min(batchSize, credits), or timed out). */
-  private flush(): void {
+  protected flush(): void {
     const handler = this.batchHandler;
     if (handler === undefined || this.closed) return;
     let sent = false;
@@ -238,43 +206,5 @@ export class SseSource implements SourceReader {
       this.timerExpired = true;
       this.flush();
     }, this.maxBatchWaitMs);
-  }
-
-  /** Saves the newest acked cursor; acks arriving during a save are coalesced into the next one. */
-  private ack(cursor: string): void {
-    this.pendingAck = cursor;
-    if (this.saving !== undefined) return;
-    this.saving = (async () => {
-      while (this.pendingAck !== undefined) {
-        const next = this.pendingAck;
-        this.pendingAck = undefined;
-        if (next === this.savedCursor) continue;
-        await this.store.save({ lastEventId: next });
-        this.savedCursor = next;
-      }
-    })()
-      .catch((err: unknown) => {
-        this.end(
-          new ConveyorError(
-            "STAGE_FAILED",
-            `sse source: saving the acked cursor to ${this.stateFile} failed: ${
-              err instanceof Error ? err.message : String(err)
-            }`,
-            { file: this.stateFile },
-            { cause: err },
-          ),
-        );
-      })
-      .finally(() => (this.saving = undefined));
-  }
-
-  /** Ends the reader with an error (once): closes it and tells onEnd. */
-  private end(err: unknown): void {
-    if (this.ended !== undefined) return;
-    const error = err instanceof Error ? err : new Error(String(err));
-    this.log.error({ err: error }, "sse source: stopped");
-    this.ended = { err: error };
-    this.close();
-    this.endHandler?.(error);
   }
 }

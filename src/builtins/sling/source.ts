@@ -23,13 +23,12 @@
  * A failed Sling run (bad connection, bad SQL, timeout) ends the reader with SLING_SOURCE_FAILED
  * through onEnd; the source runner opens a new one with backoff.
  */
-import { ReaderSignal } from "../../stages/reader-signal";
+import { CreditedSourceReader } from "../../stages/credited-reader";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { ConveyorError } from "../../errors";
-import type { SourceBatch, SourceReader } from "../../stages/contract";
 import type { Logger } from "../../telemetry/log";
 import { parseDuration } from "./duration";
 import { checkSlingSourceConfig, SLING_SOURCE_DEFAULTS, type SlingSourceConfig } from "./source-config";
@@ -61,7 +60,7 @@ export function openSlingSource(config: SlingSourceConfig, opts: SlingSourceOpti
   return new SlingSource(config, opts);
 }
 
-export class SlingSource implements SourceReader {
+export class SlingSource extends CreditedSourceReader {
   readonly stateFile: string;
   private readonly config: SlingSourceConfig;
   private readonly store: SlingSourceStateStore;
@@ -71,13 +70,9 @@ export class SlingSource implements SourceReader {
   private readonly timeoutMs: number;
   private readonly bin: string;
   private readonly env: NodeJS.ProcessEnv;
-  private readonly log: Logger;
+  protected readonly log: Logger;
+  protected readonly label = "sling source";
   private readonly closing = new AbortController();
-  private batchHandler: ((batch: SourceBatch) => void) | undefined;
-  private endHandler: ((err?: Error) => void) | undefined;
-  private ended: { err?: Error } | undefined;
-  private closed = false;
-  private credits = 0;
   /** Rows read and not sent yet, in update-key order. */
   private buffer: SourceRow[] = [];
   /** Index in buffer of the first row of the last update-key value read (rows before it are complete). */
@@ -86,13 +81,9 @@ export class SlingSource implements SourceReader {
   private allComplete = false;
   /** The cursor of the last batch sent ("" until a value was complete). */
   private lastCursor = "";
-  private readonly signal = new ReaderSignal();
-  private savedCursor: string | undefined;
-  private pendingAck: string | undefined;
-  private saving: Promise<void> | undefined;
-  private readonly running: Promise<void>;
 
   constructor(config: SlingSourceConfig, opts: SlingSourceOptions) {
+    super();
     this.config = checkSlingSourceConfig(config);
     this.batchSize = this.config.batchSize ?? SLING_SOURCE_DEFAULTS.batchSize;
     this.pollIntervalMs = this.config.pollIntervalMs ?? SLING_SOURCE_DEFAULTS.pollIntervalMs;
@@ -110,36 +101,12 @@ export class SlingSource implements SourceReader {
     this.running = this.run(opts.tmpDir ?? os.tmpdir(), opts.killGraceMs);
   }
 
-  onBatch(handler: (batch: SourceBatch) => void): void {
-    this.batchHandler = handler;
-    this.flush();
-  }
-
-  onEnd(handler: (err?: Error) => void): void {
-    this.endHandler = handler;
-    if (this.ended !== undefined) handler(this.ended.err);
-  }
-
-  /** More credits (records this reader may send); ackCursor: everything up to it is durable downstream. */
-  grant(credits: number, ackCursor?: string): void {
-    if (this.closed) return;
-    if (Number.isFinite(credits) && credits > 0) this.credits += Math.floor(credits);
-    if (ackCursor !== undefined && ackCursor !== "") this.ack(ackCursor);
-    this.flush();
-  }
-
-  /** Stops reading and kills a Sling run in progress; acks already granted are still saved. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected stopReading(): void {
     this.closing.abort();
-    this.signal.interrupt();
   }
 
-  /** Resolves when the read loop stopped (Sling child gone, temp files removed) and every ack is saved. */
-  async whenClosed(): Promise<void> {
-    await this.running;
-    while (this.saving !== undefined) await this.saving;
+  protected saveCursor(cursor: string): Promise<void> {
+    return this.store.save(this.config.updateKey, cursor);
   }
 
   private async run(tmpDir: string, killGraceMs: number | undefined): Promise<void> {
@@ -261,7 +228,7 @@ export class SlingSource implements SourceReader {
   }
 
   /** Sends batches of complete rows while there are credits: full ones, or what is left at a run's end. */
-  private flush(): void {
+  protected flush(): void {
     const handler = this.batchHandler;
     if (handler === undefined || this.closed) return;
     let sent = false;
@@ -284,34 +251,6 @@ export class SlingSource implements SourceReader {
     if (sent) this.signal.notify();
   }
 
-  /** Saves the newest acked cursor; acks arriving during a save are coalesced into the next one. */
-  private ack(cursor: string): void {
-    this.pendingAck = cursor;
-    if (this.saving !== undefined) return;
-    this.saving = (async () => {
-      while (this.pendingAck !== undefined) {
-        const next = this.pendingAck;
-        this.pendingAck = undefined;
-        if (next === this.savedCursor) continue;
-        await this.store.save(this.config.updateKey, next);
-        this.savedCursor = next;
-      }
-    })()
-      .catch((err: unknown) => {
-        this.end(
-          new ConveyorError(
-            "STAGE_FAILED",
-            `sling source: saving the acked cursor to ${this.stateFile} failed: ${
-              err instanceof Error ? err.message : String(err)
-            }`,
-            { file: this.stateFile },
-            { cause: err },
-          ),
-        );
-      })
-      .finally(() => (this.saving = undefined));
-  }
-
   private rowError(err: RowError): ConveyorError {
     return new ConveyorError(
       "CONFIG_INVALID",
@@ -319,15 +258,5 @@ export class SlingSource implements SourceReader {
       { stream: this.config.stream },
       { cause: err },
     );
-  }
-
-  /** Ends the reader with an error (once): closes it and tells onEnd. */
-  private end(err: unknown): void {
-    if (this.ended !== undefined) return;
-    const error = err instanceof Error ? err : new Error(String(err));
-    this.log.error({ err: error }, "sling source: stopped");
-    this.ended = { err: error };
-    this.close();
-    this.endHandler?.(error);
   }
 }
