@@ -12,7 +12,12 @@ import { Kafka, logLevel, type Producer } from "kafkajs";
 import { ManagedProcess, REPO_ROOT } from "../src/cluster/managed-process";
 import { segmentName } from "../src/builtins/mirror/chain";
 import { decodeSegment, type MirrorRecord } from "../src/builtins/mirror/record-line";
-import { startKafkaBroker, type KafkaBroker } from "../src/testing/kafka-broker";
+import {
+  createTopics,
+  produceNumbered,
+  startKafkaBroker,
+  type KafkaBroker,
+} from "../src/testing/kafka-broker";
 import { eventually } from "./harness/pipeline";
 
 jest.setTimeout(90_000);
@@ -45,29 +50,11 @@ describe("mirror to the filesystem (real Kafka broker)", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function createTopic(topic: string): Promise<void> {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-    await admin.disconnect();
-  }
+  const createTopic = (topic: string): Promise<void> => createTopics(kafka, [topic]);
 
   /** Produces values v-<offset> (keys k-<offset>, one header) for offsets [from, from + count). */
-  async function produce(topic: string, from: number, count: number): Promise<void> {
-    for (let i = 0; i < count; i += 500) {
-      const n = Math.min(500, count - i);
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: Array.from({ length: n }, (_, j) => ({
-          partition: 0,
-          key: `k-${from + i + j}`,
-          value: `v-${from + i + j}`,
-          headers: { h: "x" },
-        })),
-      });
-    }
-  }
+  const produce = (topic: string, from: number, count: number): Promise<void> =>
+    produceNumbered(producer, topic, from, count, { headers: { h: "x" } });
 
   function writeConfig(name: string, mirrors: MirrorDef[], flush: Record<string, number>): string {
     const file = path.join(dir, `${name}.yaml`);

@@ -12,7 +12,12 @@ import * as path from "node:path";
 import { Kafka, logLevel, type Producer } from "kafkajs";
 import { ManagedProcess, REPO_ROOT } from "../src/cluster/managed-process";
 import { SOURCE_HEADER } from "../src/builtins/mirror/destination-kafka";
-import { startKafkaBroker, type KafkaBroker } from "../src/testing/kafka-broker";
+import {
+  createTopics,
+  produceNumbered,
+  startKafkaBroker,
+  type KafkaBroker,
+} from "../src/testing/kafka-broker";
 import { toolPath } from "../src/testing/tools";
 import { eventually } from "./harness/pipeline";
 
@@ -46,32 +51,10 @@ describe("mirror Kafka → Kafka with transactions (real Kafka broker)", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function createTopics(...topics: string[]): Promise<void> {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: topics.map((topic) => ({ topic, numPartitions: 1 })),
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
-  }
+  const createSourceAndTarget = (...topics: string[]): Promise<void> => createTopics(kafka, topics);
 
-  async function produce(topic: string, from: number, count: number, valueBytes = 0): Promise<void> {
-    const pad = "x".repeat(valueBytes);
-    for (let i = 0; i < count; i += 500) {
-      const n = Math.min(500, count - i);
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: Array.from({ length: n }, (_, j) => ({
-          partition: 0,
-          key: `k-${from + i + j}`,
-          value: `v-${from + i + j}${pad}`,
-          headers: { h: "x" },
-        })),
-      });
-    }
-  }
+  const produce = (topic: string, from: number, count: number, valueBytes = 0): Promise<void> =>
+    produceNumbered(producer, topic, from, count, { valueBytes, headers: { h: "x" } });
 
   function writeConfig(
     name: string,
@@ -171,7 +154,7 @@ describe("mirror Kafka → Kafka with transactions (real Kafka broker)", () => {
   };
 
   it("kill -9 mid-run, more records, restart: the target holds every source offset exactly once (read_committed)", async () => {
-    await createTopics("orders", "orders-copy");
+    await createSourceAndTarget("orders", "orders-copy");
     await produce("orders", 0, 20_000, 200);
     const config = writeConfig(
       "crash",
@@ -225,7 +208,7 @@ describe("mirror Kafka → Kafka with transactions (real Kafka broker)", () => {
   });
 
   it("a second writer fences the first (same transactional id): the first stops, nothing is written twice", async () => {
-    await createTopics("fence", "fence-copy");
+    await createSourceAndTarget("fence", "fence-copy");
     await produce("fence", 0, 100);
     const flush = { "max-offsets": 10, "max-time-ms": 600_000 };
     const a = startMirror(
@@ -261,7 +244,7 @@ describe("mirror Kafka → Kafka with transactions (real Kafka broker)", () => {
   });
 
   it("the expected offset was removed from the source (deleteRecords): refuses with the low watermark", async () => {
-    await createTopics("gone", "gone-copy");
+    await createSourceAndTarget("gone", "gone-copy");
     await produce("gone", 0, 50);
     const config = writeConfig(
       "gone",

@@ -13,7 +13,7 @@ import { LocalCluster } from "../src/cluster/local-cluster";
 import { AdminApi } from "../src/cli/admin-client";
 import { segmentName } from "../src/builtins/mirror/chain";
 import { decodeSegment } from "../src/builtins/mirror/record-line";
-import { startKafkaBroker, type KafkaBroker } from "../src/testing/kafka-broker";
+import { createTopics, startKafkaBroker, type KafkaBroker } from "../src/testing/kafka-broker";
 import { freePortBlock } from "./harness/ports";
 import { eventually, readSinkFile } from "./harness/pipeline";
 
@@ -53,10 +53,7 @@ describe("builtin: mirror as a pipeline source", () => {
       brokers: [broker.bootstrap],
       logLevel: logLevel.NOTHING,
     });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 1 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopics(kafka, [TOPIC]);
     producer = kafka.producer({ idempotent: true, retry: { retries: 5 } });
     await producer.connect();
     await produce(0, 50);

@@ -5,7 +5,6 @@
  * kill -9 and restart of the relay.
  */
 import * as fs from "node:fs";
-import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ManagedProcess } from "../src/cluster/managed-process";
@@ -18,6 +17,7 @@ import {
 } from "../src/testing/sse-server";
 import { eventually } from "./harness/pipeline";
 import { freePortBlock } from "./harness/ports";
+import { metric, scrape } from "./harness/metrics";
 
 jest.setTimeout(60_000);
 
@@ -64,24 +64,6 @@ function expectExactlyOnce(publishDir: string, events: TestSseEvent[]): void {
     const text = fs.readFileSync(path.join(publishDir, expectedName(e)), "utf8");
     expect(JSON.parse(text)).toEqual(JSON.parse(e.data));
   }
-}
-
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: "127.0.0.1", port, path: "/metrics", timeout: 5000 }, (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve(body));
-      })
-      .on("error", reject);
-  });
-}
-
-function metric(text: string, name: string): number {
-  const m = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m"));
-  return m ? Number(m[1]) : NaN;
 }
 
 describe("relay ingest → files", () => {

@@ -8,13 +8,12 @@
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
-import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { ManagedProcess } from "../src/cluster/managed-process";
 import { EVENT_ID_HEADER } from "../src/builtins/relay/kafka-publisher";
-import { freePort, startKafkaBroker, type KafkaBroker } from "../src/testing/kafka-broker";
+import { freePort, createTopics, startKafkaBroker, type KafkaBroker } from "../src/testing/kafka-broker";
 import {
   recentChangeEvents,
   startSseServer,
@@ -23,6 +22,7 @@ import {
 } from "../src/testing/sse-server";
 import { toolPath } from "../src/testing/tools";
 import { eventually } from "./harness/pipeline";
+import { metric, scrape } from "./harness/metrics";
 
 jest.setTimeout(90_000);
 
@@ -51,19 +51,13 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function createTopic(topic: string, partitions = 3): Promise<void> {
+function createTopic(topic: string, partitions = 3): Promise<void> {
   const kafka = new Kafka({
     clientId: "relay-e2e",
     brokers: [broker!.bootstrap],
     logLevel: logLevel.NOTHING,
   });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
+  return createTopics(kafka, [topic], partitions);
 }
 
 function startRelay(
@@ -167,24 +161,6 @@ function expectStreamOrderPerPartition(messages: Consumed[], events: TestSseEven
     const order = messages.filter((m) => m.partition === p).map((m) => index.get(m.eventId)!);
     expect(order).toEqual([...order].sort((a, b) => a - b));
   }
-}
-
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: "127.0.0.1", port, path: "/metrics", timeout: 5000 }, (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve(body));
-      })
-      .on("error", reject);
-  });
-}
-
-function metric(text: string, name: string): number {
-  const m = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m"));
-  return m ? Number(m[1]) : NaN;
 }
 
 describe("relay ingest → Kafka", () => {

@@ -4,7 +4,7 @@
  * scan that counts every generator id (duplicates, gaps, torn lines).
  */
 import * as fs from "node:fs";
-import * as http from "node:http";
+import { fetchMetrics, sumSamples } from "./metrics";
 
 /** mulberry32: a small seeded PRNG, so a failing chaos run can be replayed with its seed. */
 export function seededRandom(seed: number): () => number {
@@ -45,25 +45,7 @@ export async function scrapeCounter(
   name: string,
   labels: { [label: string]: string },
 ): Promise<number> {
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = http.get(url, { timeout: 3000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () =>
-        res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${res.statusCode}`)),
-      );
-    });
-    req.on("timeout", () => req.destroy(new Error(`${url}: timed out`)));
-    req.on("error", reject);
-  });
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const wanted = Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`));
-    if (wanted) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return sum;
+  return sumSamples(await fetchMetrics(url, 3000), name, labels);
 }
 
 export interface SinkScan {

@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel, type Producer } from "kafkajs";
 import { ManagedProcess } from "../cluster/managed-process";
 import { cacheDir } from "./tools";
 
@@ -194,5 +194,52 @@ export function newClusterId(): string {
   for (;;) {
     const id = crypto.randomBytes(16).toString("base64url");
     if (!id.startsWith("-")) return id;
+  }
+}
+
+/** Creates topics with `numPartitions` partitions each and waits for their leaders. */
+export async function createTopics(kafka: Kafka, topics: string[], numPartitions = 1): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: topics.map((topic) => ({ topic, numPartitions })),
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface NumberedRecordOptions {
+  /** Bytes of "x" appended to each value (default 0). */
+  valueBytes?: number;
+  headers?: { [key: string]: string };
+}
+
+/**
+ * Produces the records a test can recognise by number: key `k-<i>` and value
+ * `v-<i>` for i in [from, from + count), to partition 0, 500 per request, acks=all.
+ */
+export async function produceNumbered(
+  producer: Producer,
+  topic: string,
+  from: number,
+  count: number,
+  options: NumberedRecordOptions = {},
+): Promise<void> {
+  const pad = "x".repeat(options.valueBytes ?? 0);
+  for (let i = 0; i < count; i += 500) {
+    const n = Math.min(500, count - i);
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: n }, (_, j) => ({
+        partition: 0,
+        key: `k-${from + i + j}`,
+        value: `v-${from + i + j}${pad}`,
+        ...(options.headers ? { headers: options.headers } : {}),
+      })),
+    });
   }
 }
