@@ -27,7 +27,14 @@ import {
 import type { ManagedProcess } from "../src/cluster/managed-process";
 import { freePortBlock } from "./harness/ports";
 import { adminClient, applyPipeline, countLines } from "./harness/pipeline";
-import { logTail, pause, scanSinkFile, seededRandom, seedFrom, type SinkScan } from "./harness/faults";
+import {
+  tearDownCluster,
+  pause,
+  scanSinkFile,
+  seededRandom,
+  seedFrom,
+  type SinkScan,
+} from "./harness/faults";
 
 jest.setTimeout(300_000);
 
@@ -65,15 +72,7 @@ describe("chaos", () => {
   const cluster = new LocalCluster(dir);
   let failed = true;
 
-  afterAll(async () => {
-    await cluster.stopAll(5000);
-    if (failed) {
-      for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".log")))
-        console.log(`--- ${f} (tail)\n${logTail(path.join(dir, f), 2500)}`);
-    }
-    if (process.env.KEEP_E2E_DIR) console.log(`chaos: work dir kept: ${dir}`);
-    else fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tearDownCluster(cluster, dir, "chaos", failed));
 
   it("loses none of 100,000 records while sidecars, the router and the sink are kill -9'd and restarted", async () => {
     const seed = seedFrom("CHAOS_SEED");

@@ -24,7 +24,7 @@ import {
   listAssignments,
   listSidecars,
 } from "./harness/pipeline";
-import { logTail, pause, scanSinkFile } from "./harness/faults";
+import { tearDownCluster, pause, scanSinkFile } from "./harness/faults";
 
 jest.setTimeout(240_000);
 
@@ -56,15 +56,7 @@ describe("router outage", () => {
   const cluster = new LocalCluster(dir);
   let failed = true;
 
-  afterAll(async () => {
-    await cluster.stopAll(5000);
-    if (failed) {
-      for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".log")))
-        console.log(`--- ${f} (tail)\n${logTail(path.join(dir, f), 2500)}`);
-    }
-    if (process.env.KEEP_E2E_DIR) console.log(`router outage: work dir kept: ${dir}`);
-    else fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tearDownCluster(cluster, dir, "router outage", failed));
 
   it(`keeps records flowing while the router is down ${OUTAGE_MS / 1000} s; the restarted router resumes the same assignments`, async () => {
     const base = await freePortBlock([ROUTER_HOST, POD_A, POD_B], 6);

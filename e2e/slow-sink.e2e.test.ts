@@ -19,7 +19,7 @@ import { generatorRecord } from "../src/sdk";
 import { recordSize } from "../src/records";
 import { freePortBlock } from "./harness/ports";
 import { adminClient, applyPipeline, countLines, eventually } from "./harness/pipeline";
-import { logTail, pause, rssMb, scrapeCounter } from "./harness/faults";
+import { tearDownCluster, pause, rssMb, scrapeCounter } from "./harness/faults";
 
 jest.setTimeout(180_000);
 
@@ -61,14 +61,7 @@ describe("slow sink", () => {
   const cluster = new LocalCluster(dir);
   let failed = true;
 
-  afterAll(async () => {
-    await cluster.stopAll(5000);
-    if (failed) {
-      for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".log")))
-        console.log(`--- ${f} (tail)\n${logTail(path.join(dir, f), 2500)}`);
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tearDownCluster(cluster, dir, "slow sink", failed));
 
   it("reads the source only as fast as the sink writes, and the sidecars' memory stays bounded", async () => {
     const base = await freePortBlock([ROUTER_HOST, POD_A, POD_B], 8);

@@ -4,6 +4,8 @@
  * scan that counts every generator id (duplicates, gaps, torn lines).
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
+import type { LocalCluster } from "../../src/cluster/local-cluster";
 import { fetchMetrics, sumSamples } from "./metrics";
 
 /** mulberry32: a small seeded PRNG, so a failing chaos run can be replayed with its seed. */
@@ -134,4 +136,24 @@ export function logTail(file: string, bytes = 4000): string {
   } catch {
     return `(no log at ${file})`;
   }
+}
+
+/**
+ * The afterAll of a cluster test: stops every process; when the test failed,
+ * prints the tail of each process's log; removes the work dir unless
+ * KEEP_E2E_DIR is set (then says where it is).
+ */
+export async function tearDownCluster(
+  cluster: LocalCluster,
+  dir: string,
+  name: string,
+  failed: boolean,
+): Promise<void> {
+  await cluster.stopAll(5000);
+  if (failed) {
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".log")))
+      console.log(`--- ${f} (tail)\n${logTail(path.join(dir, f), 2500)}`);
+  }
+  if (process.env.KEEP_E2E_DIR) console.log(`${name}: work dir kept: ${dir}`);
+  else fs.rmSync(dir, { recursive: true, force: true });
 }
