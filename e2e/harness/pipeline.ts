@@ -35,13 +35,16 @@ export function listSidecars(admin: AdminClient): Promise<SidecarInfo__Output[]>
   );
 }
 
+/**
+ * The complete records of an NDJSON sink file. The sink may be appending while
+ * a test polls: a last line without its newline is still being written, so it
+ * is left for the next read.
+ */
 export function readSinkFile(file: string): NdjsonLine[] {
   if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as NdjsonLine);
+  const lines = fs.readFileSync(file, "utf8").split("\n");
+  lines.pop(); // "" after the final newline, or the line still being written
+  return lines.filter((l) => l.length > 0).map((l) => JSON.parse(l) as NdjsonLine);
 }
 
 export function countLines(file: string): number {
