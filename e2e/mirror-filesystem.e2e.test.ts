@@ -212,6 +212,44 @@ describe("mirror to the filesystem (real Kafka broker)", () => {
     }
   });
 
+  it("the source went backwards (topic re-created shorter): a running mirror stops, a restart refuses", async () => {
+    await createTopic("back");
+    await produce("back", 0, 30);
+    const config = writeConfig("back", [{ name: "back", topic: "back" }], { "max-offsets": 10 });
+    const mirror = startMirror(config);
+    await eventually(
+      () => segments("back").length === 3,
+      30_000,
+      () => mirror.output().slice(-3000),
+    );
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.deleteTopics({ topics: ["back"] });
+      // Deletion finishes in the background: creating the name again fails until it has.
+      await eventually(
+        () =>
+          createTopic("back").then(
+            () => true,
+            () => false,
+          ),
+        30_000,
+        () => "topic back still being deleted",
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    await produce("back", 0, 5);
+    const backwards =
+      /MIRROR_SOURCE_BACKWARDS: source back\/0 went backwards: its high watermark is 5 but the destination holds offsets up to 29/;
+    expect(await mirror.exited).toEqual({ code: 1, signal: null });
+    expect(mirror.output()).toMatch(backwards);
+    const restarted = startMirror(config);
+    expect(await restarted.exited).toEqual({ code: 1, signal: null });
+    expect(restarted.output()).toMatch(backwards);
+    expectExactly("back", 30); // what was copied stays, nothing added
+  });
+
   it("several mirrors in one process: SIGTERM flushes each, exit 0", async () => {
     await createTopic("term-a");
     await createTopic("term-b");

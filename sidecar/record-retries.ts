@@ -14,7 +14,7 @@
  */
 import type { RetryPolicy } from "../src/config/pipeline";
 import type { Record, RecordError } from "../src/stages/contract";
-import { Backoff, sleep as realSleep } from "./backoff";
+import { Backoff, sleep as realSleep } from "../src/backoff";
 
 /** One error (or null = done) per record of the batch, in order. */
 export type Attempt = (records: Record[]) => Promise<Array<RecordError | null>>;

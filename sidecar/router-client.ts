@@ -17,7 +17,7 @@ import type { StageStatus } from "../src/generated/conveyor/v1/StageStatus";
 import type { RegisterResponse__Output } from "../src/generated/conveyor/v1/RegisterResponse";
 import { metrics } from "../src/telemetry/metrics";
 import type { Logger } from "../src/telemetry/log";
-import { Backoff, sleep } from "./backoff";
+import { Backoff, sleep } from "../src/backoff";
 
 export interface RouterClientOptions {
   endpoint: string;

@@ -18,7 +18,7 @@ import { metrics } from "../src/telemetry/metrics";
 import type { Logger } from "../src/telemetry/log";
 import type { Forwarder } from "./forwarder";
 import type { StageStats } from "./stage-stats";
-import { Backoff, sleep } from "./backoff";
+import { Backoff, sleep } from "../src/backoff";
 
 export interface SourceRunnerOptions {
   pipeline: string;

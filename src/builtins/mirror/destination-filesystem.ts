@@ -42,7 +42,7 @@ export class FilesystemSegmentStore implements SegmentStore {
     }
   }
 
-  async write(segment: Segment, body: Buffer): Promise<string> {
+  async write(segment: Segment, body: readonly Buffer[]): Promise<string> {
     await this.ensureDir();
     const final = path.join(this.location, segment.name);
     const temp = path.join(
@@ -51,7 +51,7 @@ export class FilesystemSegmentStore implements SegmentStore {
     );
     const fd = await fsp.open(temp, "wx");
     try {
-      await fd.writeFile(body);
+      await writeAll(fd, body);
       await fd.sync();
     } finally {
       await fd.close();
@@ -74,5 +74,26 @@ export class FilesystemSegmentStore implements SegmentStore {
       await fsp.mkdir(this.location, { recursive: true });
       await fsyncDir(path.dirname(this.location));
     }
+  }
+}
+
+/**
+ * One writev for the whole segment. (FileHandle.writeFile writes 512 KiB per
+ * thread-pool round trip, each waiting for a turn of a busy event loop: 15-75 ms
+ * for an 8 MiB segment instead of a few.)
+ */
+async function writeAll(fd: fsp.FileHandle, chunks: readonly Buffer[]): Promise<void> {
+  let pending = chunks.filter((c) => c.length > 0);
+  while (pending.length > 0) {
+    let { bytesWritten } = await fd.writev(pending);
+    const rest: Buffer[] = [];
+    for (const c of pending) {
+      if (bytesWritten >= c.length) bytesWritten -= c.length;
+      else {
+        rest.push(c.subarray(bytesWritten));
+        bytesWritten = 0;
+      }
+    }
+    pending = rest;
   }
 }

@@ -28,7 +28,7 @@ import type { Logger } from "../../telemetry/log";
 import type { DestinationBatch, DestinationHead, PartitionDestination } from "./destination";
 import { MirrorError } from "./mirror-error";
 import type { MirrorRecord } from "./record-line";
-import { singlePartitionAssigner } from "./source-kafka";
+import { singlePartitionAssigner } from "./kafkajs-support";
 
 /** Header on every mirrored record: `<source topic>/<source partition>@<source offset>`. */
 export const SOURCE_HEADER = "conveyor-mirror-source";

@@ -96,7 +96,8 @@ export class S3SegmentStore implements SegmentStore {
     return names;
   }
 
-  async write(segment: Segment, body: Buffer): Promise<string> {
+  async write(segment: Segment, chunks: readonly Buffer[]): Promise<string> {
+    const body = Buffer.concat(chunks);
     const key = `${this.keyPrefix}/${segment.name}`;
     try {
       await this.call(`write s3://${this.o.bucket}/${key}`, () =>

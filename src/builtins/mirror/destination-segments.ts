@@ -8,7 +8,7 @@
 import { segmentName, validateChain } from "./chain";
 import type { DestinationBatch, DestinationHead, PartitionDestination } from "./destination";
 import { MirrorError } from "./mirror-error";
-import { encodeRecordLine, type MirrorRecord } from "./record-line";
+import { recordLineBound, writeRecordLine, type MirrorRecord } from "./record-line";
 import type { Segment } from "./chain";
 
 export interface SegmentStore {
@@ -27,17 +27,21 @@ export interface SegmentStore {
    * code "EEXIST" when the name is taken (another writer). Resolves with the
    * segment's path / URL.
    */
-  write(segment: Segment, body: Buffer): Promise<string>;
+  write(segment: Segment, body: readonly Buffer[]): Promise<string>;
   close(): Promise<void>;
 }
 
-/** NDJSON lines (record-line.ts), encoded as records arrive. */
+/** NDJSON lines (record-line.ts), encoded into buffers as records arrive. */
 export class SegmentBatch implements DestinationBatch {
-  private readonly lines: string[] = [];
+  private static readonly CHUNK = 1 << 20;
+  private readonly chunks: Buffer[] = [];
+  private chunk = Buffer.allocUnsafe(0);
+  private used = 0;
   private size = 0;
+  private lines = 0;
 
   get count(): number {
-    return this.lines.length;
+    return this.lines;
   }
 
   get bytes(): number {
@@ -45,13 +49,27 @@ export class SegmentBatch implements DestinationBatch {
   }
 
   add(record: MirrorRecord): void {
-    const line = encodeRecordLine(record);
-    this.lines.push(line);
-    this.size += Buffer.byteLength(line);
+    const bound = recordLineBound(record);
+    if (this.chunk.length - this.used < bound) {
+      this.seal();
+      this.chunk = Buffer.allocUnsafe(Math.max(SegmentBatch.CHUNK, bound));
+    }
+    const end = writeRecordLine(record, this.chunk, this.used);
+    this.size += end - this.used;
+    this.used = end;
+    this.lines++;
   }
 
-  body(): Buffer {
-    return Buffer.from(this.lines.join(""));
+  /** The segment's bytes, in pieces (written with one writev; a retried write gets the same pieces). */
+  body(): readonly Buffer[] {
+    this.seal();
+    return this.chunks;
+  }
+
+  private seal(): void {
+    if (this.used > 0) this.chunks.push(this.chunk.subarray(0, this.used));
+    this.chunk = this.chunk.subarray(this.used);
+    this.used = 0;
   }
 }
 

@@ -8,20 +8,26 @@ import { SegmentDestination, type SegmentStore } from "./destination-segments";
 import type { Segment } from "./chain";
 import { PartitionMirror } from "./partition-mirror";
 import type { MirrorRecord } from "./record-line";
-import type { PartitionSource, Watermarks } from "./source-kafka";
+import { SourceOffsetOutOfRange, type PartitionSource, type Watermarks } from "./source-kafka";
 
 const log = pino({ level: "silent" });
 
 class FakeSource implements PartitionSource {
   deliver: ((records: MirrorRecord[]) => Promise<void>) | undefined;
+  crash: ((err: Error) => void) | undefined;
   from = -1;
   constructor(public wm: Watermarks) {}
   async watermarks(): Promise<Watermarks> {
     return this.wm;
   }
-  async start(from: number, onRecords: (records: MirrorRecord[]) => Promise<void>): Promise<void> {
+  async start(
+    from: number,
+    onRecords: (records: MirrorRecord[]) => Promise<void>,
+    onCrash: (err: Error) => void,
+  ): Promise<void> {
     this.from = from;
     this.deliver = onRecords;
+    this.crash = onCrash;
   }
   async stop(): Promise<void> {
     this.deliver = undefined;
@@ -118,6 +124,43 @@ describe("PartitionMirror", () => {
     await expect(mirror(new FakeSource({ low: 7, high: 9 })).start()).rejects.toThrow(/low watermark is 7/);
   });
 
+  it.each([
+    [
+      { low: 0, high: 1 },
+      "MIRROR_SOURCE_BACKWARDS",
+      /high watermark is 1 but the destination holds offsets up to 1/,
+    ],
+    [
+      { low: 5, high: 9 },
+      "MIRROR_OFFSET_GONE",
+      /offset 2 of t\/0 is gone from the source: its low watermark is 5/,
+    ],
+    [{ low: 0, high: 9 }, "MIRROR_SOURCE_UNREACHABLE", /offset 2 is out of range/],
+  ])("an offset out of range while running is named by the watermarks %j", async (wm, code, message) => {
+    const source = new FakeSource({ low: 0, high: 9 });
+    const m = mirror(source);
+    await m.start();
+    await source.deliver!(range(0, 1));
+    source.wm = wm;
+    source.crash!(new SourceOffsetOutOfRange(2));
+    const err = await m.finished;
+    expect(err).toMatchObject({ code });
+    expect(err?.message).toMatch(message);
+    await m.stop();
+  });
+
+  it("a source that gives up stops the mirror with MIRROR_SOURCE_UNREACHABLE", async () => {
+    const source = new FakeSource({ low: 0, high: 9 });
+    const m = mirror(source);
+    await m.start();
+    source.crash!(new Error("cannot connect to broker 127.0.0.1:1 (still failing after 30000 ms)"));
+    await expect(m.finished).resolves.toMatchObject({
+      code: "MIRROR_SOURCE_UNREACHABLE",
+      message: expect.stringMatching(/source failed: cannot connect to broker/),
+    });
+    await m.stop();
+  });
+
   /** The filesystem store, with failures injected. */
   class FlakyStore extends FilesystemSegmentStore {
     failList = 0;
@@ -135,7 +178,7 @@ describe("PartitionMirror", () => {
       }
       return super.list(after);
     }
-    async write(segment: Segment, body: Buffer): Promise<string> {
+    async write(segment: Segment, body: readonly Buffer[]): Promise<string> {
       this.writes++;
       if (this.failWrite > 0) throw new Error("socket hang up");
       const where = await super.write(segment, body);

@@ -21,7 +21,7 @@ import type { DestinationBatch, PartitionDestination } from "./destination";
 import { mirrorMetrics } from "./metrics";
 import { MirrorError } from "./mirror-error";
 import type { MirrorRecord } from "./record-line";
-import type { PartitionSource } from "./source-kafka";
+import { SourceOffsetOutOfRange, type PartitionSource } from "./source-kafka";
 
 export type FlushTrigger = "max-offsets" | "max-bytes" | "max-time" | "shutdown";
 
@@ -57,6 +57,9 @@ export interface FlushInfo {
 
 export type MirrorState = "starting" | "running" | "stopping" | "stopped" | "failed";
 
+/** Records encoded between two turns of the event loop. */
+const YIELD_EVERY = 256;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class PartitionMirror {
@@ -72,6 +75,7 @@ export class PartitionMirror {
   private failure: MirrorError | undefined;
   private timers: NodeJS.Timeout[] = [];
   private recordsSinceHeartbeat = 0;
+  private sinceYield = 0;
   private resolveFinished!: (err: MirrorError | undefined) => void;
   /** Resolves when the mirror stopped: with undefined after stop(), with the error when it failed. */
   readonly finished: Promise<MirrorError | undefined>;
@@ -113,15 +117,7 @@ export class PartitionMirror {
       await source.start(
         next,
         (records) => this.onRecords(records),
-        (err) =>
-          this.fail(
-            new MirrorError(
-              "MIRROR_SOURCE_UNREACHABLE",
-              `source consumer crashed: ${err.message}`,
-              {},
-              { cause: err },
-            ),
-          ),
+        (err) => void this.onSourceCrash(err),
       );
     } catch (err) {
       throw new MirrorError(
@@ -162,8 +158,27 @@ export class PartitionMirror {
     }
   }
 
+  /** The source gave up: an offset it cannot serve is named by the watermarks, anything else is unreachable. */
+  private async onSourceCrash(err: Error): Promise<void> {
+    if (err instanceof SourceOffsetOutOfRange) {
+      try {
+        this.checkWatermarks(await this.sourceWatermarks(), err.offset);
+      } catch (named) {
+        if (named instanceof MirrorError) return this.fail(named);
+      }
+    }
+    this.fail(
+      new MirrorError("MIRROR_SOURCE_UNREACHABLE", `source failed: ${err.message}`, {}, { cause: err }),
+    );
+  }
+
   private async onRecords(records: MirrorRecord[]): Promise<void> {
     for (const r of records) {
+      // A fetch holds thousands of records: let a flush's I/O steps run between slices of them.
+      if (++this.sinceYield === YIELD_EVERY) {
+        this.sinceYield = 0;
+        await new Promise(setImmediate);
+      }
       if (this.failure || this.state !== "running") return;
       if (r.offset < this.next) continue; // before the seek took effect: already copied
       if (r.offset > this.next) {

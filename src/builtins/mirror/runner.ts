@@ -66,7 +66,6 @@ export function createMirror(plan: MirrorPlan, log: Logger, tuning: MirrorTuning
     flush: plan.flush,
     source: new KafkaPartitionSource({
       brokers: plan.sourceBrokers,
-      groupId: plan.groupId,
       topic: plan.topic,
       partition: plan.partition,
       clientId: `conveyor-mirror-${plan.name}`,

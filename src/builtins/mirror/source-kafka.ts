@@ -1,19 +1,37 @@
 /**
- * The Kafka source of a mirror, behind a small adapter so the client library
- * (kafkajs today) can be swapped. One consumer per mirrored partition, in its
- * own consumer group (`<group-id>.<mirror name>`) whose assigner hands exactly
- * that partition to one member; nothing is committed to Kafka: the
- * destination is the checkpoint, and the consumer seeks there on start.
+ * The Kafka source of a mirror: reads one partition from a given offset with
+ * Fetch requests of its own (kafka-fetch-protocol.ts) to the partition's
+ * leader, read_committed, and hands records to the mirror in offset order.
+ *
+ *   start: leader lookup (kafkajs admin: metadata + brokers) ─► connect
+ *   loop:  response ─► next offset from the batch headers ─► send the next fetch
+ *          ─► decode this response's records ─► await onRecords (backpressure:
+ *          at most one fetch is in flight while the mirror works)
+ *   errors: a lost connection, a moved leader or an unknown partition are retried
+ *          (new lookup, backoff) for `retryBudgetMs`, then onCrash; an offset out
+ *          of range goes to onCrash at once as SourceOffsetOutOfRange (the core
+ *          names the watermark).
+ *
+ * Nothing is committed to Kafka and no consumer group is joined: the
+ * destination is the checkpoint, and it alone decides who may write (two
+ * processes copying one partition collide there, and one of them stops).
  */
-import {
-  AssignerProtocol,
-  Kafka,
-  logLevel,
-  type Consumer,
-  type IHeaders,
-  type PartitionAssigner,
-} from "kafkajs";
+import { Kafka, logLevel } from "kafkajs";
 import type { Logger } from "../../telemetry/log";
+import { Backoff, sleep } from "../../backoff";
+import { KafkaConnection } from "./kafka-connection";
+import {
+  decodeFetchResponse,
+  encodeFetchRequest,
+  FETCH_API_KEY,
+  FETCH_VERSION,
+  KAFKA_ERRORS,
+  nextFetchOffset,
+  OFFSET_OUT_OF_RANGE,
+  recordsOf,
+  type PartitionFetch,
+} from "./kafka-fetch-protocol";
+import { kafkaLogCreator } from "./kafkajs-support";
 import type { MirrorRecord } from "./record-line";
 
 export interface Watermarks {
@@ -32,72 +50,44 @@ export interface PartitionSource {
   stop(): Promise<void>;
 }
 
+/** The source has no record at the offset the mirror needs (retention, compaction, a re-created topic). */
+export class SourceOffsetOutOfRange extends Error {
+  constructor(readonly offset: number) {
+    super(`offset ${offset} is out of range in the source`);
+    this.name = "SourceOffsetOutOfRange";
+  }
+}
+
 export interface KafkaSourceOptions {
   brokers: string[];
-  groupId: string;
   topic: string;
   partition: number;
   clientId: string;
   log: Logger;
+  /** How long the source keeps trying to reach the partition's leader before it gives up (default 30 s). */
+  retryBudgetMs?: number;
+  /** Most bytes one fetch returns (default 4 MiB; a bigger first batch still comes whole). */
+  fetchMaxBytes?: number;
 }
 
-/** kafkajs log lines into our pino logger (warnings and errors only). */
-export function kafkaLogCreator(
-  log: Logger,
-): () => (entry: { level: logLevel; log: { message: string } }) => void {
-  return () =>
-    ({ level, log: entry }) => {
-      const { message, ...rest } = entry;
-      if (level === logLevel.ERROR) log.error({ kafkajs: rest }, `kafkajs: ${message}`);
-      else if (level === logLevel.WARN) log.warn({ kafkajs: rest }, `kafkajs: ${message}`);
-    };
-}
-
-export function singlePartitionAssigner(topic: string, partition: number): PartitionAssigner {
-  const name = "ConveyorMirrorAssigner";
-  return () => ({
-    name,
-    version: 1,
-    async assign({ members }) {
-      const sorted = [...members].sort((a, b) => a.memberId.localeCompare(b.memberId));
-      return sorted.map((m, i) => ({
-        memberId: m.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({
-          version: 1,
-          assignment: i === 0 ? { [topic]: [partition] } : {},
-          userData: Buffer.alloc(0),
-        }),
-      }));
-    },
-    protocol({ topics }) {
-      return {
-        name,
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
-      };
-    },
-  });
-}
-
-function headerPairs(headers: IHeaders | undefined): Array<[string, Buffer]> {
-  const pairs: Array<[string, Buffer]> = [];
-  for (const [k, v] of Object.entries(headers ?? {})) {
-    if (v === undefined) continue;
-    for (const one of Array.isArray(v) ? v : [v])
-      pairs.push([k, Buffer.isBuffer(one) ? one : Buffer.from(one)]);
-  }
-  return pairs;
-}
+const CONNECT_TIMEOUT_MS = 3000;
+const MAX_WAIT_MS = 500;
+/** Records handed to the mirror per call: a fetch holds thousands, and only a slice of them is alive at once. */
+const SLICE = 256;
 
 export class KafkaPartitionSource implements PartitionSource {
   private readonly kafka: Kafka;
-  private consumer: Consumer | undefined;
+  private connection: KafkaConnection | undefined;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
 
   constructor(private readonly options: KafkaSourceOptions) {
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
       logCreator: kafkaLogCreator(options.log),
-      connectionTimeout: 3000,
+      logLevel: logLevel.WARN,
+      connectionTimeout: CONNECT_TIMEOUT_MS,
       retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
     });
   }
@@ -120,51 +110,112 @@ export class KafkaPartitionSource implements PartitionSource {
     onRecords: (records: MirrorRecord[]) => Promise<void>,
     onCrash: (err: Error) => void,
   ): Promise<void> {
-    const { topic, partition } = this.options;
-    const consumer = this.kafka.consumer({
-      groupId: this.options.groupId,
-      partitionAssigners: [singlePartitionAssigner(topic, partition)],
-      maxWaitTimeInMs: 200,
-      // Bigger fetches than kafkajs' 1 MiB default: fewer round trips when catching up.
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxBytes: 16 * 1024 * 1024,
-      sessionTimeout: 6_000, // the broker's minimum: a restarted mirror waits at most this for its old self
-      rebalanceTimeout: 10_000,
-      heartbeatInterval: 1000,
-      // A fresh cluster answers COORDINATOR_LOAD_IN_PROGRESS while __consumer_offsets loads, which can take
-      // a while on a busy machine: retry for ~30 s before the mirror fails with MIRROR_SOURCE_UNREACHABLE.
-      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: async () => false },
+    this.stopping = false;
+    this.connection = await this.connectToLeader();
+    this.loop = this.run(from, onRecords).catch((err: unknown) => {
+      if (!this.stopping) onCrash(err instanceof Error ? err : new Error(String(err)));
     });
-    this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, (event) => {
-      onCrash(event.payload.error);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-        if (batch.partition !== partition || !isRunning() || isStale()) return;
-        const records: MirrorRecord[] = batch.messages.map((m) => ({
-          offset: Number(m.offset),
-          timestamp: Number(m.timestamp),
-          key: m.key ?? null,
-          value: m.value ?? null,
-          headers: headerPairs(m.headers),
-        }));
-        await onRecords(records);
-        const last = batch.messages.at(-1);
-        if (last) resolveOffset(last.offset);
-        await heartbeat();
-      },
-    });
-    consumer.seek({ topic, partition, offset: String(from) });
   }
 
   async stop(): Promise<void> {
-    const consumer = this.consumer;
-    this.consumer = undefined;
-    if (consumer) await consumer.disconnect();
+    this.stopping = true;
+    this.connection?.close();
+    await this.loop;
+  }
+
+  private async run(from: number, onRecords: (records: MirrorRecord[]) => Promise<void>): Promise<void> {
+    let offset = from;
+    let inFlight = this.fetch(offset);
+    const backoff = new Backoff(200, 5000);
+    let failingSince: number | undefined;
+    while (!this.stopping) {
+      let fetched: PartitionFetch;
+      try {
+        fetched = await inFlight;
+        if (fetched.errorCode === OFFSET_OUT_OF_RANGE) throw new SourceOffsetOutOfRange(offset);
+        if (fetched.errorCode !== 0) {
+          throw new Error(
+            `fetch of ${this.options.topic}/${this.options.partition} at offset ${offset} failed: ` +
+              `${KAFKA_ERRORS[fetched.errorCode] ?? "Kafka error"} (code ${fetched.errorCode})`,
+          );
+        }
+      } catch (err) {
+        if (this.stopping || err instanceof SourceOffsetOutOfRange) throw err;
+        failingSince ??= Date.now();
+        const budget = this.options.retryBudgetMs ?? 30_000;
+        if (Date.now() - failingSince >= budget) {
+          throw new Error(`${(err as Error).message} (still failing after ${budget} ms)`, { cause: err });
+        }
+        const delay = backoff.next();
+        this.options.log.warn({ err, delay_ms: delay, offset }, "source fetch failed; reconnecting");
+        this.connection?.close();
+        await sleep(delay);
+        inFlight = this.connectToLeader().then((c) => {
+          this.connection = c;
+          return this.fetch(offset);
+        });
+        continue;
+      }
+      failingSince = undefined;
+      backoff.reset();
+      // Ask for the next records before decoding these, so the broker works while we do.
+      const next = nextFetchOffset(fetched.records, offset);
+      inFlight = this.fetch(next);
+      inFlight.catch(() => undefined); // handled when awaited
+      let slice: MirrorRecord[] = [];
+      for (const record of recordsOf(fetched, offset)) {
+        slice.push(record);
+        if (slice.length === SLICE) {
+          await onRecords(slice);
+          slice = [];
+          if (this.stopping) return;
+        }
+      }
+      if (slice.length > 0) await onRecords(slice);
+      offset = next;
+    }
+  }
+
+  private async fetch(offset: number): Promise<PartitionFetch> {
+    const connection = this.connection;
+    if (!connection) throw new Error("source is not connected");
+    const { topic, partition } = this.options;
+    const body = await connection.request(
+      FETCH_API_KEY,
+      FETCH_VERSION,
+      encodeFetchRequest({
+        topic,
+        partition,
+        offset,
+        maxWaitMs: MAX_WAIT_MS,
+        minBytes: 1,
+        maxBytes: this.options.fetchMaxBytes ?? 4 * 1024 * 1024,
+        readCommitted: true,
+      }),
+    );
+    return decodeFetchResponse(body, topic, partition);
+  }
+
+  /** The partition leader's address from the cluster metadata, then a connection to it. */
+  private async connectToLeader(): Promise<KafkaConnection> {
+    const { topic, partition } = this.options;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let host: string;
+    let port: number;
+    try {
+      const [metadata, cluster] = await Promise.all([
+        admin.fetchTopicMetadata({ topics: [topic] }),
+        admin.describeCluster(),
+      ]);
+      const p = metadata.topics[0]?.partitions.find((x) => x.partitionId === partition);
+      if (!p) throw new Error(`topic ${topic} has no partition ${partition}`);
+      const leader = cluster.brokers.find((b) => b.nodeId === p.leader);
+      if (!leader) throw new Error(`${topic}/${partition} has no leader right now (leader id ${p.leader})`);
+      ({ host, port } = leader);
+    } finally {
+      await admin.disconnect();
+    }
+    return KafkaConnection.connect(host, port, this.options.clientId, CONNECT_TIMEOUT_MS);
   }
 }
