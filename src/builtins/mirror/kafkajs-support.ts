@@ -14,14 +14,36 @@ export function kafkaLogCreator(
     };
 }
 
-export function singlePartitionAssigner(topic: string, partition: number): PartitionAssigner {
+/** What a member tells the group leader when it joins: does it hold the partition, and since when is it up. */
+export interface PartitionClaim {
+  holds: boolean;
+  sinceMs: number;
+}
+
+/**
+ * Gives the one partition to one member: the member that says it holds it
+ * already (so a rebalance, e.g. a standby joining, never moves it from a live
+ * holder), else the longest-running member, then the smallest member id.
+ */
+export function singlePartitionAssigner(
+  topic: string,
+  partition: number,
+  claim: () => PartitionClaim = () => ({ holds: false, sinceMs: 0 }),
+): PartitionAssigner {
   const name = "ConveyorMirrorAssigner";
   return () => ({
     name,
-    version: 1,
+    version: 2,
     async assign({ members }) {
-      const sorted = [...members].sort((a, b) => a.memberId.localeCompare(b.memberId));
-      return sorted.map((m, i) => ({
+      const ranked = members
+        .map((m) => ({ memberId: m.memberId, claim: decodeClaim(m.memberMetadata) }))
+        .sort(
+          (a, b) =>
+            Number(b.claim.holds) - Number(a.claim.holds) ||
+            a.claim.sinceMs - b.claim.sinceMs ||
+            a.memberId.localeCompare(b.memberId),
+        );
+      return ranked.map((m, i) => ({
         memberId: m.memberId,
         memberAssignment: AssignerProtocol.MemberAssignment.encode({
           version: 1,
@@ -33,8 +55,22 @@ export function singlePartitionAssigner(topic: string, partition: number): Parti
     protocol({ topics }) {
       return {
         name,
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
+        metadata: AssignerProtocol.MemberMetadata.encode({
+          version: 2,
+          topics,
+          userData: Buffer.from(JSON.stringify(claim())),
+        }),
       };
     },
   });
+}
+
+function decodeClaim(metadata: Buffer): PartitionClaim {
+  try {
+    const parsed = JSON.parse(AssignerProtocol.MemberMetadata.decode(metadata)?.userData.toString() ?? "") as
+      Partial<PartitionClaim> | undefined;
+    return { holds: parsed?.holds === true, sinceMs: Number(parsed?.sinceMs ?? Number.MAX_SAFE_INTEGER) };
+  } catch {
+    return { holds: false, sinceMs: Number.MAX_SAFE_INTEGER }; // an older member (empty user data): last
+  }
 }

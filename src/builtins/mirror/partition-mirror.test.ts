@@ -21,11 +21,11 @@ class FakeSource implements PartitionSource {
     return this.wm;
   }
   async start(
-    from: number,
+    takeOver: () => Promise<number>,
     onRecords: (records: MirrorRecord[]) => Promise<void>,
     onCrash: (err: Error) => void,
   ): Promise<void> {
-    this.from = from;
+    this.from = await takeOver();
     this.deliver = onRecords;
     this.crash = onCrash;
   }

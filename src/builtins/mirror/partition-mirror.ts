@@ -1,9 +1,10 @@
 /**
  * The mirror core: copies one Kafka partition to a destination, exactly once.
  *
- *   start: destination.open (list + validate the chain / read the last committed
- *          record) ─► next offset ─► source watermarks (high < next: SOURCE_BACKWARDS;
- *          low > next: OFFSET_GONE) ─► source.start(next)
+ *   start: source.start ─► (this process holds the partition: the source calls
+ *          takeOver) destination.open (list + validate the chain / read the last
+ *          committed record) ─► next offset ─► source watermarks (high < next:
+ *          SOURCE_BACKWARDS; low > next: OFFSET_GONE) ─► the source reads from next
  *   loop:  records ─► offset == next? (below: already copied, skip; above: OFFSET_GONE)
  *          ─► batch ─► trigger (max-offsets | max-bytes | max-time) ─► flush
  *   flush: destination.check: still ends at `from`? (else DESTINATION_CHANGED; ends at
@@ -95,9 +96,39 @@ export class PartitionMirror {
     return this.failure;
   }
 
+  /**
+   * Starts the source, which calls takeOver once this process holds the
+   * partition: at once normally (errors then reject start), later for a
+   * standby whose lease another process holds.
+   */
   async start(): Promise<void> {
-    const { destination, source, log } = this.o;
     mirrorMetrics.restarts.inc(this.labels);
+    this.timers.push(
+      setInterval(() => this.onTick(), Math.max(10, Math.min(250, this.o.flush.maxTimeMs / 4))),
+    );
+    this.timers.push(setInterval(() => void this.heartbeat(), this.o.heartbeatMs ?? 30_000));
+    try {
+      await this.o.source.start(
+        () => this.takeOver(),
+        (records) => this.onRecords(records),
+        (err) => void this.onSourceCrash(err),
+      );
+    } catch (err) {
+      for (const t of this.timers) clearInterval(t);
+      this.timers = [];
+      if (err instanceof MirrorError) throw err;
+      throw new MirrorError(
+        "MIRROR_SOURCE_UNREACHABLE",
+        `cannot consume ${this.o.topic}/${this.o.partition}: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
+    }
+  }
+
+  /** Opens the destination, checks the source against it, and says where to read from. */
+  private async takeOver(): Promise<number> {
+    const { destination, log } = this.o;
     const { next, last, facts } = await this.retrying("open", () => destination.open(this.o.startOffset));
     this.next = this.durableNext = next;
     mirrorMetrics.destinationOffset.set(this.labels, next);
@@ -108,25 +139,8 @@ export class PartitionMirror {
       { destination: destination.location, ...facts, last, next, low: wm.low, high: wm.high },
       "mirror starting: destination chain valid",
     );
-    this.timers.push(
-      setInterval(() => this.onTick(), Math.max(10, Math.min(250, this.o.flush.maxTimeMs / 4))),
-    );
-    this.timers.push(setInterval(() => void this.heartbeat(), this.o.heartbeatMs ?? 30_000));
     this.state = "running";
-    try {
-      await source.start(
-        next,
-        (records) => this.onRecords(records),
-        (err) => void this.onSourceCrash(err),
-      );
-    } catch (err) {
-      throw new MirrorError(
-        "MIRROR_SOURCE_UNREACHABLE",
-        `cannot consume ${this.o.topic}/${this.o.partition}: ${(err as Error).message}`,
-        {},
-        { cause: err },
-      );
-    }
+    return next;
   }
 
   /** Stops reading, flushes what is buffered (unless the mirror failed), waits for every write. */
@@ -158,14 +172,21 @@ export class PartitionMirror {
     }
   }
 
-  /** The source gave up: an offset it cannot serve is named by the watermarks, anything else is unreachable. */
+  /**
+   * The source gave up (or a standby's takeOver failed): an offset it cannot
+   * serve is named by the watermarks, anything else is unreachable.
+   */
   private async onSourceCrash(err: Error): Promise<void> {
-    if (err instanceof SourceOffsetOutOfRange) {
-      try {
-        this.checkWatermarks(await this.sourceWatermarks(), err.offset);
-      } catch (named) {
-        if (named instanceof MirrorError) return this.fail(named);
-      }
+    if (err instanceof MirrorError) return this.fail(err);
+    // Whatever the source's failure, a source that went backwards or lost the offset says more (a re-created
+    // topic shows up as an offset out of range, a lost partition, or fetch errors).
+    try {
+      this.checkWatermarks(
+        await this.sourceWatermarks(),
+        err instanceof SourceOffsetOutOfRange ? err.offset : this.next,
+      );
+    } catch (named) {
+      if (named instanceof MirrorError && named.code !== "MIRROR_SOURCE_UNREACHABLE") return this.fail(named);
     }
     this.fail(
       new MirrorError("MIRROR_SOURCE_UNREACHABLE", `source failed: ${err.message}`, {}, { cause: err }),

@@ -66,6 +66,7 @@ export function createMirror(plan: MirrorPlan, log: Logger, tuning: MirrorTuning
     flush: plan.flush,
     source: new KafkaPartitionSource({
       brokers: plan.sourceBrokers,
+      groupId: plan.groupId,
       topic: plan.topic,
       partition: plan.partition,
       clientId: `conveyor-mirror-${plan.name}`,

@@ -3,7 +3,8 @@
  * Fetch requests of its own (kafka-fetch-protocol.ts) to the partition's
  * leader, read_committed, and hands records to the mirror in offset order.
  *
- *   start: leader lookup (kafkajs admin: metadata + brokers) ─► connect
+ *   start: join the consumer group (the lease) ─► holding the partition: leader
+ *          lookup (kafkajs admin: metadata + brokers) ─► connect
  *   loop:  response ─► next offset from the batch headers ─► send the next fetch
  *          ─► decode this response's records ─► await onRecords (backpressure:
  *          at most one fetch is in flight while the mirror works)
@@ -12,13 +13,14 @@
  *          of range goes to onCrash at once as SourceOffsetOutOfRange (the core
  *          names the watermark).
  *
- * Nothing is committed to Kafka and no consumer group is joined: the
- * destination is the checkpoint, and it alone decides who may write (two
- * processes copying one partition collide there, and one of them stops).
+ * Nothing is committed to Kafka: the destination is the checkpoint. The
+ * mirror's consumer group is joined only as a lease (group-lease.ts), so two
+ * processes with the same config do not both copy; records never go through it.
  */
 import { Kafka, logLevel } from "kafkajs";
 import type { Logger } from "../../telemetry/log";
 import { Backoff, sleep } from "../../backoff";
+import { PartitionLease } from "./group-lease";
 import { KafkaConnection } from "./kafka-connection";
 import {
   decodeFetchResponse,
@@ -41,9 +43,14 @@ export interface Watermarks {
 
 export interface PartitionSource {
   watermarks(): Promise<Watermarks>;
-  /** Starts delivering records from `from` on; `onRecords` is awaited before more are fetched. */
+  /**
+   * Starts reading once this process may copy the partition: then it calls
+   * `takeOver` (which opens the destination and resolves with the offset to
+   * read from) and delivers records from there on; `onRecords` is awaited
+   * before more are fetched. Rejects when the first takeOver does.
+   */
   start(
-    from: number,
+    takeOver: () => Promise<number>,
     onRecords: (records: MirrorRecord[]) => Promise<void>,
     onCrash: (err: Error) => void,
   ): Promise<void>;
@@ -60,6 +67,8 @@ export class SourceOffsetOutOfRange extends Error {
 
 export interface KafkaSourceOptions {
   brokers: string[];
+  /** The consumer group used as a lease on the partition (group-lease.ts). */
+  groupId: string;
   topic: string;
   partition: number;
   clientId: string;
@@ -78,7 +87,11 @@ const SLICE = 256;
 export class KafkaPartitionSource implements PartitionSource {
   private readonly kafka: Kafka;
   private connection: KafkaConnection | undefined;
+  private lease: PartitionLease | undefined;
+  /** stop() was called: errors are no longer reported. */
   private stopping = false;
+  /** Fetching must end (stopped, or the lease was lost). */
+  private halted = false;
   private loop: Promise<void> | undefined;
 
   constructor(private readonly options: KafkaSourceOptions) {
@@ -105,22 +118,48 @@ export class KafkaPartitionSource implements PartitionSource {
     }
   }
 
+  /**
+   * Joins the mirror's consumer group (the lease). Holding the partition at
+   * once, it takes over before resolving; otherwise it resolves as a standby
+   * and takes over when the group hands it the partition. Losing the
+   * partition, or fetching failing past the retry budget, goes to onCrash.
+   */
   async start(
-    from: number,
+    takeOver: () => Promise<number>,
     onRecords: (records: MirrorRecord[]) => Promise<void>,
     onCrash: (err: Error) => void,
   ): Promise<void> {
-    this.stopping = false;
-    this.connection = await this.connectToLeader();
-    this.loop = this.run(from, onRecords).catch((err: unknown) => {
+    this.stopping = this.halted = false;
+    const crash = (err: unknown): void => {
       if (!this.stopping) onCrash(err instanceof Error ? err : new Error(String(err)));
+    };
+    const begin = async (): Promise<void> => {
+      const from = await takeOver();
+      await this.reconnect();
+      this.loop = this.run(from, onRecords).catch(crash);
+    };
+    let joined = false;
+    const { topic, partition, groupId, log } = this.options;
+    this.lease = new PartitionLease(this.kafka, groupId, topic, partition, log);
+    await this.lease.join({
+      onAcquired: () => {
+        if (joined) this.loop = begin().catch(crash); // a standby taking over
+      },
+      onLost: (err) => {
+        this.halted = true;
+        this.connection?.close();
+        crash(err);
+      },
     });
+    joined = true;
+    if (this.lease.held) await begin();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.stopping = this.halted = true;
     this.connection?.close();
     await this.loop;
+    await this.lease?.leave();
   }
 
   private async run(from: number, onRecords: (records: MirrorRecord[]) => Promise<void>): Promise<void> {
@@ -128,7 +167,7 @@ export class KafkaPartitionSource implements PartitionSource {
     let inFlight = this.fetch(offset);
     const backoff = new Backoff(200, 5000);
     let failingSince: number | undefined;
-    while (!this.stopping) {
+    while (!this.halted) {
       let fetched: PartitionFetch;
       try {
         fetched = await inFlight;
@@ -140,7 +179,7 @@ export class KafkaPartitionSource implements PartitionSource {
           );
         }
       } catch (err) {
-        if (this.stopping || err instanceof SourceOffsetOutOfRange) throw err;
+        if (this.halted || err instanceof SourceOffsetOutOfRange) throw err;
         failingSince ??= Date.now();
         const budget = this.options.retryBudgetMs ?? 30_000;
         if (Date.now() - failingSince >= budget) {
@@ -150,14 +189,16 @@ export class KafkaPartitionSource implements PartitionSource {
         this.options.log.warn({ err, delay_ms: delay, offset }, "source fetch failed; reconnecting");
         this.connection?.close();
         await sleep(delay);
-        inFlight = this.connectToLeader().then((c) => {
-          this.connection = c;
-          return this.fetch(offset);
-        });
+        if (this.halted) return;
+        inFlight = this.reconnect().then(() => this.fetch(offset));
         continue;
       }
       failingSince = undefined;
       backoff.reset();
+      this.options.log.debug(
+        { offset, bytes: fetched.records.length, high: fetched.highWatermark, lso: fetched.lastStableOffset },
+        "fetched",
+      );
       // Ask for the next records before decoding these, so the broker works while we do.
       const next = nextFetchOffset(fetched.records, offset);
       inFlight = this.fetch(next);
@@ -168,7 +209,7 @@ export class KafkaPartitionSource implements PartitionSource {
         if (slice.length === SLICE) {
           await onRecords(slice);
           slice = [];
-          if (this.stopping) return;
+          if (this.halted) return;
         }
       }
       if (slice.length > 0) await onRecords(slice);
@@ -194,6 +235,16 @@ export class KafkaPartitionSource implements PartitionSource {
       }),
     );
     return decodeFetchResponse(body, topic, partition);
+  }
+
+  /** A new connection to the leader; closed at once when fetching was halted meanwhile. */
+  private async reconnect(): Promise<void> {
+    const connection = await this.connectToLeader();
+    if (this.halted) {
+      connection.close();
+      throw new Error("source stopped");
+    }
+    this.connection = connection;
   }
 
   /** The partition leader's address from the cluster metadata, then a connection to it. */
