@@ -5,9 +5,9 @@
  */
 import {
   decodeFetchResponse,
-  decodeRecords,
   encodeFetchRequest,
   nextFetchOffset,
+  recordsOf,
   type AbortedTransaction,
   type PartitionFetch,
 } from "./kafka-fetch-protocol";
@@ -57,6 +57,8 @@ async function batch(
   if (options.control) b.writeInt16BE(b.readInt16BE(21) | 0x20, 21);
   return b;
 }
+
+const decodeRecords = (f: PartitionFetch, from: number) => [...recordsOf(f, from)];
 
 /** A Fetch v4 response body (after the correlation id) for one partition. */
 function response(

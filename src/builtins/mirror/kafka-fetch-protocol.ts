@@ -147,13 +147,9 @@ export function nextFetchOffset(records: Buffer, from: number): number {
 /**
  * The records at offsets ≥ `from` in the complete batches of `fetch`, in
  * offset order, without control records and (read_committed) without records
- * of aborted transactions.
+ * of aborted transactions; one at a time, so only the records in use are alive
+ * (less GC work).
  */
-export function decodeRecords(fetch: PartitionFetch, from: number): MirrorRecord[] {
-  return [...recordsOf(fetch, from)];
-}
-
-/** decodeRecords one record at a time, so only the records in use are alive (less GC work). */
 export function* recordsOf(fetch: PartitionFetch, from: number): Generator<MirrorRecord> {
   const { records } = fetch;
   const aborted = [...fetch.abortedTransactions].sort((a, b) => a.firstOffset - b.firstOffset);
