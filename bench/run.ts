@@ -31,6 +31,7 @@ import { main as failoverMain } from "./failover";
 import { main as relayMain } from "./relay";
 import { DEFAULT_SETTINGS } from "../src/config/pipeline";
 import { mirrorBenchSection, runMirrorOnly } from "./mirror";
+import { HOP_DEFAULTS, type HopResult } from "./hop";
 import {
   formatTable,
   median,
@@ -218,6 +219,20 @@ async function main(o: CliOptions): Promise<number> {
     throw err;
   }
   if (!o.keep) fs.rmSync(workDir, { recursive: true, force: true });
+  say("bench: transport floor (one hop carrying pre-built batches: grpc-js, then node:http2)");
+  if (o.quietWait > 0) await waitForQuietMachine(o.quietWait * 1000, 0.25, say);
+  // In a fresh process: this one's heap, full from the runs, would tax the client side.
+  const hopOutput = execFileSync(
+    process.execPath,
+    [...process.execArgv, path.join(__dirname, "hop.ts"), "--record-bytes", String(recordBytes)],
+    { encoding: "utf8" },
+  );
+  const floor = transportFloor(
+    hopOutput
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as HopResult),
+  );
 
   const summaries = variants.map((v) =>
     summarize(
@@ -271,6 +286,7 @@ async function main(o: CliOptions): Promise<number> {
     },
     summary: { variants: summaries, ratio, targets },
     runs: results,
+    transportFloor: floor,
     mirror: o.only === "pipeline" ? undefined : await mirrorBenchSection(mirrorOptions),
   };
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
@@ -309,6 +325,13 @@ async function main(o: CliOptions): Promise<number> {
         `${r.variant} #${r.repeat} peak RSS MiB: ${r.cpu.map((c) => `${c.process} ${c.peakRssMiB ?? "?"}`).join(", ")}\n`,
     );
   }
+  process.stdout.write(
+    `\ntransport floor, one hop of ${HOP_DEFAULTS.batchRecords}-record batches (median CPU µs per record, client + server): ` +
+      `grpc-js ${floor.grpcJsHopMicros}, node:http2 ${floor.http2HopMicros}\n` +
+      `  → ceiling on ${floor.cpus} CPUs, transport alone: conveyor (${floor.conveyorHops} hops) ` +
+      `${floor.conveyorCeilingRecordsPerSec.toLocaleString("en-US")} records/s, direct (${floor.directHops} hops) ` +
+      `${floor.directCeilingRecordsPerSec.toLocaleString("en-US")} records/s\n`,
+  );
   const mark = (met: boolean | undefined): string => (met === undefined ? "n/a" : met ? "met" : "MISSED");
   process.stdout.write(
     `\ntargets: ratio ${targets.ratio.target}: ${ratio ?? "n/a"} (${mark(targets.ratio.met)}); ` +
@@ -321,6 +344,30 @@ async function main(o: CliOptions): Promise<number> {
     report.mirror?.targets.filesystemVsKcat.met === false ||
     report.mirror?.targets.kafka.met === false;
   return o.check && missed ? 1 : 0;
+}
+
+/**
+ * What the transport alone allows: every record crosses `hops` gRPC hops (gen →
+ * sidecar A → sidecar B → enrich → sidecar B → out for Conveyor; gen → driver →
+ * enrich → driver → out for direct), each costing the measured CPU per record,
+ * and the machine has `cpus` cores to spend.
+ */
+function transportFloor(runs: HopResult[]) {
+  const hop = (t: HopResult["transport"]): number =>
+    round(median(runs.filter((r) => r.transport === t).map((r) => r.hopMicrosPerRecord)), 2);
+  const grpcJsHopMicros = hop("grpc-js");
+  const cpus = os.cpus().length;
+  const ceiling = (hops: number): number => Math.round((cpus * 1e6) / (hops * grpcJsHopMicros));
+  return {
+    runs,
+    grpcJsHopMicros,
+    http2HopMicros: hop("http2"),
+    cpus,
+    conveyorHops: 5,
+    directHops: 4,
+    conveyorCeilingRecordsPerSec: ceiling(5),
+    directCeilingRecordsPerSec: ceiling(4),
+  };
 }
 
 /** A conveyor run's records/s over the direct run of the same repeat. */

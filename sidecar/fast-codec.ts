@@ -6,10 +6,11 @@
  * with `toObject(decode(buf), options)`: two full copies of every record per
  * hop, which the benchmark profile showed as a large share of sidecar CPU
  * (docs/benchmarks.md). Every message that carries records uses the
- * hand-written codecs of src/sdk/wire.ts (shared with the SDK stage servers):
- * a record the sidecar only routes is decoded once into a plain Record whose
- * key and value are views of the received bytes, and written to the next hop
- * by copying its encoded bytes. ReadRequest (small, rare) uses protobufjs.
+ * hand-written codecs of src/sdk/wire.ts (shared with the SDK stage servers),
+ * in their routing variant: a record the sidecar receives is checked and kept
+ * as its encoded bytes (an EncodedRecord, fields decoded only if something
+ * reads them) and written to the next hop by copying those bytes.
+ * ReadRequest (small, rare) uses protobufjs.
  */
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -18,7 +19,7 @@ import { PROTO_DIR, PROTO_FILES, v1 } from "../src/proto";
 import { ConveyorError } from "../src/errors";
 import { createLogger } from "../src/telemetry/log";
 import { metrics } from "../src/telemetry/metrics";
-import { WIRE_CODECS, withCodecs } from "../src/sdk/wire";
+import { ROUTING_CODECS, withCodecs } from "../src/sdk/wire";
 
 const log = createLogger("codec");
 
@@ -66,8 +67,8 @@ function protobufCodec(typeName: string, fix: (m: Record<string, unknown>) => vo
 }
 
 /** The hand-written codecs of src/sdk/wire.ts: records pass through as their encoded bytes. */
-function wireCodec(typeName: keyof typeof WIRE_CODECS): Codec {
-  const c = WIRE_CODECS[typeName];
+function wireCodec(typeName: keyof typeof ROUTING_CODECS): Codec {
+  const c = ROUTING_CODECS[typeName];
   return { serialize: c.serialize, deserialize: checked(typeName, c.deserialize) };
 }
 

@@ -15,6 +15,7 @@
 import type { RetryPolicy } from "../src/config/pipeline";
 import type { Record, RecordError } from "../src/stages/contract";
 import { Backoff, sleep as realSleep } from "../src/backoff";
+import { plainRecord } from "../src/sdk/wire";
 
 /** One error (or null = done) per record of the batch, in order. */
 export type Attempt = (records: Record[]) => Promise<Array<RecordError | null>>;
@@ -66,8 +67,9 @@ export async function retryFailedRecords(
 
 /** The headers a dead-lettered record carries (the original headers are kept). */
 export function deadLetterRecord(dead: DeadRecord, stage: string, nowMs = Date.now()): Record {
+  // Fields by name, not `...dead.record`: a routed record's fields are accessors (EncodedRecord).
   return {
-    ...dead.record,
+    ...plainRecord(dead.record),
     headers: {
       ...dead.record.headers,
       _dlq_error: dead.error.code ? `${dead.error.code}: ${dead.error.message}` : dead.error.message,

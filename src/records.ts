@@ -2,14 +2,21 @@
 import { randomUUID } from "node:crypto";
 import type { Record } from "./stages/contract";
 import { ConveyorError } from "./errors";
+import { encodedLength } from "./sdk/wire";
 import type { InjectRecord__Output } from "./generated/conveyor/v1/InjectRecord";
 
 export function newRecordId(): string {
   return randomUUID();
 }
 
-/** Approximate wire size, for byte windows and the max-record-size check. */
+/**
+ * Size in bytes, for byte windows and the max-record-size check: the encoded
+ * size of a record received and not changed since (read without decoding a
+ * routed record), otherwise an approximation from the fields.
+ */
 export function recordSize(r: Record): number {
+  const encoded = encodedLength(r);
+  if (encoded >= 0) return encoded;
   let headers = 0;
   for (const k in r.headers) headers += k.length + (r.headers[k]?.length ?? 0);
   return r.id.length + r.key.length + r.value.length + headers + 16;

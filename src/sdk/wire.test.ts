@@ -8,6 +8,7 @@ import * as path from "node:path";
 import * as protobuf from "protobufjs";
 import { PROTO_DIR, PROTO_FILES } from "../proto";
 import * as wire from "./wire";
+import type { Record } from "../stages/contract";
 
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_DIR, target));
@@ -175,7 +176,7 @@ describe("wire codecs", () => {
     ];
     for (const [, change, expected] of changes) {
       const r = decodeOne();
-      expect(wire.WireRecord.unchangedLength(r)).toBeGreaterThan(0);
+      expect(wire.encodedLength(r)).toBeGreaterThan(0);
       change(r);
       expect({ ...roundTrip(r) }).toEqual({
         id: "a",
@@ -217,6 +218,15 @@ describe("wire codecs", () => {
     expect(again.records.map((r) => canonical({ ...r }))).toEqual(expected.map((r) => canonical(r)));
   });
 
+  test("unknown fields are skipped, length-delimited ones included", () => {
+    // Record { 9: "xy" (unknown), id: "a", 15: varint 1 (unknown) } inside a ReadResponse.
+    const record = [0x4a, 0x02, 0x78, 0x79, 0x0a, 0x01, 0x61, 0x78, 0x01];
+    const message = Buffer.from([0x0a, record.length, ...record, 0x4a, 0x01, 0x00]);
+    expect(wire.decodeReadResponse(message).records.map((r) => r.id)).toEqual(["a"]);
+    const routed = wire.ROUTING_CODECS.ReadResponse.deserialize(message) as wire.ReadResponseMsg;
+    expect(routed.records.map((r) => r.id)).toEqual(["a"]);
+  });
+
   test("malformed input throws instead of returning garbage", () => {
     for (const bad of [
       [0x0a, 0x05, 0x01], // length past the end
@@ -226,5 +236,94 @@ describe("wire codecs", () => {
     ]) {
       expect(() => wire.decodeReadResponse(Buffer.from(bad))).toThrow(wire.WireError);
     }
+  });
+
+  describe("routing codecs (records kept as their bytes)", () => {
+    const routed = (records: object[]) =>
+      wire.ROUTING_CODECS.ForwardBatch.deserialize(
+        wire.encodeForwardBatch({ batchId: 1, pipeline: "p", records: records as never }),
+      ) as wire.ForwardBatchMsg;
+    const sample = () =>
+      Array.from({ length: 5 }, (_, i) => ({
+        id: `r-${i}`,
+        key: Buffer.from(`k${i}`),
+        value: Buffer.alloc(i * 60 + 1, i),
+        headers: (i % 2 === 0 ? { h: String(i), é: "ü" } : {}) as { [k: string]: string },
+        eventTimeMs: 1000 + i,
+      }));
+
+    test("decode to EncodedRecords whose fields read back as sent", () => {
+      const records = routed(sample()).records;
+      expect(records.every((r) => r instanceof wire.EncodedRecord)).toBe(true);
+      expect(records.map((r) => canonical(wire.plainRecord(r)))).toEqual(sample().map((r) => canonical(r)));
+    });
+
+    test("re-encoded untouched, they are the same bytes as an encoding from the fields, in every message", () => {
+      const records = routed(sample()).records;
+      for (const [name, encode, fields] of [
+        ["ProcessRequest", wire.encodeBatchOfRecords, { batchId: 7 }],
+        ["WriteRequest", wire.encodeBatchOfRecords, { batchId: 7 }],
+        ["ReadResponse", wire.encodeReadResponse, { cursor: "c" }],
+        ["ForwardBatch", wire.encodeForwardBatch, { batchId: 7, pipeline: "q", senderId: "s" }],
+      ] as const) {
+        const ours = (encode as (m: object) => Buffer)({ ...fields, records: records.slice(1, 4) });
+        const theirs = type(name)
+          .encode({ ...fields, records: sample().slice(1, 4) })
+          .finish();
+        expect(Buffer.compare(ours, Buffer.from(theirs))).toBe(0);
+      }
+      // Nothing was decoded on the way.
+      expect(records.every((r) => wire.encodedLength(r) > 0)).toBe(true);
+    });
+
+    test("a field written after decoding is encoded from the fields", () => {
+      const changes: Array<[(r: Record) => void, object]> = [
+        [(r) => (r.id = "changed"), { id: "changed" }],
+        [(r) => (r.value = Buffer.from("v2")), { value: Buffer.from("v2") }],
+        [(r) => (r.headers = { z: "1" }), { headers: { z: "1" } }],
+        [(r) => (r.headers.added = "y"), { headers: { h: "0", é: "ü", added: "y" } }],
+        [(r) => (r.eventTimeMs = 6), { eventTimeMs: 6 }],
+      ];
+      for (const [change, expected] of changes) {
+        const r = routed(sample()).records[0]!;
+        change(r);
+        expect(wire.encodedLength(r)).toBe(-1);
+        const back = wire.decodeBatchOfRecords(wire.encodeBatchOfRecords({ records: [r] })).records[0]!;
+        expect(canonical({ ...back })).toEqual(canonical({ ...sample()[0]!, ...expected }));
+      }
+    });
+
+    test("a read field does not stop the record from being copied as received", () => {
+      const r = routed(sample()).records[2]!;
+      expect(r.id).toBe("r-2");
+      expect(wire.encodedLength(r)).toBeGreaterThan(0);
+    });
+
+    test("malformed records fail when the message is decoded, not when a field is read", () => {
+      const inForwardBatch = (record: number[]) => Buffer.from([0x2a, record.length, ...record]);
+      for (const bad of [
+        [0x0a, 0x05, 0x61], // id longer than the record
+        [0x08, 0x01], // id (field 1) as a varint
+        [0x22, 0x03, 0x0a, 0x05, 0x61], // header entry whose key runs past the entry
+        [0x28], // truncated eventTimeMs
+        [0x0f], // wire type 7
+      ]) {
+        expect(() => wire.ROUTING_CODECS.ForwardBatch.deserialize(inForwardBatch(bad))).toThrow(
+          wire.WireError,
+        );
+      }
+      const readResponse = Buffer.from([0x0a, 0x02, 0x08, 0x01]);
+      expect(() => wire.ROUTING_CODECS.ReadResponse.deserialize(readResponse)).toThrow(wire.WireError);
+      const processResponse = Buffer.from([0x12, 0x04, 0x0a, 0x02, 0x08, 0x01]);
+      expect(() => wire.ROUTING_CODECS.ProcessResponse.deserialize(processResponse)).toThrow(wire.WireError);
+    });
+
+    test("plainRecord gives own properties, so spreads and JSON see the fields", () => {
+      const r = routed(sample()).records[1]!;
+      expect(Object.keys({ ...r })).toEqual([]);
+      expect(Object.keys({ ...wire.plainRecord(r) }).sort()).toEqual(
+        ["eventTimeMs", "headers", "id", "key", "value"].sort(),
+      );
+    });
   });
 });

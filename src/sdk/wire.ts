@@ -85,9 +85,11 @@ export class WireRecord implements Record {
     this.#eventTimeMs = eventTimeMs;
   }
 
-  /** Length of the record's encoding as received, if its fields still match it; else -1. */
-  static unchangedLength(r: Record): number {
-    if (!(r instanceof WireRecord)) return -1;
+  /**
+   * Points `span` at the record's encoding as received, if its fields still
+   * match it (then it can be copied instead of encoded); false otherwise.
+   */
+  static unchangedSpan(r: WireRecord, span: Span): boolean {
     if (
       r.id !== r.#id ||
       r.key !== r.#key ||
@@ -95,42 +97,118 @@ export class WireRecord implements Record {
       r.eventTimeMs !== r.#eventTimeMs ||
       r.headers !== r.#headers
     )
-      return -1;
+      return false;
     const entries = r.#entries;
-    if (entries === DUPLICATE_HEADERS) return -1;
+    if (entries === DUPLICATE_HEADERS) return false;
     let i = 0;
     for (const k in r.headers) {
-      if (entries === undefined || entries[i] !== k || entries[i + 1] !== r.headers[k]) return -1;
+      if (entries === undefined || entries[i] !== k || entries[i + 1] !== r.headers[k]) return false;
       i += 2;
     }
-    if (i !== (entries?.length ?? 0)) return -1;
-    return r.#end - r.#start;
+    if (i !== (entries?.length ?? 0)) return false;
+    span.buf = r.#buf;
+    span.start = r.#start;
+    span.end = r.#end;
+    return true;
+  }
+}
+
+/**
+ * A record a sidecar only routes: its encoded bytes as received (checked to be
+ * a well-formed Record when the message was decoded), decoded into fields only
+ * when something reads or writes one. Routing a record from a source to a peer,
+ * from a peer to a transform and from a transform to a sink reads none, so a
+ * routed record costs one small object instead of an object, two Buffer views,
+ * an id string and a headers object (most of a sidecar's garbage, and with
+ * thousands of records in flight for a few hundred ms, most of its old-generation
+ * GC).
+ *
+ * The fields are accessors on the prototype, so `{ ...record }` and
+ * `JSON.stringify(record)` do not see them: code that copies records field by
+ * field must name the fields (`plainRecord`). The SDK's stage servers decode
+ * eager WireRecords instead, since user code spreads records.
+ */
+export class EncodedRecord implements Record {
+  readonly #buf: Buffer;
+  readonly #start: number;
+  readonly #end: number;
+  #fields: WireRecord | undefined;
+
+  constructor(buf: Buffer, start: number, end: number) {
+    this.#buf = buf;
+    this.#start = start;
+    this.#end = end;
   }
 
-  /** Copies the encoding as received into `target` at `pos` (after unchangedLength said it matches). */
-  static copyEncoded(r: WireRecord, target: Buffer, pos: number): void {
-    r.#buf.copy(target, pos, r.#start, r.#end);
+  #decoded(): WireRecord {
+    return (this.#fields ??= readRecord(new Reader(this.#buf, this.#end, this.#start)));
   }
 
-  /**
-   * Whether `b` was received right after `a` in the same message, separated
-   * only by its own field prefix (a one-byte tag and the minimal varint of its
-   * length): then both, prefix included, can be copied in one go.
-   */
-  static adjacent(a: WireRecord, b: WireRecord): boolean {
-    return a.#buf === b.#buf && a.#end + 1 + varintSize(b.#end - b.#start) === b.#start;
+  get id(): string {
+    return this.#decoded().id;
+  }
+  set id(v: string) {
+    this.#decoded().id = v;
+  }
+  get key(): Buffer {
+    return this.#decoded().key;
+  }
+  set key(v: Buffer) {
+    this.#decoded().key = v;
+  }
+  get value(): Buffer {
+    return this.#decoded().value;
+  }
+  set value(v: Buffer) {
+    this.#decoded().value = v;
+  }
+  get headers(): Headers {
+    return this.#decoded().headers;
+  }
+  set headers(v: Headers) {
+    this.#decoded().headers = v;
+  }
+  get eventTimeMs(): number {
+    return this.#decoded().eventTimeMs;
+  }
+  set eventTimeMs(v: number) {
+    this.#decoded().eventTimeMs = v;
   }
 
-  /** Copies the received bytes from `first`'s start to `last`'s end (adjacent records) to `target` at `pos`. */
-  static copyRun(first: WireRecord, last: WireRecord, target: Buffer, pos: number): number {
-    first.#buf.copy(target, pos, first.#start, last.#end);
-    return last.#end - first.#start;
+  /** Points `span` at the record's encoding if it is still what would be encoded; false otherwise. */
+  static unchangedSpan(r: EncodedRecord, span: Span): boolean {
+    if (r.#fields !== undefined) return WireRecord.unchangedSpan(r.#fields, span);
+    span.buf = r.#buf;
+    span.start = r.#start;
+    span.end = r.#end;
+    return true;
   }
+}
 
-  /** Offset of `r`'s encoding from `first`'s, in the message both were received in. */
-  static offsetFrom(first: WireRecord, r: WireRecord): number {
-    return r.#start - first.#start;
-  }
+/** A record as a plain object with own properties (for code that spreads or serialises records). */
+export function plainRecord(r: Record): Record {
+  return { id: r.id, key: r.key, value: r.value, headers: r.headers, eventTimeMs: r.eventTimeMs };
+}
+
+/** Where a record's encoding is: buf[start, end). */
+interface Span {
+  buf: Buffer;
+  start: number;
+  end: number;
+}
+
+const scratchSpan: Span = { buf: Buffer.alloc(0), start: 0, end: 0 };
+
+/**
+ * Size of `r`'s encoding when it is a record decoded by this module and
+ * unchanged since (it would be copied as received); -1 otherwise. For a routed
+ * EncodedRecord this reads no field.
+ */
+export function encodedLength(r: Record): number {
+  const ok =
+    (r instanceof EncodedRecord && EncodedRecord.unchangedSpan(r, scratchSpan)) ||
+    (r instanceof WireRecord && WireRecord.unchangedSpan(r, scratchSpan));
+  return ok ? scratchSpan.end - scratchSpan.start : -1;
 }
 
 // ---------------------------------------------------------------------------
@@ -141,10 +219,10 @@ export class WireError extends Error {}
 const EMPTY: Buffer = Buffer.alloc(0);
 
 class Reader {
-  pos = 0;
   constructor(
     readonly buf: Buffer,
     public end: number,
+    public pos = 0,
   ) {}
 
   varint(): number {
@@ -213,9 +291,11 @@ class Reader {
       case 1:
         this.pos += 8;
         break;
-      case 2:
-        this.pos += this.length();
+      case 2: {
+        const n = this.length(); // read first: `this.pos += this.length()` would add to the old position
+        this.pos += n;
         return;
+      }
       case 5:
         this.pos += 4;
         break;
@@ -302,6 +382,40 @@ function readMapEntry(r: Reader): [string, string] {
     else r.skip(wt);
   });
   return [k, v];
+}
+
+/**
+ * One Record, the reader confined to it, checked field by field as readRecord
+ * would (wire types, lengths, header entries) but kept as its bytes: an
+ * EncodedRecord. Malformed input fails here, when the message arrives, not
+ * later when a field happens to be read.
+ */
+function scanRecord(r: Reader): EncodedRecord {
+  const start = r.pos;
+  const end = r.end;
+  while (r.pos < end) {
+    const tag = r.varint();
+    const no = tag >>> 3;
+    const wt = tag & 7;
+    if (no >= 1 && no <= 3) {
+      expectWireType(no, wt, 2);
+      r.skip(wt);
+    } else if (no === 4) {
+      expectWireType(no, wt, 2);
+      r.message(scanMapEntry);
+    } else if (no === 5) {
+      expectWireType(no, wt, 0);
+      r.varint();
+    } else {
+      r.skip(wt);
+    }
+  }
+  if (r.pos !== end) throw new WireError("field past the end of its message");
+  return new EncodedRecord(r.buf, start, end);
+}
+
+function scanMapEntry(r: Reader): void {
+  r.fields((_no, wt) => r.skip(wt));
 }
 
 function readRecordError(r: Reader): RecordError {
@@ -412,13 +526,14 @@ function toInt(v: unknown): number {
 }
 
 /**
- * One record to be written: either its spliced bytes or its fields, with the
- * sizes computed in the first pass.
+ * One record to be written: either its encoding as received (`buf` set: copied
+ * as is) or its fields, with the sizes computed in the first pass.
  */
-interface RecordPlan {
+interface RecordPlan extends Span {
   size: number;
-  /** Set when the record is copied as received. */
-  raw: WireRecord | undefined;
+  /** Set when the record is copied as received: buf[start, end). */
+  buf: Buffer;
+  raw: boolean;
   id: string;
   idLen: number;
   key: Uint8Array;
@@ -429,18 +544,26 @@ interface RecordPlan {
 }
 
 function planRecord(rec: Record): RecordPlan {
-  const rawLength = WireRecord.unchangedLength(rec);
-  if (rawLength >= 0) {
-    return {
-      size: rawLength,
-      raw: rec as WireRecord,
-      id: "",
-      idLen: 0,
-      key: EMPTY,
-      value: EMPTY,
-      headers: undefined,
-      eventTimeMs: 0,
-    };
+  const plan: RecordPlan = {
+    size: 0,
+    raw: false,
+    buf: EMPTY,
+    start: 0,
+    end: 0,
+    id: "",
+    idLen: 0,
+    key: EMPTY,
+    value: EMPTY,
+    headers: undefined,
+    eventTimeMs: 0,
+  };
+  if (
+    (rec instanceof EncodedRecord && EncodedRecord.unchangedSpan(rec, plan)) ||
+    (rec instanceof WireRecord && WireRecord.unchangedSpan(rec, plan))
+  ) {
+    plan.raw = true;
+    plan.size = plan.end - plan.start;
+    return plan;
   }
   const id = typeof rec.id === "string" ? rec.id : rec.id == null ? "" : String(rec.id);
   const idLen = utf8Length(id);
@@ -465,12 +588,19 @@ function planRecord(rec: Record): RecordPlan {
     }
   }
   if (eventTimeMs !== 0) size += 1 + varintSize(eventTimeMs);
-  return { size, raw: undefined, id, idLen, key, value, headers, eventTimeMs };
+  plan.size = size;
+  plan.id = id;
+  plan.idLen = idLen;
+  plan.key = key;
+  plan.value = value;
+  plan.headers = headers;
+  plan.eventTimeMs = eventTimeMs;
+  return plan;
 }
 
 function writeRecord(w: Writer, p: RecordPlan): void {
-  if (p.raw !== undefined) {
-    WireRecord.copyEncoded(p.raw, w.buf, w.pos);
+  if (p.raw) {
+    p.buf.copy(w.buf, w.pos, p.start, p.end);
     w.pos += p.size;
     return;
   }
@@ -505,40 +635,43 @@ function planRecords(records: readonly Record[] | undefined): { plans: RecordPla
   return { plans, size };
 }
 
+/**
+ * Whether `b` was received right after `a` in the same message, separated only
+ * by its own field prefix (a one-byte tag and the minimal varint of its length):
+ * then both, prefix included, can be copied in one go.
+ */
+function adjacent(a: RecordPlan, b: RecordPlan): boolean {
+  return b.raw && a.buf === b.buf && a.end + 1 + varintSize(b.size) === b.start;
+}
+
 function writeRecords(w: Writer, tag: number, plans: RecordPlan[]): void {
   for (let i = 0; i < plans.length; i++) {
-    const p = plans[i]!;
+    const first = plans[i]!;
     w.byte(tag);
-    w.varint(p.size);
-    const first = p.raw;
-    if (first === undefined) {
-      writeRecord(w, p);
+    w.varint(first.size);
+    if (!first.raw) {
+      writeRecord(w, first);
       continue;
     }
     // Records received back to back (a chunk of one source read, a forwarded batch) are copied
     // as one run, with the field prefixes between them rewritten for this message's tag: one
     // copy per run instead of one per record.
     let j = i;
-    let last = first;
-    for (;;) {
-      const next = plans[j + 1]?.raw;
-      if (next === undefined || !WireRecord.adjacent(last, next)) break;
-      last = next;
-      j++;
-    }
+    while (j + 1 < plans.length && adjacent(plans[j]!, plans[j + 1]!)) j++;
     if (j === i) {
-      writeRecord(w, p);
+      writeRecord(w, first);
       continue;
     }
     const runStart = w.pos;
-    const runLength = WireRecord.copyRun(first, last, w.buf, runStart);
+    const last = plans[j]!;
+    first.buf.copy(w.buf, runStart, first.start, last.end);
     for (let k = i + 1; k <= j; k++) {
       const q = plans[k]!;
-      w.pos = runStart + WireRecord.offsetFrom(first, q.raw!) - 1 - varintSize(q.size);
+      w.pos = runStart + (q.start - first.start) - 1 - varintSize(q.size);
       w.byte(tag);
       w.varint(q.size);
     }
-    w.pos = runStart + runLength;
+    w.pos = runStart + (last.end - first.start);
     i = j;
   }
 }
@@ -647,15 +780,19 @@ export function encodeReadResponse(m: In<ReadResponseMsg>): Buffer {
   return w.done();
 }
 
-export const decodeReadResponse = decoder((r): ReadResponseMsg => {
-  const m: ReadResponseMsg = { records: [], cursor: "" };
-  r.fields((no, wt) => {
-    if (no === 1 && wt === 2) m.records.push(r.message(readRecord));
-    else if (no === 2 && wt === 2) m.cursor = r.string();
-    else r.skip(wt);
+type RecordReader = (r: Reader) => Record;
+
+const readResponseDecoder = (readRecord: RecordReader) =>
+  decoder((r): ReadResponseMsg => {
+    const m: ReadResponseMsg = { records: [], cursor: "" };
+    r.fields((no, wt) => {
+      if (no === 1 && wt === 2) m.records.push(r.message(readRecord));
+      else if (no === 2 && wt === 2) m.cursor = r.string();
+      else r.skip(wt);
+    });
+    return m;
   });
-  return m;
-});
+export const decodeReadResponse = readResponseDecoder(readRecord);
 
 /** ProcessRequest / WriteRequest { uint64 batch_id = 1; repeated Record records = 2; } */
 export function encodeBatchOfRecords(m: In<BatchOfRecords>): Buffer {
@@ -700,26 +837,27 @@ export function encodeProcessResponse(m: In<ProcessResponseMsg>): Buffer {
   return w.done();
 }
 
-export const decodeProcessResponse = decoder((r): ProcessResponseMsg => {
-  const m: ProcessResponseMsg = { batchId: 0, results: [] };
-  r.fields((no, wt) => {
-    if (no === 1 && wt === 0) m.batchId = r.varint();
-    else if (no === 2 && wt === 2) {
-      m.results.push(
-        r.message(() => {
-          const res: TransformResultMsg = { records: [], error: null };
-          r.fields((rno, rwt) => {
-            if (rno === 1 && rwt === 2) res.records.push(r.message(readRecord));
-            else if (rno === 2 && rwt === 2) res.error = r.message(readRecordError);
-            else r.skip(rwt);
-          });
-          return res;
-        }),
-      );
-    } else r.skip(wt);
+const processResponseDecoder = (readRecord: RecordReader) =>
+  decoder((r): ProcessResponseMsg => {
+    const m: ProcessResponseMsg = { batchId: 0, results: [] };
+    r.fields((no, wt) => {
+      if (no === 1 && wt === 0) m.batchId = r.varint();
+      else if (no === 2 && wt === 2) {
+        m.results.push(
+          r.message(() => {
+            const res: TransformResultMsg = { records: [], error: null };
+            r.fields((rno, rwt) => {
+              if (rno === 1 && rwt === 2) res.records.push(r.message(readRecord));
+              else if (rno === 2 && rwt === 2) res.error = r.message(readRecordError);
+              else r.skip(rwt);
+            });
+            return res;
+          }),
+        );
+      } else r.skip(wt);
+    });
+    return m;
   });
-  return m;
-});
 
 /** WriteResponse { uint64 batch_id = 1; repeated WriteResult results = 2; }
  *  WriteResult { string id = 1; RecordError error = 2; } */
@@ -744,6 +882,8 @@ export function encodeWriteResponse(m: In<WriteResponseMsg>): Buffer {
   }
   return w.done();
 }
+
+export const decodeProcessResponse = processResponseDecoder(readRecord);
 
 export const decodeWriteResponse = decoder((r): WriteResponseMsg => {
   const m: WriteResponseMsg = { batchId: 0, results: [] };
@@ -794,26 +934,28 @@ export function encodeForwardBatch(m: In<ForwardBatchMsg>): Buffer {
   return w.done();
 }
 
-export const decodeForwardBatch = decoder((r): ForwardBatchMsg => {
-  const m: ForwardBatchMsg = {
-    batchId: 0,
-    pipeline: "",
-    stageIndex: 0,
-    generation: 0,
-    records: [],
-    senderId: "",
-  };
-  r.fields((no, wt) => {
-    if (no === 1 && wt === 0) m.batchId = r.varint();
-    else if (no === 2 && wt === 2) m.pipeline = r.string();
-    else if (no === 3 && wt === 0) m.stageIndex = r.varint() >>> 0;
-    else if (no === 4 && wt === 0) m.generation = r.varint();
-    else if (no === 5 && wt === 2) m.records.push(r.message(readRecord));
-    else if (no === 6 && wt === 2) m.senderId = r.string();
-    else r.skip(wt);
+const forwardBatchDecoder = (readRecord: RecordReader) =>
+  decoder((r): ForwardBatchMsg => {
+    const m: ForwardBatchMsg = {
+      batchId: 0,
+      pipeline: "",
+      stageIndex: 0,
+      generation: 0,
+      records: [],
+      senderId: "",
+    };
+    r.fields((no, wt) => {
+      if (no === 1 && wt === 0) m.batchId = r.varint();
+      else if (no === 2 && wt === 2) m.pipeline = r.string();
+      else if (no === 3 && wt === 0) m.stageIndex = r.varint() >>> 0;
+      else if (no === 4 && wt === 0) m.generation = r.varint();
+      else if (no === 5 && wt === 2) m.records.push(r.message(readRecord));
+      else if (no === 6 && wt === 2) m.senderId = r.string();
+      else r.skip(wt);
+    });
+    return m;
   });
-  return m;
-});
+export const decodeForwardBatch = forwardBatchDecoder(readRecord);
 
 /** ForwardAck { uint64 batch_id = 1; uint32 credits = 2; string error = 3; bool retryable = 4; } */
 export function encodeForwardAck(m: In<ForwardAckMsg>): Buffer {
@@ -863,7 +1005,7 @@ const codec = (encode: (m: never) => Buffer, decode: (b: Buffer) => object): Wir
   deserialize: decode,
 });
 
-/** The hot messages' codecs, by protobuf message name. */
+/** The hot messages' codecs, by protobuf message name; decoded records are WireRecords (plain fields). */
 export const WIRE_CODECS = {
   ReadResponse: codec(encodeReadResponse, decodeReadResponse),
   ProcessRequest: codec(encodeBatchOfRecords, decodeBatchOfRecords),
@@ -872,6 +1014,17 @@ export const WIRE_CODECS = {
   WriteResponse: codec(encodeWriteResponse, decodeWriteResponse),
   ForwardBatch: codec(encodeForwardBatch, decodeForwardBatch),
   ForwardAck: codec(encodeForwardAck, decodeForwardAck),
+};
+
+/**
+ * The same codecs, except that the messages a sidecar receives and only routes
+ * decode their records as EncodedRecords (fields decoded on first use).
+ */
+export const ROUTING_CODECS: typeof WIRE_CODECS = {
+  ...WIRE_CODECS,
+  ReadResponse: codec(encodeReadResponse, readResponseDecoder(scanRecord)),
+  ProcessResponse: codec(encodeProcessResponse, processResponseDecoder(scanRecord)),
+  ForwardBatch: codec(encodeForwardBatch, forwardBatchDecoder(scanRecord)),
 };
 
 /**
