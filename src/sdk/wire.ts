@@ -205,10 +205,14 @@ const scratchSpan: Span = { buf: Buffer.alloc(0), start: 0, end: 0 };
  * EncodedRecord this reads no field.
  */
 export function encodedLength(r: Record): number {
-  const ok =
-    (r instanceof EncodedRecord && EncodedRecord.unchangedSpan(r, scratchSpan)) ||
-    (r instanceof WireRecord && WireRecord.unchangedSpan(r, scratchSpan));
-  return ok ? scratchSpan.end - scratchSpan.start : -1;
+  return unchangedSpan(r, scratchSpan) ? scratchSpan.end - scratchSpan.start : -1;
+}
+
+/** Points `span` at `r`'s encoding as received when it can be copied instead of encoded; false otherwise. */
+function unchangedSpan(r: Record, span: Span): boolean {
+  if (r instanceof EncodedRecord) return EncodedRecord.unchangedSpan(r, span);
+  if (r instanceof WireRecord) return WireRecord.unchangedSpan(r, span);
+  return false;
 }
 
 // ---------------------------------------------------------------------------
@@ -526,13 +530,11 @@ function toInt(v: unknown): number {
 }
 
 /**
- * One record to be written: either its encoding as received (`buf` set: copied
- * as is) or its fields, with the sizes computed in the first pass.
+ * One record to be written: either its encoding as received (`raw`: copied
+ * from buf[start, end)) or its fields, with the sizes computed in the first pass.
  */
 interface RecordPlan extends Span {
   size: number;
-  /** Set when the record is copied as received: buf[start, end). */
-  buf: Buffer;
   raw: boolean;
   id: string;
   idLen: number;
@@ -544,26 +546,21 @@ interface RecordPlan extends Span {
 }
 
 function planRecord(rec: Record): RecordPlan {
-  const plan: RecordPlan = {
-    size: 0,
-    raw: false,
-    buf: EMPTY,
-    start: 0,
-    end: 0,
-    id: "",
-    idLen: 0,
-    key: EMPTY,
-    value: EMPTY,
-    headers: undefined,
-    eventTimeMs: 0,
-  };
-  if (
-    (rec instanceof EncodedRecord && EncodedRecord.unchangedSpan(rec, plan)) ||
-    (rec instanceof WireRecord && WireRecord.unchangedSpan(rec, plan))
-  ) {
-    plan.raw = true;
-    plan.size = plan.end - plan.start;
-    return plan;
+  if (unchangedSpan(rec, scratchSpan)) {
+    const { buf, start, end } = scratchSpan;
+    return {
+      size: end - start,
+      raw: true,
+      buf,
+      start,
+      end,
+      id: "",
+      idLen: 0,
+      key: EMPTY,
+      value: EMPTY,
+      headers: undefined,
+      eventTimeMs: 0,
+    };
   }
   const id = typeof rec.id === "string" ? rec.id : rec.id == null ? "" : String(rec.id);
   const idLen = utf8Length(id);
@@ -588,14 +585,7 @@ function planRecord(rec: Record): RecordPlan {
     }
   }
   if (eventTimeMs !== 0) size += 1 + varintSize(eventTimeMs);
-  plan.size = size;
-  plan.id = id;
-  plan.idLen = idLen;
-  plan.key = key;
-  plan.value = value;
-  plan.headers = headers;
-  plan.eventTimeMs = eventTimeMs;
-  return plan;
+  return { size, raw: false, buf: EMPTY, start: 0, end: 0, id, idLen, key, value, headers, eventTimeMs };
 }
 
 function writeRecord(w: Writer, p: RecordPlan): void {
@@ -858,6 +848,7 @@ const processResponseDecoder = (readRecord: RecordReader) =>
     });
     return m;
   });
+export const decodeProcessResponse = processResponseDecoder(readRecord);
 
 /** WriteResponse { uint64 batch_id = 1; repeated WriteResult results = 2; }
  *  WriteResult { string id = 1; RecordError error = 2; } */
@@ -882,8 +873,6 @@ export function encodeWriteResponse(m: In<WriteResponseMsg>): Buffer {
   }
   return w.done();
 }
-
-export const decodeProcessResponse = processResponseDecoder(readRecord);
 
 export const decodeWriteResponse = decoder((r): WriteResponseMsg => {
   const m: WriteResponseMsg = { batchId: 0, results: [] };
