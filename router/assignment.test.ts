@@ -5,7 +5,7 @@ import {
   diffAssignments,
   dividePartitions,
   planPipelines,
-  routingTable,
+  pipelineRoute,
   type CandidateService,
   type Plan,
   type PreviousOwner,
@@ -238,10 +238,8 @@ describe("planPipelines", () => {
         partitions: [],
       },
     ]);
-    const table = routingTable(plan, 7);
-    expect(table.version).toBe(7);
-    expect(table.generation).toBe(7);
-    const fileRoute = table.pipelines?.[0].stages?.[2];
+    const route = pipelineRoute(plan.pipelines[0]!);
+    const fileRoute = route.stages?.[2];
     expect(fileRoute).toMatchObject({
       index: 2,
       name: "file",
@@ -249,7 +247,7 @@ describe("planPipelines", () => {
       builtin: "file",
       builtinConfigJson: '{"dir":"/data/out"}',
     });
-    expect(table.pipelines?.[0].stages?.[0]).toMatchObject({
+    expect(route.stages?.[0]).toMatchObject({
       builtin: "",
       builtinConfigJson: "",
       kind: "STAGE_KIND_SOURCE",

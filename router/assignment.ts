@@ -1,12 +1,12 @@
 /**
  * The planner: which sidecar runs which stage of which pipeline. Pure and
  * synchronous — the scheduler feeds it the pipelines, the alive sidecars and
- * the previous owners, and turns the difference between two plans into
- * Assign / Revoke / UpdateRoutes commands.
+ * the previous owners; the plan becomes the routing table every sidecar
+ * routes with (after hand-offs, handoff.ts).
  *
  *   pipelines ─┐
  *   sidecars  ─┼─▶ planPipelines() ─▶ Plan ─┬─▶ assignmentsOf()  (who runs what)
- *   previous  ─┘                            └─▶ routingTable()   (what every sidecar routes with)
+ *   previous  ─┘                            └─▶ pipelineRoute()  (its wire form, per pipeline)
  *
  * Rules (one pipeline at a time, stages in order):
  * - A user stage runs where a discovered service has the stage's name and the
@@ -26,7 +26,6 @@ import {
   type PlannedStage,
 } from "../src/config/pipeline";
 import type { PipelineRoute } from "../src/generated/conveyor/v1/PipelineRoute";
-import type { RoutingTable } from "../src/generated/conveyor/v1/RoutingTable";
 import { STAGE_KIND_TO_PROTO, type StageKind } from "../src/stages/contract";
 
 /** A stage service a sidecar discovered in its pod. */
@@ -97,7 +96,7 @@ export interface Plan {
   pipelines: PipelinePlacement[];
 }
 
-/** One stage of one pipeline on one sidecar: the unit of Assign and Revoke. */
+/** One stage of one pipeline on one sidecar (what ListAssignments lists). */
 export interface Assignment {
   pipeline: string;
   stage: string;
@@ -456,7 +455,7 @@ export function assignmentKey(a: Pick<Assignment, "pipeline" | "stage" | "sideca
   return JSON.stringify([a.pipeline, a.stage, a.sidecarId]);
 }
 
-/** Everything a sidecar needs to know to run the assignment; a change means a new Assign. */
+/** Everything a sidecar needs to know to run the assignment; a change is a changed assignment. */
 function fingerprint(a: Assignment): string {
   return JSON.stringify([
     a.stageIndex,
@@ -497,7 +496,7 @@ export function isEmptyDiff(d: AssignmentDiff): boolean {
   return d.gained.length === 0 && d.changed.length === 0 && d.lost.length === 0;
 }
 
-/** The wire form of one pipeline's placement, sent in Assign and UpdateRoutes. */
+/** The wire form of one pipeline's placement, as the routing table carries it (generations aside). */
 export function pipelineRoute(p: PipelinePlacement): PipelineRoute {
   return {
     pipeline: p.pipeline,
@@ -525,11 +524,6 @@ export function pipelineRoute(p: PipelinePlacement): PipelineRoute {
       })),
     })),
   };
-}
-
-/** The full routing table: every sidecar gets every pipeline (any may forward to any stage). */
-export function routingTable(plan: Plan, generation: number): RoutingTable {
-  return { version: generation, generation, pipelines: plan.pipelines.map(pipelineRoute) };
 }
 
 /** Compares tables regardless of their version: a change here means a new generation. */

@@ -4,9 +4,10 @@
  *   Register ─▶ membership.register ─▶ re-plan ─▶ {heartbeatIntervalMs, generation}
  *   Heartbeat (bidi)
  *     first status (sidecar_id) ─ unknown id ─▶ NOT_FOUND "unknown sidecar <id>; register first"
- *                               └ known ─────▶ full state: Assign × n, UpdateRoutes(full table)
- *     every status ─▶ liveness; services_changed ─▶ re-plan; stages kept for GetPipelineStatus
- *     every later re-plan ─▶ Revoke / Assign / UpdateRoutes on this stream
+ *                               └ known ─────▶ the current routing table
+ *     every status ─▶ liveness; services_changed ─▶ re-plan; stages kept for GetPipelineStatus;
+ *                     sources (what it reads) changed while a hand-off waits ─▶ re-plan
+ *     every later commit that changes the table ─▶ the whole new table on this stream
  *   Deregister ─▶ forget the sidecar now ─▶ re-plan
  */
 import * as grpc from "@grpc/grpc-js";
@@ -14,7 +15,7 @@ import type { ServiceBinding } from "../src/grpc/server";
 import { SERVICE, v1 } from "../src/proto";
 import { ConveyorError, toGrpcStatus } from "../src/errors";
 import type { RouterHandlers } from "../src/generated/conveyor/v1/Router";
-import type { RouterCommand } from "../src/generated/conveyor/v1/RouterCommand";
+import type { RoutingTable } from "../src/generated/conveyor/v1/RoutingTable";
 import type { SidecarStatus__Output } from "../src/generated/conveyor/v1/SidecarStatus";
 import type { Logger } from "../src/telemetry/log";
 import type { Membership } from "./membership";
@@ -107,7 +108,7 @@ export function routerService(options: HeartbeatServerOptions): RouterService {
   };
 }
 
-type HeartbeatCall = grpc.ServerDuplexStream<SidecarStatus__Output, RouterCommand>;
+type HeartbeatCall = grpc.ServerDuplexStream<SidecarStatus__Output, RoutingTable>;
 
 /** One sidecar's heartbeat stream: the handshake, liveness, and the command channel. */
 class HeartbeatStream implements Connection {
@@ -143,9 +144,9 @@ class HeartbeatStream implements Connection {
     });
   }
 
-  send(command: RouterCommand): void {
+  send(table: RoutingTable): void {
     if (this.closed) return;
-    this.call.write(command);
+    this.call.write(table);
   }
 
   close(): void {
@@ -181,6 +182,8 @@ class HeartbeatStream implements Connection {
     const change = membership.heartbeat(id, {
       ...(status.servicesChanged ? { services: status.services } : {}),
       stages: status.stages,
+      sources: status.sources,
+      routingVersion: status.routingVersion,
     });
     if (change === undefined) {
       // Not a ConveyorError: the sidecar reacts to the status code by registering again.
@@ -192,6 +195,8 @@ class HeartbeatStream implements Connection {
       scheduler.requestReplan(
         change.revived ? `sidecar ${id} is back` : `sidecar ${id} reported new services`,
       );
+    } else if (scheduler.handoffsWaiting && (change.sourcesChanged || change.routingVersionChanged)) {
+      scheduler.requestReplan(`sidecar ${id} reported what it reads`);
     }
     if (!this.attached) {
       this.attached = true;

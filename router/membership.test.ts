@@ -53,7 +53,7 @@ describe("Membership", () => {
     membership.register({ id: "a", podName: "pod-a", namespace: "default", peerAddress: "x", services: [] });
     membership.streamLost("a", 1000);
     clock.advance(300);
-    membership.heartbeat("a", { stages: [] });
+    membership.heartbeat("a", { stages: [], sources: [], routingVersion: 0 });
     clock.advance(2000);
     expect(membership.sweep()).toEqual([]);
     expect(membership.get("a")?.state).toBe("alive");
@@ -62,10 +62,12 @@ describe("Membership", () => {
   it("keeps a heartbeating sidecar alive and revives a dead one", () => {
     const { membership, clock } = setup();
     clock.advance(2500);
-    expect(membership.heartbeat("a", { stages: [] })).toEqual({
+    expect(membership.heartbeat("a", { stages: [], sources: [], routingVersion: 0 })).toEqual({
       joined: false,
       revived: false,
       servicesChanged: false,
+      sourcesChanged: false,
+      routingVersionChanged: false,
     });
     clock.advance(2500);
     expect(membership.sweep()).toEqual([]);
@@ -73,9 +75,29 @@ describe("Membership", () => {
     clock.advance(3001);
     membership.sweep();
     expect(membership.get("a")?.state).toBe("dead");
-    expect(membership.heartbeat("a", { stages: [] })?.revived).toBe(true);
+    expect(membership.heartbeat("a", { stages: [], sources: [], routingVersion: 0 })?.revived).toBe(true);
     expect(membership.get("a")?.state).toBe("alive");
     expect(membership.get("a")?.lastHeartbeatMs).toBe(1_000_000 + 2500 + 2500 + 3001);
+  });
+
+  it("keeps what a sidecar reads and its routing version, and says when they changed", () => {
+    const { membership } = setup();
+    const claim = { pipeline: "p", stage: "src", partitions: [0, 1], generation: 3 };
+    expect(membership.heartbeat("a", { stages: [], sources: [claim], routingVersion: 3 })).toMatchObject({
+      sourcesChanged: true,
+      routingVersionChanged: true,
+    });
+    expect(membership.heartbeat("a", { stages: [], sources: [claim], routingVersion: 3 })).toMatchObject({
+      sourcesChanged: false,
+      routingVersionChanged: false,
+    });
+    expect(membership.get("a")).toMatchObject({ sources: [claim], routingVersion: 3 });
+    // A re-registration keeps them until the next status says otherwise.
+    membership.register({ id: "a", podName: "pa", namespace: "n", peerAddress: "x:1", services: [] });
+    expect(membership.get("a")).toMatchObject({ sources: [claim], routingVersion: 3 });
+    expect(
+      membership.heartbeat("a", { stages: [], sources: [{ ...claim, partitions: [0] }], routingVersion: 3 }),
+    ).toMatchObject({ sourcesChanged: true, routingVersionChanged: false });
   });
 
   it("revives a dead sidecar that registers again, replacing its data", () => {
@@ -100,11 +122,14 @@ describe("Membership", () => {
 
   it("replaces services only when the status says they changed, and forgets unknown ids", () => {
     const { membership } = setup();
-    membership.heartbeat("a", { stages: [] });
+    membership.heartbeat("a", { stages: [], sources: [], routingVersion: 0 });
     expect(membership.get("a")?.services).toEqual([orders]);
-    expect(membership.heartbeat("a", { services: [], stages: [] })?.servicesChanged).toBe(true);
+    expect(
+      membership.heartbeat("a", { services: [], stages: [], sources: [], routingVersion: 0 })
+        ?.servicesChanged,
+    ).toBe(true);
     expect(membership.get("a")?.services).toEqual([]);
-    expect(membership.heartbeat("nobody", { stages: [] })).toBeUndefined();
+    expect(membership.heartbeat("nobody", { stages: [], sources: [], routingVersion: 0 })).toBeUndefined();
     expect(membership.deregister("a")).toBe(true);
     expect(membership.has("a")).toBe(false);
     expect(membership.deregister("a")).toBe(false);

@@ -12,6 +12,7 @@
  * The clock is injected so that tests decide when time passes.
  */
 import type { LocalService__Output } from "../src/generated/conveyor/v1/LocalService";
+import type { SourceClaim__Output } from "../src/generated/conveyor/v1/SourceClaim";
 import type { StageStatus__Output } from "../src/generated/conveyor/v1/StageStatus";
 
 export type SidecarState = "alive" | "dead";
@@ -24,6 +25,10 @@ export interface SidecarRecord {
   services: LocalService__Output[];
   /** The latest per-stage counters the sidecar reported. */
   stages: StageStatus__Output[];
+  /** The sources it reads now (draining included), as it last reported. */
+  sources: SourceClaim__Output[];
+  /** The version of the last routing table it reported having. */
+  routingVersion: number;
   lastHeartbeatMs: number;
   state: SidecarState;
   /** Set when its heartbeat stream broke: dead at this time unless it speaks again. */
@@ -42,6 +47,8 @@ export interface StatusUpdate {
   /** Present when the sidecar reports a change of its services (replaces them). */
   services?: LocalService__Output[];
   stages: StageStatus__Output[];
+  sources: SourceClaim__Output[];
+  routingVersion: number;
 }
 
 export interface MembershipChange {
@@ -49,6 +56,13 @@ export interface MembershipChange {
   joined: boolean;
   /** The sidecar was dead and is alive again. */
   revived: boolean;
+}
+
+export interface StatusChange extends MembershipChange {
+  servicesChanged: boolean;
+  /** What it reads changed (a source started or stopped). */
+  sourcesChanged: boolean;
+  routingVersionChanged: boolean;
 }
 
 export interface MembershipOptions {
@@ -77,6 +91,9 @@ export class Membership {
       peerAddress: r.peerAddress,
       services: r.services,
       stages: before?.stages ?? [],
+      // What it reads is known from its next status; until then, what it said last holds.
+      sources: before?.sources ?? [],
+      routingVersion: before?.routingVersion ?? 0,
       lastHeartbeatMs: this.clock(),
       state: "alive",
     });
@@ -87,16 +104,26 @@ export class Membership {
    * Refreshes liveness from a status message. Undefined when the id is
    * unknown (the sidecar must register first).
    */
-  heartbeat(id: string, update: StatusUpdate): (MembershipChange & { servicesChanged: boolean }) | undefined {
+  heartbeat(id: string, update: StatusUpdate): StatusChange | undefined {
     const s = this.sidecars.get(id);
     if (s === undefined) return undefined;
     const revived = s.state === "dead";
+    const sourcesChanged = claimsKey(s.sources) !== claimsKey(update.sources);
+    const routingVersionChanged = s.routingVersion !== update.routingVersion;
     s.state = "alive";
     s.lastHeartbeatMs = this.clock();
     delete s.lostDeadlineMs;
     s.stages = update.stages;
+    s.sources = update.sources;
+    s.routingVersion = update.routingVersion;
     if (update.services !== undefined) s.services = update.services;
-    return { joined: false, revived, servicesChanged: update.services !== undefined };
+    return {
+      joined: false,
+      revived,
+      servicesChanged: update.services !== undefined,
+      sourcesChanged,
+      routingVersionChanged,
+    };
   }
 
   /** Its heartbeat stream broke: dead after graceMs unless it registers or heartbeats again. */
@@ -153,4 +180,8 @@ export class Membership {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+function claimsKey(claims: readonly SourceClaim__Output[]): string {
+  return JSON.stringify(claims.map((c) => [c.pipeline, c.stage, c.partitions, c.generation]));
 }

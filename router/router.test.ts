@@ -12,7 +12,7 @@ import { ConveyorError } from "../src/errors";
 import type { LocalService } from "../src/generated/conveyor/v1/LocalService";
 import type { RegisterResponse__Output } from "../src/generated/conveyor/v1/RegisterResponse";
 import type { RouterClient } from "../src/generated/conveyor/v1/Router";
-import type { RouterCommand__Output } from "../src/generated/conveyor/v1/RouterCommand";
+import type { RoutingTable__Output } from "../src/generated/conveyor/v1/RoutingTable";
 import type { SidecarStatus } from "../src/generated/conveyor/v1/SidecarStatus";
 import { deadlineIn, v1 } from "../src/proto";
 import { startRouter, type RunningRouter } from "./main";
@@ -53,11 +53,16 @@ async function eventually<T>(what: string, check: () => T | undefined, timeoutMs
   }
 }
 
-/** A test double of a sidecar's router client: registers, heartbeats, records commands. */
+/**
+ * A test double of a sidecar's router client: registers, heartbeats, records
+ * the routing tables it receives and, like a sidecar, answers each one with a
+ * status at once: its routing version and, as what it reads, the source
+ * partitions the table gives it (its readers stop at once).
+ */
 class FakeSidecar {
-  readonly commands: RouterCommand__Output[] = [];
+  readonly tables: RoutingTable__Output[] = [];
   status: grpc.StatusObject | undefined;
-  private stream: grpc.ClientDuplexStream<SidecarStatus, RouterCommand__Output> | undefined;
+  private stream: grpc.ClientDuplexStream<SidecarStatus, RoutingTable__Output> | undefined;
   private readonly client: RouterClient;
 
   constructor(
@@ -94,10 +99,13 @@ class FakeSidecar {
 
   /** Opens the heartbeat stream with the handshake status. */
   connect(): void {
-    this.commands.length = 0;
+    this.tables.length = 0;
     this.status = undefined;
     const stream = this.client.Heartbeat({ deadline: deadlineIn(60_000) });
-    stream.on("data", (c: RouterCommand__Output) => this.commands.push(c));
+    stream.on("data", (t: RoutingTable__Output) => {
+      this.tables.push(t);
+      this.beat();
+    });
     stream.on("status", (s: grpc.StatusObject) => (this.status = s));
     // Errors also arrive as a status; the listener only keeps them from being unhandled.
     stream.on("error", () => undefined);
@@ -106,17 +114,39 @@ class FakeSidecar {
   }
 
   beat(servicesChanged = false, stages: SidecarStatus["stages"] = []): void {
-    this.stream?.write({ sidecarId: this.id, services: this.services, servicesChanged, stages });
+    const last = this.tables.at(-1);
+    const sources = (last?.pipelines ?? []).flatMap((p) =>
+      p.stages
+        .filter((s) => s.index === 0)
+        .flatMap((s) => s.instances.filter((i) => i.sidecarId === this.id))
+        .map((i) => ({
+          pipeline: p.pipeline,
+          stage: p.stages[0].name,
+          partitions: i.partitions,
+          generation: i.generation,
+        })),
+    );
+    this.stream?.write({
+      sidecarId: this.id,
+      services: this.services,
+      servicesChanged,
+      stages,
+      routingVersion: last?.version ?? 0,
+      sources,
+    });
   }
 
-  /** The commands received so far, as short strings ("assign orders [0,1] g2", "routes v2", "revoke orders g3"). */
+  /** The tables received so far, each as what it places here: "v3 orders[0,1] file". */
   log(): string[] {
-    return this.commands.map(summarize);
+    return this.tables.map((t) => summarize(t, this.id));
   }
 
-  async waitForCommands(n: number): Promise<string[]> {
-    return eventually(`${n} commands on ${this.id} (have ${this.log().join(" | ")})`, () =>
-      this.commands.length >= n ? this.log() : undefined,
+  /** Waits until the latest table reads `expected` (a string or a pattern); returns every table so far. */
+  async waitForTable(expected: string | RegExp): Promise<string[]> {
+    const matches = (x: string | undefined): boolean =>
+      x !== undefined && (typeof expected === "string" ? x === expected : expected.test(x));
+    return eventually(`table "${String(expected)}" on ${this.id} (have ${this.log().join(" | ")})`, () =>
+      matches(this.log().at(-1)) ? this.log() : undefined,
     );
   }
 
@@ -130,12 +160,15 @@ class FakeSidecar {
   }
 }
 
-function summarize(c: RouterCommand__Output): string {
-  if (c.assign) return `assign ${c.assign.stage} [${c.assign.partitions.join(",")}] g${c.assign.generation}`;
-  if (c.revoke)
-    return `revoke ${c.revoke.stage} g${c.revoke.generation}${c.revoke.drainFirst ? " drain" : ""}`;
-  if (c.updateRoutes) return `routes v${c.updateRoutes.table?.version ?? "?"}`;
-  return "?";
+function summarize(t: RoutingTable__Output, sidecarId: string): string {
+  const placed = t.pipelines.flatMap((p) =>
+    p.stages.flatMap((s) =>
+      s.instances
+        .filter((i) => i.sidecarId === sidecarId)
+        .map((i) => (s.kind === "STAGE_KIND_SOURCE" ? `${s.name}[${i.partitions.join(",")}]` : s.name)),
+    ),
+  );
+  return [`v${t.version}`, ...placed].join(" ");
 }
 
 const partitionedToFile = (dir: string): string =>
@@ -180,7 +213,7 @@ describe("router", () => {
     await fsp.rm(tmp, { recursive: true, force: true });
   });
 
-  it("sends a registered sidecar its assignments and the full table, then the diffs when a second sidecar joins", async () => {
+  it("sends a registered sidecar the full table, then every new table; a partition moves only once its owner let go", async () => {
     const { router, admin } = await start();
     const applied = await admin.applyPipeline({ definition: partitionedToFile(path.join(tmp, "out")) });
     expect(applied).toEqual({ name: "orders-to-file", created: true, generation: 1 });
@@ -188,19 +221,12 @@ describe("router", () => {
     const a = sidecar(router.address, "a", [source("orders", [0, 1, 2, 3])]);
     expect(await a.register()).toEqual({ heartbeatIntervalMs: 5000, generation: 2 });
     a.connect();
-    expect(await a.waitForCommands(3)).toEqual([
-      "assign orders [0,1,2,3] g2",
-      "assign file [] g2",
-      "routes v2",
-    ]);
-    expect(a.commands.every((c) => c.generation === 2)).toBe(true);
-    const assign = a.commands[0].assign;
-    expect(assign).toMatchObject({ pipeline: "orders-to-file", stage: "orders", stageIndex: 0 });
-    expect(assign?.routes?.pipeline).toBe("orders-to-file");
-    const table = a.commands[2].updateRoutes?.table;
+    expect(await a.waitForTable("v2 orders[0,1,2,3] file")).toEqual(["v2 orders[0,1,2,3] file"]);
+    const table = a.tables[0];
     expect(table?.generation).toBe(2);
     expect(table?.pipelines).toHaveLength(1);
     expect(table?.pipelines[0].settings?.batchSize).toBe(50);
+    expect(table?.pipelines[0].generation).toBe(2);
     expect(
       table?.pipelines[0].stages.map((s) => [s.name, s.kind, s.builtin, s.instances.map((i) => i.sidecarId)]),
     ).toEqual([
@@ -211,15 +237,31 @@ describe("router", () => {
       dir: path.join(tmp, "out"),
     });
 
-    // b joins with the same source: the partitions are split, a hears about its share and the new table.
+    // b joins with the same source: the partitions are split. a first loses 2 and 3 (v3); b gets them only
+    // in the table after a reported that it no longer reads them (v4): never two readers of a partition.
     const b = sidecar(router.address, "b", [source("orders", [0, 1, 2, 3])]);
     expect((await b.register()).generation).toBe(3);
-    expect((await a.waitForCommands(5)).slice(3)).toEqual(["assign orders [0,1] g3", "routes v3"]);
+    expect(await a.waitForTable("v4 orders[0,1] file")).toEqual([
+      "v2 orders[0,1,2,3] file",
+      "v3 orders[0,1] file",
+      "v4 orders[0,1] file",
+    ]);
+    const v3 = a.tables[1];
+    expect(v3?.pipelines[0].stages[0].instances.map((i) => [i.sidecarId, i.partitions])).toEqual([
+      ["a", [0, 1]],
+    ]);
     b.connect();
-    expect(await b.waitForCommands(3)).toEqual(["assign orders [2,3] g3", "assign file [] g3", "routes v3"]);
+    expect(await b.waitForTable("v4 orders[2,3] file")).toEqual(["v4 orders[2,3] file"]);
+    // Generations inside the table: a's source instance changed in 3, b's appeared in 4.
+    const v4 = a.tables[2];
+    expect(v4?.pipelines[0].generation).toBe(4);
+    expect(v4?.pipelines[0].stages[0].instances.map((i) => [i.sidecarId, i.generation])).toEqual([
+      ["a", 3],
+      ["b", 4],
+    ]);
 
     const listed = await admin.listAssignments();
-    expect(listed.generation).toBe(3);
+    expect(listed.generation).toBe(4);
     expect(listed.assignments.map((x) => [x.stage, x.sidecarId, x.partitions, x.generation, x.kind])).toEqual(
       [
         ["orders", "a", [0, 1], 3, "STAGE_KIND_SOURCE"],
@@ -267,20 +309,16 @@ describe("router", () => {
       lastError: "a: disk full",
     });
 
-    // b leaves: a gets every partition back; b's stream hears nothing more.
+    // b leaves: a gets every partition back at once (b reads nothing any more).
     await b.deregister();
-    expect((await a.waitForCommands(7)).slice(5)).toEqual(["assign orders [0,1,2,3] g4", "routes v4"]);
+    expect((await a.waitForTable("v5 orders[0,1,2,3] file")).slice(3)).toEqual(["v5 orders[0,1,2,3] file"]);
     expect((await admin.listSidecars()).sidecars.map((s) => [s.sidecarId, s.state])).toEqual([
       ["a", "alive"],
     ]);
 
-    // Deleting the pipeline revokes what a runs.
+    // Deleting the pipeline: the next table places nothing on a.
     await admin.deletePipeline("orders-to-file");
-    expect((await a.waitForCommands(10)).slice(7)).toEqual([
-      "revoke orders g5 drain",
-      "revoke file g5 drain",
-      "routes v5",
-    ]);
+    expect((await a.waitForTable("v6")).slice(4)).toEqual(["v6"]);
     expect((await admin.listPipelines()).pipelines).toEqual([]);
 
     // Stopping the router ends open heartbeat streams cleanly.
@@ -332,7 +370,7 @@ describe("router", () => {
     await ghost.register();
     ghost.connect();
     // No pipelines: just the (empty) table.
-    expect(await ghost.waitForCommands(1)).toEqual(["routes v0"]);
+    expect(await ghost.waitForTable("v0")).toEqual(["v0"]);
   });
 
   it("restarts with the file store: same pipelines, same generation, same owners once sidecars return", async () => {
@@ -399,17 +437,12 @@ describe("router", () => {
     await a.register();
     await b.register();
     b.connect();
-    expect(await b.waitForCommands(1)).toEqual([expect.stringMatching(/^routes/)]);
+    expect(await b.waitForTable(/^v\d+$/)).toHaveLength(1);
 
     // b keeps beating, a stays silent: after 400 ms (and the next sweep) a is dead.
     const beating = setInterval(() => b.beat(), 100);
     try {
-      const moved = await b.waitForCommands(4);
-      expect(moved.slice(1)).toEqual([
-        expect.stringMatching(/^assign orders \[\] g\d+$/),
-        expect.stringMatching(/^assign file/),
-        expect.stringMatching(/^routes/),
-      ]);
+      await b.waitForTable(/^v\d+ orders\[\] file$/);
       const listed = await admin.listSidecars();
       expect(listed.sidecars.map((s) => [s.sidecarId, s.state])).toEqual([
         ["a", "dead"],

@@ -2,21 +2,21 @@
  * The router's state machine: the applied pipelines, the current plan and its
  * generation, and the heartbeat streams that must hear about changes.
  *
- *   Apply/Delete ─┐                       ┌─▶ store.save (durable first)
- *   Register     ─┼─▶ commit(): plan ─ diff ┼─▶ Revoke / Assign / UpdateRoutes to every connected sidecar
- *   Heartbeat    ─┤    (serialized)        └─▶ log + metrics
+ *   Apply/Delete ─┐                                       ┌─▶ store.save (durable first)
+ *   Register     ─┼─▶ commit(): plan ─▶ hand-offs ─▶ table ┼─▶ the whole table to every connected sidecar
+ *   Heartbeat    ─┤    (serialized)   (handoff.ts)         └─▶ log + metrics
  *   sweep (dead) ─┘
  *
- * Every change goes through one queue, so that commands reach sidecars in the
- * order the plans were made, and a stream that attaches gets the full state of
- * the last commit followed by exactly the diffs after it. A plan is saved
- * before anyone hears of it: a generation a sidecar has seen is never lost.
+ * The routing table is the only command: every change goes through one queue,
+ * a stream that attaches gets the table of the last commit, then every later
+ * table whole. A plan is saved before anyone hears of it: a generation a
+ * sidecar has seen is never lost. Generations stamped into the table: each
+ * pipeline's (the fence of its peer hops) and each stage instance's (what a
+ * source reads for) are the generation in which that part last changed.
  */
 import { parsePipeline, type PipelineSpec } from "../src/config/pipeline";
 import { ConveyorError } from "../src/errors";
-import type { Assign } from "../src/generated/conveyor/v1/Assign";
-import type { PipelineRoute } from "../src/generated/conveyor/v1/PipelineRoute";
-import type { RouterCommand } from "../src/generated/conveyor/v1/RouterCommand";
+import type { RoutingTable } from "../src/generated/conveyor/v1/RoutingTable";
 import { stageKindFromProto } from "../src/stages/contract";
 import type { Logger } from "../src/telemetry/log";
 import {
@@ -27,20 +27,20 @@ import {
   pipelineRoute,
   planPipelines,
   routesKey,
-  routingTable,
   type Assignment,
   type PipelinePlacement,
   type Plan,
   type PreviousOwner,
   type SidecarCandidate,
 } from "./assignment";
+import { ownersAfter, publishablePlan, type SourceClaim } from "./handoff";
 import type { Membership, SidecarRecord } from "./membership";
 import type { RouterState, RouterStore, StoredAssignment } from "./store/store";
 
 /** One sidecar's heartbeat stream, as the scheduler sees it. */
 export interface Connection {
   readonly sidecarId: string;
-  send(command: RouterCommand): void;
+  send(table: RoutingTable): void;
   /** Ends the stream (a newer stream replaced it, or the router stops). */
   close(): void;
 }
@@ -113,8 +113,16 @@ export class Scheduler {
 
   private pipelines = new Map<string, PipelineEntry>();
   private generationValue: number;
+  /** The published plan: the intended one less the source units still being handed over. */
   private plan: Plan = { pipelines: [] };
   private routes: string;
+  /** The table of the last commit (what every sidecar routes with once it heard of it). */
+  private table: RoutingTable;
+  /** Source unit → the sidecar the last published table gave it to (handoff.ts). */
+  private owners = new Map<string, string>();
+  private waitingHandoffs = 0;
+  /** Per pipeline and per stage instance: the published route and the generation it last changed in. */
+  private stamps = new Map<string, { key: string; generation: number }>();
   private current = new Map<string, AssignmentView>();
   /** Assignments from before a restart, kept for stickiness until holdUntil. */
   private held: StoredAssignment[];
@@ -140,6 +148,7 @@ export class Scheduler {
     // the generation unchanged) until the first sidecar or pipeline arrives.
     this.plan = this.makePlan(this.pipelines);
     this.routes = routesKey(this.plan);
+    this.table = this.stampTable(this.plan, this.generationValue);
   }
 
   get generation(): number {
@@ -205,7 +214,7 @@ export class Scheduler {
     }
   }
 
-  /** Sends the sidecar its full state, then every later change. */
+  /** Sends the sidecar the current table, then every later one. */
   attach(connection: Connection): Promise<void> {
     return this.enqueue(() => {
       const previous = this.connections.get(connection.sidecarId);
@@ -214,15 +223,13 @@ export class Scheduler {
         previous.close();
       }
       this.connections.set(connection.sidecarId, connection);
-      const generation = this.generationValue;
-      const routes = this.routesByPipeline();
-      for (const view of this.current.values()) {
-        if (view.assignment.sidecarId === connection.sidecarId) {
-          connection.send({ generation, assign: assignCommand(view, routes) });
-        }
-      }
-      connection.send({ generation, updateRoutes: { table: routingTable(this.plan, generation) } });
+      connection.send(this.table);
     });
+  }
+
+  /** Some source unit waits for its old owner to stop reading it (a claim or a table version change may end that). */
+  get handoffsWaiting(): boolean {
+    return this.waitingHandoffs > 0;
   }
 
   /** Stops sending to this stream (no-op if a newer one replaced it). */
@@ -282,17 +289,20 @@ export class Scheduler {
   }
 
   private async commit(next: Map<string, PipelineEntry>, reason: string): Promise<void> {
-    const plan = this.makePlan(next);
+    const intended = this.makePlan(next);
     const diff = diffAssignments(
       [...this.current.values()].map((v) => v.assignment),
-      assignmentsOf(plan),
+      assignmentsOf(intended),
     );
+    const claims = this.claims();
+    const { plan, waiting } = publishablePlan(intended, this.owners, claims);
     const routes = routesKey(plan);
     const routesChanged = routes !== this.routes;
     const planChanged = routesChanged || !isEmptyDiff(diff);
     const pipelinesChanged = !samePipelines(this.pipelines, next);
     if (!planChanged && !pipelinesChanged) {
       this.dirty = false;
+      this.owners = ownersAfter(plan, this.owners, claims);
       return;
     }
 
@@ -324,6 +334,9 @@ export class Scheduler {
     this.routes = routes;
     this.current = current;
     this.dirty = false;
+    this.owners = ownersAfter(plan, this.owners, claims);
+    this.waitingHandoffs = waiting.length;
+    if (routesChanged) this.table = this.stampTable(plan, generation);
     // A sidecar that is back has had its stickiness applied; should it die
     // again, its sources move like anyone else's instead of waiting for it.
     const alive = new Set(this.membership.alive().map((s) => s.id));
@@ -331,8 +344,55 @@ export class Scheduler {
 
     if (planChanged) this.log.info({ generation, reason }, "plan changed");
     this.logChanges(diff, generation, before);
-    this.push(diff, routesChanged);
+    for (const w of waiting)
+      this.log.info({ ...w, generation }, "source hand-off waits for the old owner to stop");
+    if (routesChanged) for (const connection of this.connections.values()) connection.send(this.table);
     this.onCommit();
+  }
+
+  /**
+   * What alive sidecars read now. A sidecar that has not yet reported the
+   * current table (its routing version is older) may still read anything the
+   * router gave it: all of its units count as claimed until it reports.
+   */
+  private claims(): SourceClaim[] {
+    const out: SourceClaim[] = [];
+    const behind = new Set<string>();
+    for (const s of this.membership.alive()) {
+      for (const c of s.sources)
+        out.push({ sidecarId: s.id, pipeline: c.pipeline, stage: c.stage, partitions: c.partitions });
+      if (s.routingVersion < this.generationValue) behind.add(s.id);
+    }
+    for (const [key, sidecarId] of this.owners) {
+      if (!behind.has(sidecarId)) continue;
+      const [pipeline, stage, partition] = JSON.parse(key) as [string, string, number];
+      out.push({ sidecarId, pipeline, stage, partitions: partition < 0 ? [] : [partition] });
+    }
+    return out;
+  }
+
+  /** The wire table of a published plan, with each pipeline's and instance's generation. */
+  private stampTable(plan: Plan, generation: number): RoutingTable {
+    const stamps = new Map<string, { key: string; generation: number }>();
+    const stamp = (id: string, key: string): number => {
+      const before = this.stamps.get(id);
+      const kept = before?.key === key ? before : { key, generation };
+      stamps.set(id, kept);
+      return kept.generation;
+    };
+    const pipelines = plan.pipelines.map((placement) => {
+      const route = pipelineRoute(placement);
+      const stages = route.stages?.map((s) => ({
+        ...s,
+        instances: s.instances?.map((i) => ({
+          ...i,
+          generation: stamp(JSON.stringify([route.pipeline, s.name, i.sidecarId]), JSON.stringify(i)),
+        })),
+      }));
+      return { ...route, stages, generation: stamp(JSON.stringify([route.pipeline]), JSON.stringify(route)) };
+    });
+    this.stamps = stamps;
+    return { version: generation, generation, pipelines };
   }
 
   private stateToSave(
@@ -361,28 +421,6 @@ export class Scheduler {
     };
   }
 
-  private push(diff: ReturnType<typeof diffAssignments>, routesChanged: boolean): void {
-    const generation = this.generationValue;
-    const routes = this.routesByPipeline();
-    const table = routingTable(this.plan, generation);
-    for (const connection of this.connections.values()) {
-      const id = connection.sidecarId;
-      for (const a of diff.lost) {
-        if (a.sidecarId !== id) continue;
-        connection.send({
-          generation,
-          revoke: { pipeline: a.pipeline, stage: a.stage, drainFirst: true, generation },
-        });
-      }
-      for (const a of [...diff.gained, ...diff.changed].sort(byPosition)) {
-        if (a.sidecarId !== id) continue;
-        const view = this.current.get(assignmentKey(a));
-        if (view !== undefined) connection.send({ generation, assign: assignCommand(view, routes) });
-      }
-      if (routesChanged) connection.send({ generation, updateRoutes: { table } });
-    }
-  }
-
   private logChanges(
     diff: ReturnType<typeof diffAssignments>,
     generation: number,
@@ -406,22 +444,6 @@ export class Scheduler {
       else this.log.warn({ pipeline: p.pipeline, generation, reasons: p.reasons }, "pipeline pending");
     }
   }
-
-  private routesByPipeline(): Map<string, PipelineRoute> {
-    return new Map(this.plan.pipelines.map((p) => [p.pipeline, pipelineRoute(p)]));
-  }
-}
-
-function assignCommand(view: AssignmentView, routes: ReadonlyMap<string, PipelineRoute>): Assign {
-  const a = view.assignment;
-  return {
-    pipeline: a.pipeline,
-    stage: a.stage,
-    stageIndex: a.stageIndex,
-    generation: view.generation,
-    routes: routes.get(a.pipeline) ?? null,
-    partitions: a.partitions,
-  };
 }
 
 /** The planner's view of a sidecar: services of an unknown kind cannot run any stage. */

@@ -12,6 +12,7 @@ import { createLogger } from "../src/telemetry/log";
 import type { RoutingTable__Output } from "../src/generated/conveyor/v1/RoutingTable";
 import { ClientPool } from "./client-pool";
 import { Forwarder } from "./forwarder";
+import { TableHolder } from "./table-holder";
 import { LocalStages } from "./local-stages";
 import { dataPlaneService } from "./peer-server";
 import { RoutingTable } from "./routing-table";
@@ -23,6 +24,7 @@ log.level = "silent";
 
 interface Node {
   forwarder: Forwarder;
+  tables: TableHolder;
   pool: ClientPool;
   server: RunningServer;
   stats: StageStats;
@@ -32,8 +34,10 @@ async function node(id: string): Promise<Node> {
   const pool = new ClientPool({ idleMs: 60_000, batchTimeoutMs: 5000, peerTimeoutMs: 10_000, log });
   const stats = new StageStats();
   const taps = new Taps();
+  const tables = new TableHolder();
   const forwarder = new Forwarder({
     sidecarId: id,
+    tables,
     pool,
     localStages: new LocalStages(pool, id),
     stats,
@@ -50,7 +54,7 @@ async function node(id: string): Promise<Node> {
       log,
     }),
   ]);
-  return { forwarder, pool, server, stats };
+  return { forwarder, tables, pool, server, stats };
 }
 
 function table(
@@ -61,7 +65,14 @@ function table(
   dlqEndpoint?: string,
 ): RoutingTable__Output {
   const at = (endpoint: string) => [
-    { sidecarId: "b", peerAddress: peerB, serviceEndpoint: endpoint, serviceName: "", partitions: [] },
+    {
+      sidecarId: "b",
+      peerAddress: peerB,
+      serviceEndpoint: endpoint,
+      serviceName: "",
+      partitions: [],
+      generation: 1,
+    },
   ];
   return {
     version: 1,
@@ -69,6 +80,7 @@ function table(
     pipelines: [
       {
         pipeline: "p",
+        generation: 0,
         settings: {
           batchSize: 0,
           maxInFlightRecords: 0,
@@ -182,8 +194,8 @@ describe("Forwarder across a peer hop", () => {
       { name: "out" },
     );
     const t = table(b.server.address, transform.address, sink.address);
-    a.forwarder.setTable(RoutingTable.fromProto(t, "a"));
-    b.forwarder.setTable(RoutingTable.fromProto(t, "b"));
+    a.tables.set(RoutingTable.fromProto(t, "a"));
+    b.tables.set(RoutingTable.fromProto(t, "b"));
   });
 
   afterAll(async () => {
@@ -205,14 +217,14 @@ describe("Forwarder across a peer hop", () => {
 
   const withDlq = async (fn: () => Promise<void>): Promise<void> => {
     const t = table(b.server.address, transform.address, sink.address, 0, dlq.address);
-    a.forwarder.setTable(RoutingTable.fromProto(t, "a"));
-    b.forwarder.setTable(RoutingTable.fromProto(t, "b"));
+    a.tables.set(RoutingTable.fromProto(t, "a"));
+    b.tables.set(RoutingTable.fromProto(t, "b"));
     try {
       await fn();
     } finally {
       const plain = table(b.server.address, transform.address, sink.address);
-      a.forwarder.setTable(RoutingTable.fromProto(plain, "a"));
-      b.forwarder.setTable(RoutingTable.fromProto(plain, "b"));
+      a.tables.set(RoutingTable.fromProto(plain, "a"));
+      b.tables.set(RoutingTable.fromProto(plain, "b"));
     }
   };
 
@@ -296,41 +308,125 @@ describe("Forwarder across a peer hop", () => {
     });
   });
 
-  it("rejects a record over the pipeline's size limit with RECORD_TOO_LARGE and delivers nothing", async () => {
+  it("checks record size per record at the receiving stage: an oversize record goes to the dead-letter sink alone", async () => {
+    // Only b (the receiver) has the limit: the check is where the stage runs, whatever the sender's table says.
+    const t = table(b.server.address, transform.address, sink.address, 100, dlq.address);
+    a.tables.set(
+      RoutingTable.fromProto(
+        {
+          ...t,
+          pipelines: t.pipelines.map((p) => ({ ...p, settings: { ...p.settings!, maxRecordBytes: 0 } })),
+        },
+        "a",
+      ),
+    );
+    b.tables.set(RoutingTable.fromProto(t, "b"));
+    try {
+      await a.forwarder.deliver("p", 1, [rec("small", "x"), rec("big", "y".repeat(500))]);
+      expect(written.map((r) => r.id)).toEqual(["small"]);
+      expect(deadLettered.map((r) => r.id)).toEqual(["big"]);
+      expect(deadLettered[0]!.headers).toMatchObject({
+        _dlq_stage: "upper",
+        _dlq_attempts: "1",
+        _dlq_error: expect.stringMatching(
+          /^RECORD_TOO_LARGE: record big is \d+ bytes; pipeline "p" allows 100/,
+        ),
+      });
+    } finally {
+      const plain = table(b.server.address, transform.address, sink.address);
+      a.tables.set(RoutingTable.fromProto(plain, "a"));
+      b.tables.set(RoutingTable.fromProto(plain, "b"));
+    }
+  });
+
+  it("stops the stage on an oversize record when the pipeline has no dead-letter sink (never retried)", async () => {
     const t = table(b.server.address, transform.address, sink.address, 100);
-    b.forwarder.setTable(RoutingTable.fromProto(t, "b"));
+    b.tables.set(RoutingTable.fromProto(t, "b"));
     try {
       await expect(
         a.forwarder.deliver("p", 1, [rec("small", "x"), rec("big", "y".repeat(500))]),
       ).rejects.toMatchObject({
-        code: "RECORD_TOO_LARGE",
-        message: expect.stringContaining("record big"),
+        code: "STAGE_FAILED",
+        message: expect.stringMatching(
+          /failed 1 of 2 records after 1 attempt.*record big: record big is \d+ bytes/,
+        ),
       });
+      expect(written.map((r) => r.id)).toEqual(["small"]);
+    } finally {
+      b.tables.set(RoutingTable.fromProto(table(b.server.address, transform.address, sink.address), "b"));
+    }
+  });
+
+  it("never acks a batch for a stage the receiver's table does not have: refused retryably (NO_ROUTE)", async () => {
+    const t = table(b.server.address, transform.address, sink.address);
+    // b's table (same generation) lacks the sink stage: before the fix, b returned as if delivered.
+    const short = { ...t, pipelines: t.pipelines.map((p) => ({ ...p, stages: p.stages.slice(0, 2) })) };
+    b.tables.set(RoutingTable.fromProto(short, "b"));
+    try {
+      const err = await b.forwarder.deliver("p", 2, [rec("lost?", "x")]).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "NO_ROUTE", retryable: true });
+      const viaPeer = await a.forwarder.deliver("p", 1, [rec("lost?", "x")]).catch((e: unknown) => e);
+      expect(viaPeer).toMatchObject({ code: "NO_ROUTE", retryable: true });
       expect(written).toEqual([]);
     } finally {
-      b.forwarder.setTable(
-        RoutingTable.fromProto(table(b.server.address, transform.address, sink.address), "b"),
-      );
+      b.tables.set(RoutingTable.fromProto(t, "b"));
+    }
+  });
+
+  it("refuses a batch routed on a newer generation than the receiver's (TABLE_BEHIND, retryable), then accepts it", async () => {
+    const t = table(b.server.address, transform.address, sink.address);
+    a.tables.set(RoutingTable.fromProto({ ...t, version: 3, generation: 3 }, "a"));
+    try {
+      const err = await a.forwarder.deliver("p", 1, [rec("n1", "x")]).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "TABLE_BEHIND", retryable: true });
+      expect(err).toMatchObject({ message: expect.stringContaining("generation 3") });
+      expect(written).toEqual([]);
+      b.tables.set(RoutingTable.fromProto({ ...t, version: 3, generation: 3 }, "b"));
+      await a.forwarder.deliver("p", 1, [rec("n1", "x")]);
+      expect(written.map((r) => r.id)).toEqual(["n1"]);
+    } finally {
+      a.tables.set(RoutingTable.fromProto(t, "a"));
+      b.tables.set(RoutingTable.fromProto(t, "b"));
+    }
+  });
+
+  it("fences per pipeline: another pipeline's newer generation does not refuse this one's batches", async () => {
+    const t = table(b.server.address, transform.address, sink.address);
+    const other = { ...t.pipelines[0]!, pipeline: "other", generation: 5 };
+    const withOther = {
+      ...t,
+      version: 5,
+      generation: 5,
+      pipelines: [{ ...t.pipelines[0]!, generation: 1 }, other],
+    };
+    a.tables.set(RoutingTable.fromProto(withOther, "a"));
+    try {
+      await a.forwarder.deliver("p", 1, [rec("p1", "x")]);
+      expect(written.map((r) => r.id)).toEqual(["p1"]);
+    } finally {
+      a.tables.set(RoutingTable.fromProto(t, "a"));
     }
   });
 
   it("fails with a retryable PEER_UNAVAILABLE when the peer is down", async () => {
+    const downTables = new TableHolder();
     const down = new Forwarder({
       sidecarId: "c",
+      tables: downTables,
       pool: a.pool,
       localStages: new LocalStages(a.pool, "c"),
       stats: new StageStats(),
       taps: new Taps(),
       log,
     });
-    down.setTable(RoutingTable.fromProto(table("127.0.0.1:1", transform.address, sink.address), "c"));
+    downTables.set(RoutingTable.fromProto(table("127.0.0.1:1", transform.address, sink.address), "c"));
     const err = await down.deliver("p", 1, [rec("x", "y")]).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "PEER_UNAVAILABLE", retryable: true });
   });
 
   it("fences a sender routing on an older generation (STALE_GENERATION), then accepts it on the new one", async () => {
     const t = table(b.server.address, transform.address, sink.address);
-    b.forwarder.setTable(RoutingTable.fromProto({ ...t, version: 2, generation: 2 }, "b"));
+    b.tables.set(RoutingTable.fromProto({ ...t, version: 2, generation: 2 }, "b"));
     try {
       const err = await a.forwarder.deliver("p", 1, [rec("z1", "x")]).catch((e: unknown) => e);
       expect(err).toMatchObject({
@@ -338,12 +434,12 @@ describe("Forwarder across a peer hop", () => {
         message: expect.stringContaining("generation 1"),
       });
       expect(written).toEqual([]);
-      a.forwarder.setTable(RoutingTable.fromProto({ ...t, version: 2, generation: 2 }, "a"));
+      a.tables.set(RoutingTable.fromProto({ ...t, version: 2, generation: 2 }, "a"));
       await a.forwarder.deliver("p", 1, [rec("z1", "x")]);
       expect(written.map((r) => r.id)).toEqual(["z1"]);
     } finally {
-      a.forwarder.setTable(RoutingTable.fromProto(t, "a"));
-      b.forwarder.setTable(RoutingTable.fromProto(t, "b"));
+      a.tables.set(RoutingTable.fromProto(t, "a"));
+      b.tables.set(RoutingTable.fromProto(t, "b"));
     }
   });
 

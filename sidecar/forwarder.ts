@@ -10,6 +10,10 @@
  * deliver() resolves only when every record (and everything it became) has
  * been confirmed by the sink, so the caller can ack the source cursor: that
  * is the whole at-least-once argument. Any failure rejects; the caller retries.
+ * A stage the table does not have is a rejection too (NO_ROUTE, retryable),
+ * never a silent success. Record sizes are checked here, per record, at the
+ * stage that receives them, whatever the placement: an oversize record fails
+ * alone (RECORD_TOO_LARGE, not retryable) and goes to the dead-letter sink.
  */
 import { ConveyorError, asConveyorError } from "../src/errors";
 import type { Record, RecordError } from "../src/stages/contract";
@@ -17,8 +21,10 @@ import { metrics } from "../src/telemetry/metrics";
 import type { Logger } from "../src/telemetry/log";
 import type { ClientPool } from "./client-pool";
 import type { LocalStages } from "./local-stages";
-import { RoutingTable, type StageInstance, type StageRoute } from "./routing-table";
+import { recordSize } from "../src/records";
+import type { RoutingTable, StageInstance, StageRoute } from "./routing-table";
 import type { StageStats } from "./stage-stats";
+import type { TableHolder } from "./table-holder";
 import type { Taps } from "./taps";
 import { deadLetterRecord, retryFailedRecords, type DeadRecord } from "./record-retries";
 
@@ -28,6 +34,7 @@ const NOT_THE_STAGES_FAULT: ReadonlySet<string> = new Set([
   "SHUTTING_DOWN",
   "NO_ROUTE",
   "STALE_GENERATION",
+  "TABLE_BEHIND",
   "PIPELINE_NOT_FOUND",
   "STAGE_NOT_FOUND",
   "UNKNOWN_BUILTIN",
@@ -35,8 +42,9 @@ const NOT_THE_STAGES_FAULT: ReadonlySet<string> = new Set([
 
 export interface ForwarderDeps {
   sidecarId: string;
+  tables: TableHolder;
   /** Zombie protection: refuses deliveries after a long pause (see pause-fence.ts). */
-  fence?: { check(): void; lift(): void };
+  fence?: { check(): void };
   pool: ClientPool;
   localStages: LocalStages;
   stats: StageStats;
@@ -45,27 +53,23 @@ export interface ForwarderDeps {
 }
 
 export class Forwarder {
-  private current = RoutingTable.empty();
-
   constructor(private readonly deps: ForwarderDeps) {}
 
+  /** The current table; a batch in flight finishes on the table it started with. */
   get table(): RoutingTable {
-    return this.current;
+    return this.deps.tables.current;
   }
 
-  /** Swaps the routing table; batches in flight finish on the table they started with. */
-  setTable(table: RoutingTable): void {
-    this.current = table;
-    this.deps.fence?.lift();
-    metrics.routingTableVersion.set(table.version);
-    this.deps.localStages.retain(table.localStages());
-  }
-
-  async deliver(pipeline: string, index: number, records: Record[], table = this.current): Promise<void> {
+  async deliver(pipeline: string, index: number, records: Record[], table = this.table): Promise<void> {
     if (records.length === 0) return;
     this.deps.fence?.check();
     const stage = table.stageAt(pipeline, index);
-    if (!stage) return;
+    if (!stage)
+      throw new ConveyorError(
+        "NO_ROUTE",
+        `routing table v${table.version} has no stage ${index} in pipeline "${pipeline}"`,
+        { pipeline, stageIndex: index },
+      );
     await Promise.all(
       table
         .route(stage, records)
@@ -94,13 +98,19 @@ export class Forwarder {
           `records cannot be delivered to source stage "${stage.name}"`,
         );
       }
-      const { retry } = table.pipeline(stage.pipeline).settings;
+      const { retry, maxRecordBytes } = table.pipeline(stage.pipeline).settings;
       // Outputs of a transform move on while its failed records are retried.
       const downstream: Array<Promise<void>> = [];
       const dead = await retryFailedRecords(
         records,
         async (batch) => {
-          const { errors, output } = await this.callStage(table, stage, instance, batch);
+          // The dead-letter sink takes any size: a record too large elsewhere is kept for inspection.
+          const max = stage.deadLetter ? Infinity : maxRecordBytes;
+          const { fit, errors: sizeErrors } = splitOversize(batch, max, stage);
+          if (fit.length === 0) return sizeErrors;
+          const { errors: stageErrors, output } = await this.callStage(table, stage, instance, fit);
+          let next = 0;
+          const errors = sizeErrors.map((e) => e ?? stageErrors[next++] ?? null);
           if (output.length > 0) {
             const delivered = this.deliver(stage.pipeline, stage.index + 1, output, table);
             delivered.catch(() => undefined); // awaited below; this only keeps it from being "unhandled"
@@ -262,11 +272,38 @@ export class Forwarder {
       await this.deps.pool.peer(instance.peerAddress, this.deps.sidecarId).forward({
         pipeline: stage.pipeline,
         stageIndex: stage.index,
-        generation: table.generation,
+        generation: table.pipeline(stage.pipeline).generation,
         records,
       });
     } finally {
       timer();
     }
   }
+}
+
+/**
+ * The records of a batch that fit the pipeline's maxRecordBytes, and one error
+ * (or null) per record of the batch: an oversize record fails alone, for good.
+ */
+function splitOversize(
+  records: Record[],
+  max: number,
+  stage: StageRoute,
+): { fit: Record[]; errors: Array<RecordError | null> } {
+  let fit: Record[] | undefined;
+  const errors: Array<RecordError | null> = new Array<RecordError | null>(records.length).fill(null);
+  records.forEach((r, i) => {
+    const size = recordSize(r);
+    if (size <= max) {
+      fit?.push(r);
+      return;
+    }
+    fit ??= records.slice(0, i);
+    errors[i] = {
+      code: "RECORD_TOO_LARGE",
+      message: `record ${r.id} is ${size} bytes; pipeline "${stage.pipeline}" allows ${max} (at ${stage.kind} "${stage.name}")`,
+      retryable: false,
+    };
+  });
+  return { fit: fit ?? records, errors };
 }

@@ -1,5 +1,5 @@
 /**
- * Wiring only: discovery → router client → assignments → forwarder ← peer server.
+ * Wiring only: discovery → router client → table holder → {forwarder, source runners, local stages} ← peer server.
  * The data path reads top to bottom in forwarder.ts and source-runner.ts.
  */
 import * as os from "node:os";
@@ -8,7 +8,6 @@ import { startGrpcServer } from "../src/grpc/server";
 import type { SidecarConfig } from "../src/config/env";
 import { createLogger } from "../src/telemetry/log";
 import { startMetricsServer } from "../src/telemetry/metrics";
-import { Assignments } from "./assignments";
 import { ClientPool } from "./client-pool";
 import { Discovery } from "./discovery";
 import { Forwarder } from "./forwarder";
@@ -16,8 +15,12 @@ import { LocalStages } from "./local-stages";
 import { dataPlaneService } from "./peer-server";
 import { PauseFence } from "./pause-fence";
 import { RouterClient } from "./router-client";
+import { RoutingTable } from "./routing-table";
+import { SourceRunners } from "./source-runners";
 import { StageStats } from "./stage-stats";
+import { TableHolder } from "./table-holder";
 import { Taps } from "./taps";
+import { metrics } from "../src/telemetry/metrics";
 import { widenServerWindows } from "../src/sdk/flow-control";
 
 export interface RunningSidecar {
@@ -58,8 +61,10 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
       routerClient?.resync();
     },
   });
+  const tables = new TableHolder();
   const forwarder = new Forwarder({
     sidecarId: config.sidecarId,
+    tables,
     fence,
     pool,
     localStages,
@@ -83,15 +88,23 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   widenServerWindows(server.server);
   const peerAddress = config.peerAddress ?? `${advertisedHost(config.grpcHost)}:${server.port}`;
 
-  const assignments = new Assignments({
-    sidecarId: config.sidecarId,
+  const sources = new SourceRunners({
     forwarder,
     pool,
     localStages,
     stats,
     drainGraceMs: config.shutdownGraceSecs * 1000,
-    log: log.child({ component: "assignments" }),
+    onClaimsChanged: () => routerClient?.notifySourcesChanged(),
+    log: log.child({ component: "sources" }),
   });
+  // Everything follows the one table, in this order.
+  tables.onChange(({ table }) => {
+    fence.lift();
+    metrics.routingTableVersion.set(table.version);
+    localStages.retain(table.localStages());
+  });
+  tables.onChange((change) => sources.apply(change));
+  const tableLog = log.child({ component: "routing-table" });
   routerClient = new RouterClient({
     endpoint: config.clusterEndpoint,
     sidecarId: config.sidecarId,
@@ -101,9 +114,33 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     heartbeatIntervalMs: config.heartbeatIntervalSecs * 1000,
     services: () => discovery.current(),
     stages: () => stats.snapshot(),
-    routingVersion: () => forwarder.table.version,
-    onCommand: (cmd) => assignments.handle(cmd),
-    onSessionStart: () => assignments.startSession(),
+    sources: () => sources.claims(),
+    routingVersion: () => tables.current.version,
+    onTable: (proto, newSession) => {
+      const current = tables.current;
+      if (Number(proto.generation) < current.generation) {
+        tableLog.warn(
+          { generation: proto.generation, current: current.generation },
+          "ignoring a routing table older than the one this sidecar has",
+        );
+        return;
+      }
+      let table: RoutingTable;
+      try {
+        table = RoutingTable.fromProto(proto, config.sidecarId);
+      } catch (err) {
+        tableLog.error(
+          { err, version: proto.version },
+          "unusable routing table from the router; keeping v" + current.version,
+        );
+        return;
+      }
+      tables.set(table, newSession);
+      tableLog.info(
+        { version: table.version, pipelines: table.pipelineNames(), newSession },
+        "routing table updated",
+      );
+    },
     log: log.child({ component: "router-client" }),
   });
   discovery.onChange(() => routerClient.notifyServicesChanged());
@@ -123,7 +160,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     peerAddress,
     async stop() {
       log.info("stopping: draining sources");
-      await assignments.stopAll();
+      await sources.stopAll();
       await routerClient?.stop();
       accepting = false;
       await server.stop(config.shutdownGraceSecs * 1000);

@@ -51,6 +51,33 @@ export function checkRecordSizes(table: RoutingTable, pipeline: string, records:
   }
 }
 
+/**
+ * The fence of a peer hop: a batch is delivered only when the sender routed it
+ * with the same generation of the pipeline's routes as this sidecar has. An
+ * older sender may be a zombie whose stage has moved; a newer one knows of a
+ * change this sidecar has not heard of yet (it may not even have the stage).
+ * Both are refused retryably, never acked: the sender retries once the tables
+ * agree (a live sidecar gets each table within moments).
+ */
+export function checkGeneration(table: RoutingTable, batch: { pipeline: string; generation: number }): void {
+  const mine = table.hasPipeline(batch.pipeline) ? table.pipeline(batch.pipeline).generation : 0;
+  if (batch.generation < mine) {
+    throw new ConveyorError(
+      "STALE_GENERATION",
+      `batch for pipeline "${batch.pipeline}" routed on generation ${batch.generation}; this sidecar is at ${mine}`,
+      { retryable: true },
+    );
+  }
+  if (batch.generation > mine) {
+    throw new ConveyorError(
+      "TABLE_BEHIND",
+      `batch for pipeline "${batch.pipeline}" routed on generation ${batch.generation}; this sidecar's table ` +
+        `(v${table.version}) is at ${mine} and will catch up`,
+      { pipeline: batch.pipeline },
+    );
+  }
+}
+
 export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
   const { forwarder, log } = deps;
 
@@ -131,16 +158,7 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
     try {
       if (!deps.accepting()) throw new ConveyorError("SHUTTING_DOWN", "sidecar is draining");
       const table = forwarder.table;
-      // Fencing: a sender routing on an older table may be a zombie whose stage has moved.
-      // It retries once it has the current table (a live sidecar gets it within a heartbeat).
-      if (batch.generation < table.generation) {
-        throw new ConveyorError(
-          "STALE_GENERATION",
-          `batch routed on generation ${batch.generation}; this sidecar is at ${table.generation}`,
-          { retryable: true },
-        );
-      }
-      checkRecordSizes(table, batch.pipeline, batch.records);
+      checkGeneration(table, batch);
       await forwarder.deliver(batch.pipeline, batch.stageIndex, batch.records, table);
       return { batchId: batch.batchId, credits: 1 };
     } catch (err) {

@@ -1,8 +1,12 @@
 /**
  * The sidecar's side of the control plane:
  *
- *   Register ──► Heartbeat stream: status every interval ↑ / commands ↓ ──► (stream lost) ──► backoff ──► Register …
+ *   Register ──► Heartbeat stream: status every interval ↑ / routing tables ↓ ──► (stream lost) ──► backoff ──► Register …
  *
+ * The router's only command is the routing table: the full table first on
+ * every stream, then the whole new table on every change. The sidecar answers
+ * each table with a status at once (its routing version and what it reads),
+ * which is what lets the router hand a source over without two readers.
  * While the router is unreachable the sidecar keeps forwarding on its last
  * routing table; it registers again when the router returns (a router that
  * restarted without state answers NOT_FOUND, which also means: register).
@@ -11,7 +15,8 @@ import * as grpc from "@grpc/grpc-js";
 import { CHANNEL_OPTIONS, deadlineIn, v1 } from "../src/proto";
 import type { RouterClient as RouterGrpcClient } from "../src/generated/conveyor/v1/Router";
 import type { LocalService__Output } from "../src/generated/conveyor/v1/LocalService";
-import type { RouterCommand__Output } from "../src/generated/conveyor/v1/RouterCommand";
+import type { RoutingTable__Output } from "../src/generated/conveyor/v1/RoutingTable";
+import type { SourceClaim } from "../src/generated/conveyor/v1/SourceClaim";
 import type { SidecarStatus } from "../src/generated/conveyor/v1/SidecarStatus";
 import type { StageStatus } from "../src/generated/conveyor/v1/StageStatus";
 import type { RegisterResponse__Output } from "../src/generated/conveyor/v1/RegisterResponse";
@@ -28,16 +33,17 @@ export interface RouterClientOptions {
   heartbeatIntervalMs: number;
   services(): LocalService__Output[];
   stages(): StageStatus[];
+  /** The sources this sidecar reads now. */
+  sources(): SourceClaim[];
   routingVersion(): number;
-  onCommand(cmd: RouterCommand__Output): void;
-  /** A new heartbeat stream opened: the router will send its full state on it. */
-  onSessionStart(): void;
+  /** A table from the router; `newSession` for the first one on a new heartbeat stream. */
+  onTable(table: RoutingTable__Output, newSession: boolean): void;
   log: Logger;
 }
 
 export class RouterClient {
   private readonly client: RouterGrpcClient;
-  private stream: grpc.ClientDuplexStream<SidecarStatus, RouterCommand__Output> | undefined;
+  private stream: grpc.ClientDuplexStream<SidecarStatus, RoutingTable__Output> | undefined;
   private stopped = false;
   private servicesChanged = false;
   private lastContactMs = 0;
@@ -69,9 +75,14 @@ export class RouterClient {
     this.sendStatus();
   }
 
+  /** A source started or stopped: tell the router now (a hand-off may wait for it). */
+  notifySourcesChanged(): void {
+    this.sendStatus();
+  }
+
   /**
    * Registers again on a fresh heartbeat stream, on which the router sends the
-   * full state (assignments and routing table). Used after a long pause.
+   * full table. Used after a long pause.
    */
   resync(): void {
     this.stream?.cancel();
@@ -146,7 +157,7 @@ export class RouterClient {
     return new Promise((resolve, reject) => {
       const stream = this.client.heartbeat();
       this.stream = stream;
-      this.opts.onSessionStart();
+      let first = true;
       this.lastContactMs = Date.now();
       this.servicesChanged = true;
       this.sendStatus();
@@ -160,10 +171,13 @@ export class RouterClient {
         } else if (err && err.code !== grpc.status.CANCELLED) reject(err);
         else resolve();
       };
-      stream.on("data", (cmd: RouterCommand__Output) => {
+      stream.on("data", (table: RoutingTable__Output) => {
         this.lastContactMs = Date.now();
         metrics.heartbeatAge.set(0);
-        this.opts.onCommand(cmd);
+        const newSession = first;
+        first = false;
+        this.opts.onTable(table, newSession);
+        this.sendStatus();
       });
       stream.on("error", done);
       stream.on("end", () => done());
@@ -181,6 +195,7 @@ export class RouterClient {
       servicesChanged: changed,
       routingVersion: this.opts.routingVersion(),
       stages: this.opts.stages(),
+      sources: this.opts.sources(),
     });
   }
 }

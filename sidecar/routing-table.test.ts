@@ -9,6 +9,7 @@ const inst = (sidecarId: string, endpoint = ""): StageInstance__Output => ({
   serviceEndpoint: endpoint,
   serviceName: "conveyor.v1.Transform",
   partitions: [],
+  generation: 7,
 });
 
 function table(transformInstances: StageInstance__Output[]): RoutingTable__Output {
@@ -18,6 +19,7 @@ function table(transformInstances: StageInstance__Output[]): RoutingTable__Outpu
     pipelines: [
       {
         pipeline: "p",
+        generation: 7,
         settings: {
           batchSize: 50,
           maxInFlightRecords: 0,

@@ -1,7 +1,7 @@
 /**
  * The sidecar's view of where every stage of every pipeline runs. Immutable:
- * the router client builds a new table from each UpdateRoutes and swaps the
- * reference atomically, so a batch in flight keeps the table it started with.
+ * each table the router sends becomes a new RoutingTable swapped into the
+ * TableHolder, so a batch in flight keeps the table it started with.
  * Pure logic, no I/O.
  */
 import type { RoutingTable__Output } from "../src/generated/conveyor/v1/RoutingTable";
@@ -20,6 +20,8 @@ export interface StageInstance {
   serviceEndpoint: string;
   serviceName: string;
   partitions: number[];
+  /** The table generation in which this instance last changed (what a source reads for). */
+  generation: number;
 }
 
 export interface StageRoute {
@@ -40,6 +42,8 @@ export interface PipelineRoute {
   name: string;
   stages: StageRoute[];
   settings: PipelineSettings;
+  /** The table generation in which this pipeline's routes last changed: the fence of its peer hops. */
+  generation: number;
 }
 
 /** Where a group of records goes next. */
@@ -62,11 +66,13 @@ export class RoutingTable {
     return new RoutingTable(0, 0, []);
   }
 
-  /** Builds a table from the router's UpdateRoutes; stages this sidecar runs get `local`. */
+  /** Builds a table from the router's; stages this sidecar runs get `local`. */
   static fromProto(table: RoutingTable__Output, selfId: string): RoutingTable {
     const pipelines: PipelineRoute[] = table.pipelines.map((p) => ({
       name: p.pipeline,
       settings: settingsFromProto(p.settings),
+      // Tables from routers before per-pipeline generations: the table's own.
+      generation: Number(p.generation) || Number(table.generation),
       stages: p.stages.map((s) => {
         const kind = stageKindFromProto(s.kind);
         if (!kind)
@@ -171,6 +177,7 @@ export class RoutingTable {
       generation: this.generation,
       pipelines: [...this.pipelines.values()].map((p) => ({
         pipeline: p.name,
+        generation: p.generation,
         settings: p.settings,
         stages: p.stages.map((s) => ({
           index: s.index,
@@ -214,6 +221,7 @@ function toInstance(i: StageInstance__Output): StageInstance {
     serviceEndpoint: i.serviceEndpoint,
     serviceName: i.serviceName,
     partitions: [...i.partitions],
+    generation: Number(i.generation),
   };
 }
 

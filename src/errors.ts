@@ -61,6 +61,11 @@ export const ERROR_CODES = {
     retryable: false,
     doc: "A command or peer batch carries an older generation than this sidecar has seen (fencing).",
   },
+  TABLE_BEHIND: {
+    status: grpc.status.UNAVAILABLE,
+    retryable: true,
+    doc: "A peer batch was routed on a newer routing table than the receiver has; the sender retries once the receiver has caught up.",
+  },
   TIMEOUT: {
     status: grpc.status.DEADLINE_EXCEEDED,
     retryable: true,

@@ -4,7 +4,6 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 import type { AdminClient as _conveyor_v1_AdminClient, AdminDefinition as _conveyor_v1_AdminDefinition } from './conveyor/v1/Admin';
 import type { ApplyPipelineRequest as _conveyor_v1_ApplyPipelineRequest, ApplyPipelineRequest__Output as _conveyor_v1_ApplyPipelineRequest__Output } from './conveyor/v1/ApplyPipelineRequest';
 import type { ApplyPipelineResponse as _conveyor_v1_ApplyPipelineResponse, ApplyPipelineResponse__Output as _conveyor_v1_ApplyPipelineResponse__Output } from './conveyor/v1/ApplyPipelineResponse';
-import type { Assign as _conveyor_v1_Assign, Assign__Output as _conveyor_v1_Assign__Output } from './conveyor/v1/Assign';
 import type { AssignmentInfo as _conveyor_v1_AssignmentInfo, AssignmentInfo__Output as _conveyor_v1_AssignmentInfo__Output } from './conveyor/v1/AssignmentInfo';
 import type { DataPlaneClient as _conveyor_v1_DataPlaneClient, DataPlaneDefinition as _conveyor_v1_DataPlaneDefinition } from './conveyor/v1/DataPlane';
 import type { DeletePipelineRequest as _conveyor_v1_DeletePipelineRequest, DeletePipelineRequest__Output as _conveyor_v1_DeletePipelineRequest__Output } from './conveyor/v1/DeletePipelineRequest';
@@ -37,19 +36,17 @@ import type { RecordError as _conveyor_v1_RecordError, RecordError__Output as _c
 import type { RegisterRequest as _conveyor_v1_RegisterRequest, RegisterRequest__Output as _conveyor_v1_RegisterRequest__Output } from './conveyor/v1/RegisterRequest';
 import type { RegisterResponse as _conveyor_v1_RegisterResponse, RegisterResponse__Output as _conveyor_v1_RegisterResponse__Output } from './conveyor/v1/RegisterResponse';
 import type { RetryPolicy as _conveyor_v1_RetryPolicy, RetryPolicy__Output as _conveyor_v1_RetryPolicy__Output } from './conveyor/v1/RetryPolicy';
-import type { Revoke as _conveyor_v1_Revoke, Revoke__Output as _conveyor_v1_Revoke__Output } from './conveyor/v1/Revoke';
 import type { RouterClient as _conveyor_v1_RouterClient, RouterDefinition as _conveyor_v1_RouterDefinition } from './conveyor/v1/Router';
-import type { RouterCommand as _conveyor_v1_RouterCommand, RouterCommand__Output as _conveyor_v1_RouterCommand__Output } from './conveyor/v1/RouterCommand';
 import type { RoutingTable as _conveyor_v1_RoutingTable, RoutingTable__Output as _conveyor_v1_RoutingTable__Output } from './conveyor/v1/RoutingTable';
 import type { SidecarInfo as _conveyor_v1_SidecarInfo, SidecarInfo__Output as _conveyor_v1_SidecarInfo__Output } from './conveyor/v1/SidecarInfo';
 import type { SidecarStatus as _conveyor_v1_SidecarStatus, SidecarStatus__Output as _conveyor_v1_SidecarStatus__Output } from './conveyor/v1/SidecarStatus';
+import type { SourceClaim as _conveyor_v1_SourceClaim, SourceClaim__Output as _conveyor_v1_SourceClaim__Output } from './conveyor/v1/SourceClaim';
 import type { StageInfo as _conveyor_v1_StageInfo, StageInfo__Output as _conveyor_v1_StageInfo__Output } from './conveyor/v1/StageInfo';
 import type { StageInstance as _conveyor_v1_StageInstance, StageInstance__Output as _conveyor_v1_StageInstance__Output } from './conveyor/v1/StageInstance';
 import type { StageRoute as _conveyor_v1_StageRoute, StageRoute__Output as _conveyor_v1_StageRoute__Output } from './conveyor/v1/StageRoute';
 import type { StageStatus as _conveyor_v1_StageStatus, StageStatus__Output as _conveyor_v1_StageStatus__Output } from './conveyor/v1/StageStatus';
 import type { StageStatusSummary as _conveyor_v1_StageStatusSummary, StageStatusSummary__Output as _conveyor_v1_StageStatusSummary__Output } from './conveyor/v1/StageStatusSummary';
 import type { TapRequest as _conveyor_v1_TapRequest, TapRequest__Output as _conveyor_v1_TapRequest__Output } from './conveyor/v1/TapRequest';
-import type { UpdateRoutes as _conveyor_v1_UpdateRoutes, UpdateRoutes__Output as _conveyor_v1_UpdateRoutes__Output } from './conveyor/v1/UpdateRoutes';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -61,7 +58,6 @@ export interface ProtoGrpcType {
       Admin: SubtypeConstructor<typeof grpc.Client, _conveyor_v1_AdminClient> & { service: _conveyor_v1_AdminDefinition }
       ApplyPipelineRequest: MessageTypeDefinition<_conveyor_v1_ApplyPipelineRequest, _conveyor_v1_ApplyPipelineRequest__Output>
       ApplyPipelineResponse: MessageTypeDefinition<_conveyor_v1_ApplyPipelineResponse, _conveyor_v1_ApplyPipelineResponse__Output>
-      Assign: MessageTypeDefinition<_conveyor_v1_Assign, _conveyor_v1_Assign__Output>
       AssignmentInfo: MessageTypeDefinition<_conveyor_v1_AssignmentInfo, _conveyor_v1_AssignmentInfo__Output>
       DataPlane: SubtypeConstructor<typeof grpc.Client, _conveyor_v1_DataPlaneClient> & { service: _conveyor_v1_DataPlaneDefinition }
       DeletePipelineRequest: MessageTypeDefinition<_conveyor_v1_DeletePipelineRequest, _conveyor_v1_DeletePipelineRequest__Output>
@@ -94,12 +90,11 @@ export interface ProtoGrpcType {
       RegisterRequest: MessageTypeDefinition<_conveyor_v1_RegisterRequest, _conveyor_v1_RegisterRequest__Output>
       RegisterResponse: MessageTypeDefinition<_conveyor_v1_RegisterResponse, _conveyor_v1_RegisterResponse__Output>
       RetryPolicy: MessageTypeDefinition<_conveyor_v1_RetryPolicy, _conveyor_v1_RetryPolicy__Output>
-      Revoke: MessageTypeDefinition<_conveyor_v1_Revoke, _conveyor_v1_Revoke__Output>
       Router: SubtypeConstructor<typeof grpc.Client, _conveyor_v1_RouterClient> & { service: _conveyor_v1_RouterDefinition }
-      RouterCommand: MessageTypeDefinition<_conveyor_v1_RouterCommand, _conveyor_v1_RouterCommand__Output>
       RoutingTable: MessageTypeDefinition<_conveyor_v1_RoutingTable, _conveyor_v1_RoutingTable__Output>
       SidecarInfo: MessageTypeDefinition<_conveyor_v1_SidecarInfo, _conveyor_v1_SidecarInfo__Output>
       SidecarStatus: MessageTypeDefinition<_conveyor_v1_SidecarStatus, _conveyor_v1_SidecarStatus__Output>
+      SourceClaim: MessageTypeDefinition<_conveyor_v1_SourceClaim, _conveyor_v1_SourceClaim__Output>
       StageInfo: MessageTypeDefinition<_conveyor_v1_StageInfo, _conveyor_v1_StageInfo__Output>
       StageInstance: MessageTypeDefinition<_conveyor_v1_StageInstance, _conveyor_v1_StageInstance__Output>
       StageKind: EnumTypeDefinition
@@ -107,7 +102,6 @@ export interface ProtoGrpcType {
       StageStatus: MessageTypeDefinition<_conveyor_v1_StageStatus, _conveyor_v1_StageStatus__Output>
       StageStatusSummary: MessageTypeDefinition<_conveyor_v1_StageStatusSummary, _conveyor_v1_StageStatusSummary__Output>
       TapRequest: MessageTypeDefinition<_conveyor_v1_TapRequest, _conveyor_v1_TapRequest__Output>
-      UpdateRoutes: MessageTypeDefinition<_conveyor_v1_UpdateRoutes, _conveyor_v1_UpdateRoutes__Output>
     }
   }
 }

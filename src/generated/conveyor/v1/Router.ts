@@ -6,7 +6,7 @@ import type { DeregisterRequest as _conveyor_v1_DeregisterRequest, DeregisterReq
 import type { DeregisterResponse as _conveyor_v1_DeregisterResponse, DeregisterResponse__Output as _conveyor_v1_DeregisterResponse__Output } from '../../conveyor/v1/DeregisterResponse';
 import type { RegisterRequest as _conveyor_v1_RegisterRequest, RegisterRequest__Output as _conveyor_v1_RegisterRequest__Output } from '../../conveyor/v1/RegisterRequest';
 import type { RegisterResponse as _conveyor_v1_RegisterResponse, RegisterResponse__Output as _conveyor_v1_RegisterResponse__Output } from '../../conveyor/v1/RegisterResponse';
-import type { RouterCommand as _conveyor_v1_RouterCommand, RouterCommand__Output as _conveyor_v1_RouterCommand__Output } from '../../conveyor/v1/RouterCommand';
+import type { RoutingTable as _conveyor_v1_RoutingTable, RoutingTable__Output as _conveyor_v1_RoutingTable__Output } from '../../conveyor/v1/RoutingTable';
 import type { SidecarStatus as _conveyor_v1_SidecarStatus, SidecarStatus__Output as _conveyor_v1_SidecarStatus__Output } from '../../conveyor/v1/SidecarStatus';
 
 export interface RouterClient extends grpc.Client {
@@ -19,10 +19,10 @@ export interface RouterClient extends grpc.Client {
   deregister(argument: _conveyor_v1_DeregisterRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_conveyor_v1_DeregisterResponse__Output>): grpc.ClientUnaryCall;
   deregister(argument: _conveyor_v1_DeregisterRequest, callback: grpc.requestCallback<_conveyor_v1_DeregisterResponse__Output>): grpc.ClientUnaryCall;
   
-  Heartbeat(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_conveyor_v1_SidecarStatus, _conveyor_v1_RouterCommand__Output>;
-  Heartbeat(options?: grpc.CallOptions): grpc.ClientDuplexStream<_conveyor_v1_SidecarStatus, _conveyor_v1_RouterCommand__Output>;
-  heartbeat(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_conveyor_v1_SidecarStatus, _conveyor_v1_RouterCommand__Output>;
-  heartbeat(options?: grpc.CallOptions): grpc.ClientDuplexStream<_conveyor_v1_SidecarStatus, _conveyor_v1_RouterCommand__Output>;
+  Heartbeat(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_conveyor_v1_SidecarStatus, _conveyor_v1_RoutingTable__Output>;
+  Heartbeat(options?: grpc.CallOptions): grpc.ClientDuplexStream<_conveyor_v1_SidecarStatus, _conveyor_v1_RoutingTable__Output>;
+  heartbeat(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_conveyor_v1_SidecarStatus, _conveyor_v1_RoutingTable__Output>;
+  heartbeat(options?: grpc.CallOptions): grpc.ClientDuplexStream<_conveyor_v1_SidecarStatus, _conveyor_v1_RoutingTable__Output>;
   
   Register(argument: _conveyor_v1_RegisterRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_conveyor_v1_RegisterResponse__Output>): grpc.ClientUnaryCall;
   Register(argument: _conveyor_v1_RegisterRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_conveyor_v1_RegisterResponse__Output>): grpc.ClientUnaryCall;
@@ -38,7 +38,7 @@ export interface RouterClient extends grpc.Client {
 export interface RouterHandlers extends grpc.UntypedServiceImplementation {
   Deregister: grpc.handleUnaryCall<_conveyor_v1_DeregisterRequest__Output, _conveyor_v1_DeregisterResponse>;
   
-  Heartbeat: grpc.handleBidiStreamingCall<_conveyor_v1_SidecarStatus__Output, _conveyor_v1_RouterCommand>;
+  Heartbeat: grpc.handleBidiStreamingCall<_conveyor_v1_SidecarStatus__Output, _conveyor_v1_RoutingTable>;
   
   Register: grpc.handleUnaryCall<_conveyor_v1_RegisterRequest__Output, _conveyor_v1_RegisterResponse>;
   
@@ -46,6 +46,6 @@ export interface RouterHandlers extends grpc.UntypedServiceImplementation {
 
 export interface RouterDefinition extends grpc.ServiceDefinition {
   Deregister: MethodDefinition<_conveyor_v1_DeregisterRequest, _conveyor_v1_DeregisterResponse, _conveyor_v1_DeregisterRequest__Output, _conveyor_v1_DeregisterResponse__Output>
-  Heartbeat: MethodDefinition<_conveyor_v1_SidecarStatus, _conveyor_v1_RouterCommand, _conveyor_v1_SidecarStatus__Output, _conveyor_v1_RouterCommand__Output>
+  Heartbeat: MethodDefinition<_conveyor_v1_SidecarStatus, _conveyor_v1_RoutingTable, _conveyor_v1_SidecarStatus__Output, _conveyor_v1_RoutingTable__Output>
   Register: MethodDefinition<_conveyor_v1_RegisterRequest, _conveyor_v1_RegisterResponse, _conveyor_v1_RegisterRequest__Output, _conveyor_v1_RegisterResponse__Output>
 }

@@ -2,6 +2,7 @@
 
 import type { LocalService as _conveyor_v1_LocalService, LocalService__Output as _conveyor_v1_LocalService__Output } from '../../conveyor/v1/LocalService';
 import type { StageStatus as _conveyor_v1_StageStatus, StageStatus__Output as _conveyor_v1_StageStatus__Output } from '../../conveyor/v1/StageStatus';
+import type { SourceClaim as _conveyor_v1_SourceClaim, SourceClaim__Output as _conveyor_v1_SourceClaim__Output } from '../../conveyor/v1/SourceClaim';
 import type { Long } from '@grpc/proto-loader';
 
 export interface SidecarStatus {
@@ -10,6 +11,7 @@ export interface SidecarStatus {
   'servicesChanged'?: (boolean);
   'routingVersion'?: (number | string | Long);
   'stages'?: (_conveyor_v1_StageStatus)[];
+  'sources'?: (_conveyor_v1_SourceClaim)[];
 }
 
 export interface SidecarStatus__Output {
@@ -18,4 +20,5 @@ export interface SidecarStatus__Output {
   'servicesChanged': (boolean);
   'routingVersion': (number);
   'stages': (_conveyor_v1_StageStatus__Output)[];
+  'sources': (_conveyor_v1_SourceClaim__Output)[];
 }

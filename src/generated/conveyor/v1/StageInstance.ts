@@ -1,5 +1,6 @@
 // Original file: proto/conveyor/v1/dataplane.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 export interface StageInstance {
   'sidecarId'?: (string);
@@ -7,6 +8,7 @@ export interface StageInstance {
   'serviceEndpoint'?: (string);
   'serviceName'?: (string);
   'partitions'?: (number)[];
+  'generation'?: (number | string | Long);
 }
 
 export interface StageInstance__Output {
@@ -15,4 +17,5 @@ export interface StageInstance__Output {
   'serviceEndpoint': (string);
   'serviceName': (string);
   'partitions': (number)[];
+  'generation': (number);
 }

@@ -2,16 +2,16 @@
 
 import type { Long } from '@grpc/proto-loader';
 
-export interface Revoke {
+export interface SourceClaim {
   'pipeline'?: (string);
   'stage'?: (string);
-  'drainFirst'?: (boolean);
+  'partitions'?: (number)[];
   'generation'?: (number | string | Long);
 }
 
-export interface Revoke__Output {
+export interface SourceClaim__Output {
   'pipeline': (string);
   'stage': (string);
-  'drainFirst': (boolean);
+  'partitions': (number)[];
   'generation': (number);
 }
