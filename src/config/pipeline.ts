@@ -9,7 +9,7 @@ import * as path from "node:path";
 import Ajv, { type ErrorObject } from "ajv";
 import YAML from "yaml";
 import pipelineSchema from "../../schemas/pipeline.schema.json";
-import { BUILTINS, builtinKinds, builtinStage, isBuiltinName } from "../builtins/registry";
+import { builtinKindOf, builtinKinds, builtinNames, findBuiltin } from "../builtins/registry";
 import { ConveyorError } from "../errors";
 import { AJV_OPTIONS, formatAjvError, interpolate } from "./config-file";
 import type { StageKind } from "../stages/contract";
@@ -160,22 +160,20 @@ function checkBuiltin(
   where: string,
   problems: string[],
 ): void {
-  if (!isBuiltinName(name)) {
-    problems.push(`${where}: unknown builtin "${name}" (known: ${Object.keys(BUILTINS).join(", ")})`);
+  const builtin = findBuiltin(name);
+  if (builtin === undefined) {
+    problems.push(`${where}: unknown builtin "${name}" (known: ${builtinNames().join(", ")})`);
     return;
   }
-  const spec = builtinStage(name, kind);
-  if (spec === undefined) {
+  const stage = builtinKindOf(builtin, kind);
+  if (stage === undefined) {
     problems.push(
-      `${where}: builtin "${name}" is a ${builtinKinds(name).join(" or ")}, but this position needs a ${kind}`,
+      `${where}: builtin "${name}" is a ${builtinKinds(builtin).join(" or ")}, but this position needs a ${kind}`,
     );
     return;
   }
-  const validate = ajv.compile(spec.configSchema);
-  if (!validate(config ?? {})) {
-    for (const e of validate.errors ?? [])
-      problems.push(`${where}/config${formatAjvError(e).replace(/^\//, "/").replace(/^\/: /, ": ")}`);
-  }
+  for (const problem of stage.check(config ?? {}))
+    problems.push(`${where}/config${problem.replace(/^\/: /, ": ")}`);
 }
 
 /**
