@@ -5,7 +5,7 @@
  * definition is parsed here, completely, before anything is applied.
  */
 import type * as grpc from "@grpc/grpc-js";
-import { parsePipeline } from "../src/config/pipeline";
+import { parseReceivedPipeline } from "../src/config/pipeline";
 import { ConveyorError, toGrpcStatus } from "../src/errors";
 import type { AdminHandlers } from "../src/generated/conveyor/v1/Admin";
 import type { AssignmentInfo } from "../src/generated/conveyor/v1/AssignmentInfo";
@@ -22,13 +22,10 @@ export interface AdminServerOptions {
   scheduler: Scheduler;
   membership: Membership;
   log: Logger;
-  /** Environment for ${VAR} in applied definitions (the router's own by default). */
-  env?: NodeJS.ProcessEnv;
 }
 
 export function adminService(options: AdminServerOptions): ServiceBinding {
   const { scheduler, membership, log } = options;
-  const env = options.env ?? process.env;
 
   const pipelineOrThrow = (name: string): PipelineView => {
     const view = scheduler.pipelineView(name);
@@ -39,8 +36,9 @@ export function adminService(options: AdminServerOptions): ServiceBinding {
 
   const handlers: AdminHandlers = {
     ApplyPipeline: unary(log, "ApplyPipeline", async (req) => {
-      // Throws CONFIG_INVALID listing every problem; nothing is applied then.
-      const spec = parsePipeline(req.definition, "pipeline", env);
+      // Throws CONFIG_INVALID listing every problem; nothing is applied then. Never interpolated with
+      // the router's environment: a ${VAR} left in it is one of the problems (see parseReceivedPipeline).
+      const spec = parseReceivedPipeline(req.definition, "pipeline");
       const result = await scheduler.applyPipeline(spec);
       return { name: spec.name, created: result.created, generation: result.generation };
     }),

@@ -1,28 +1,23 @@
 /**
  * Resolves a stage this sidecar runs to something that implements the stage
  * contract: a gRPC client to the user service in this pod, or a built-in
- * running in-process. Built-ins are created once per pipeline and stage.
+ * running in-process. Built-ins come from the registry (src/builtins/registry.ts):
+ * the entry validates the stage's config with its schema and creates the
+ * stage. Built-in sinks are created once per pipeline and stage; a built-in
+ * source is created per read (the source runner owns and closes each reader).
  */
 import * as path from "node:path";
+import type { BuiltinContext, StageOfKind } from "../src/builtins/builtin";
+import { builtinKindOf, builtinNames, findBuiltin } from "../src/builtins/registry";
 import { ConveyorError } from "../src/errors";
-import { openSseSource } from "../src/builtins/relay/sse-source";
-import { openMirrorSource } from "../src/builtins/mirror/pipeline-source";
-import { openSlingSource } from "../src/builtins/sling/source";
-import type { SlingSourceConfig } from "../src/builtins/sling/source-config";
-import type { MirrorFileConfig } from "../src/builtins/mirror/config";
-import type { SseSourceConfig } from "../src/builtins/relay/sse-source-config";
-import type { Logger } from "../src/telemetry/log";
-import { BUILTINS, isBuiltinName } from "../src/builtins/registry";
-import { FileSink } from "../src/builtins/file/sink";
-import type { FileSinkConfig } from "../src/builtins/file/config";
-import { SlingSink } from "../src/builtins/sling/sink";
-import type { SlingSinkConfig } from "../src/builtins/sling/sink-config";
-import type { SinkStage, SourceReader, TransformStage } from "../src/stages/contract";
+import type { SinkStage, SourceReader, StageKind, TransformStage } from "../src/stages/contract";
+import { createLogger, type Logger } from "../src/telemetry/log";
 import type { ClientPool } from "./client-pool";
 import type { StageInstance, StageRoute } from "./routing-table";
 
 export class LocalStages {
-  private readonly builtins = new Map<string, SinkStage | TransformStage>();
+  private readonly transforms = new Map<string, TransformStage>();
+  private readonly sinks = new Map<string, SinkStage>();
 
   constructor(
     private readonly pool: ClientPool,
@@ -33,79 +28,76 @@ export class LocalStages {
 
   /** A read of a built-in source; the source runner owns (and closes) it. */
   openSource(stage: StageRoute, log: Logger): SourceReader {
-    const name = stage.builtin;
-    if (name === "sse") {
-      return openSseSource(stage.builtinConfig as unknown as SseSourceConfig, {
-        stateDir: path.join(this.stateDir, safeName(stage.pipeline), safeName(stage.name)),
-        log,
-      });
-    }
-    if (name === "sling") {
-      return openSlingSource(stage.builtinConfig as unknown as SlingSourceConfig, {
-        stateDir: path.join(this.stateDir, safeName(stage.pipeline), safeName(stage.name)),
-        log,
-      });
-    }
-    if (name === "mirror")
-      return openMirrorSource(stage.builtinConfig as unknown as MirrorFileConfig, { log });
-    throw unsupported(stage);
+    return this.createBuiltin(stage, "source", log);
   }
 
   transform(stage: StageRoute, instance: StageInstance): TransformStage {
-    if (stage.builtin) throw unsupported(stage);
-    return this.pool.transform(instance.serviceEndpoint, stage.name);
+    if (!stage.builtin) return this.pool.transform(instance.serviceEndpoint, stage.name);
+    return kept(this.transforms, stage, () => this.createBuiltin(stage, "transform"));
   }
 
   sink(stage: StageRoute, instance: StageInstance): SinkStage {
     if (!stage.builtin) return this.pool.sink(instance.serviceEndpoint, stage.name);
-    const key = `${stage.pipeline}/${stage.name}`;
-    let sink = this.builtins.get(key) as SinkStage | undefined;
-    if (!sink) {
-      sink = this.createBuiltinSink(stage);
-      this.builtins.set(key, sink);
-    }
-    return sink;
+    return kept(this.sinks, stage, () => this.createBuiltin(stage, "sink"));
   }
 
   /** Drops built-ins of stages this sidecar no longer runs. */
   retain(stages: StageRoute[]): void {
-    const keep = new Set(stages.map((s) => `${s.pipeline}/${s.name}`));
-    for (const [key, b] of this.builtins) {
-      if (!keep.has(key)) {
-        b.close();
-        this.builtins.delete(key);
+    const keep = new Set(stages.map(stageKey));
+    for (const held of [this.transforms, this.sinks]) {
+      for (const [key, b] of held) {
+        if (!keep.has(key)) {
+          b.close();
+          held.delete(key);
+        }
       }
     }
   }
 
   close(): void {
-    for (const b of this.builtins.values()) b.close();
-    this.builtins.clear();
-  }
-
-  private createBuiltinSink(stage: StageRoute): SinkStage {
-    const name = stage.builtin!;
-    if (!isBuiltinName(name)) throw unsupported(stage);
-    switch (name) {
-      case "file":
-        return new FileSink(stage.builtinConfig as unknown as FileSinkConfig, stage.pipeline, this.sidecarId);
-      case "sling":
-        return new SlingSink(stage.builtinConfig as unknown as SlingSinkConfig, stage.pipeline);
-      case "sse":
-      case "mirror":
-        throw unsupported(stage);
+    for (const held of [this.transforms, this.sinks]) {
+      for (const b of held.values()) b.close();
+      held.clear();
     }
   }
+
+  private createBuiltin<K extends StageKind>(stage: StageRoute, kind: K, log?: Logger): StageOfKind[K] {
+    const name = stage.builtin ?? "";
+    const builtin = findBuiltin(name);
+    const entry = builtin && builtinKindOf(builtin, kind);
+    if (!entry) {
+      throw new ConveyorError(
+        "UNKNOWN_BUILTIN",
+        `this sidecar cannot run built-in "${name}" as a ${kind} (known: ${builtinNames().join(", ")})`,
+        { pipeline: stage.pipeline, stage: stage.name },
+      );
+    }
+    const ctx: BuiltinContext = {
+      pipeline: stage.pipeline,
+      stage: stage.name,
+      sidecarId: this.sidecarId,
+      stateDir: path.join(this.stateDir, safeName(stage.pipeline), safeName(stage.name)),
+      log: log ?? createLogger(`builtin-${name}`, { pipeline: stage.pipeline, stage: stage.name }),
+    };
+    return entry.create(stage.builtinConfig ?? {}, ctx);
+  }
+}
+
+/** The built-in transform or sink of a stage, created on first use. */
+function kept<S>(stages: Map<string, S>, stage: StageRoute, create: () => S): S {
+  const key = stageKey(stage);
+  let s = stages.get(key);
+  if (s === undefined) {
+    s = create();
+    stages.set(key, s);
+  }
+  return s;
+}
+
+function stageKey(stage: StageRoute): string {
+  return `${stage.pipeline}/${stage.name}`;
 }
 
 function safeName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, "_");
-}
-
-function unsupported(stage: StageRoute): ConveyorError {
-  return new ConveyorError(
-    "UNKNOWN_BUILTIN",
-    `this sidecar cannot run built-in "${stage.builtin}" as a ${stage.kind} (known: ${Object.keys(BUILTINS).join(", ")})`,
-    { pipeline: stage.pipeline, stage: stage.name },
-  );
 }

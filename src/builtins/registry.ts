@@ -1,91 +1,37 @@
 /**
- * Built-in stages, keyed by the name a pipeline uses in `builtin:`. Each entry
- * lists the stage kinds it can be (`sling` is both a source and a sink) and,
- * per kind, how to validate its config; the sidecar instantiates them
- * in-process (sidecar/local-stages.ts).
+ * Built-in stages, keyed by the name a pipeline uses in `builtin:`. Each
+ * built-in's folder exports one entry (src/builtins/builtin.ts): the stage
+ * kinds it can be (`sling` is both a source and a sink), per kind a config
+ * schema and a factory. The pipeline validator checks configs with these
+ * entries at apply time (src/config/pipeline.ts); the sidecar creates the
+ * stages in-process with them (sidecar/local-stages.ts). Light to import: the
+ * entries load their stage modules only when they create one.
  */
-import type { JSONSchemaType, Schema } from "ajv";
-import type { StageKind } from "../stages/contract";
-import { fileSinkConfigSchema, type FileSinkConfig } from "./file/config";
-import { sseSourceConfigSchema, type SseSourceConfig } from "./relay/sse-source-config";
-import { slingSinkConfigSchema, type SlingSinkConfig } from "./sling/sink-config";
-import { slingSourceConfigSchema, type SlingSourceConfig } from "./sling/source-config";
-import mirrorSchema from "../../schemas/mirror.schema.json";
+import { STAGE_KINDS, type StageKind } from "../stages/contract";
+import type { Builtin, BuiltinKind } from "./builtin";
+import { fileBuiltin } from "./file";
+import { mirrorBuiltin } from "./mirror";
+import { sseBuiltin } from "./relay";
+import { slingBuiltin } from "./sling";
 
-/** One kind of stage a built-in can be. */
-export interface BuiltinStageSpec<C> {
-  description: string;
-  configSchema: JSONSchemaType<C>;
+export const BUILTINS: readonly Builtin[] = [fileBuiltin, sseBuiltin, slingBuiltin, mirrorBuiltin];
+
+const byName = new Map(BUILTINS.map((b) => [b.name, b]));
+
+export function findBuiltin(name: string): Builtin | undefined {
+  return byName.get(name);
 }
 
-/** A kind of stage with its config type erased, as the validator uses it. */
-export interface AnyBuiltinStageSpec {
-  description: string;
-  configSchema: Schema;
-}
-
-export interface BuiltinSpec {
-  kinds: { [K in StageKind]?: AnyBuiltinStageSpec };
-}
-
-export const BUILTINS = {
-  file: {
-    kinds: {
-      sink: {
-        description:
-          "Appends records as NDJSON to a file per sidecar under config.dir, fsynced before confirming.",
-        configSchema: fileSinkConfigSchema,
-      } satisfies BuiltinStageSpec<FileSinkConfig>,
-    },
-  },
-  sse: {
-    kinds: {
-      source: {
-        description:
-          "Reads a Server-Sent-Events stream (config.url) as records; the cursor is the SSE id, resumed with Last-Event-ID after the last acked one.",
-        configSchema: sseSourceConfigSchema,
-      } satisfies BuiltinStageSpec<SseSourceConfig>,
-    },
-  },
-  sling: {
-    kinds: {
-      source: {
-        description:
-          "Reads a Sling stream (config.connection, config.stream table or SQL) as records, incrementally by config.updateKey; the cursor is the last acked update-key value.",
-        configSchema: slingSourceConfigSchema,
-      } satisfies BuiltinStageSpec<SlingSourceConfig>,
-      sink: {
-        description:
-          "Writes each batch's JSON values through the Sling CLI (stdin, JSON lines) to any Sling target: config.target connection, config.object table or file.",
-        configSchema: slingSinkConfigSchema,
-      } satisfies BuiltinStageSpec<SlingSinkConfig>,
-    },
-  },
-  mirror: {
-    kinds: {
-      source: {
-        description:
-          "Runs the mirrors of config (a `conveyor mirror` config: destination + mirrors) exactly-once on the sidecar the router picks; emits one record per durable flush.",
-        configSchema: mirrorSchema as Schema,
-      },
-    },
-  },
-} as const satisfies { [name: string]: BuiltinSpec };
-
-export type BuiltinName = keyof typeof BUILTINS;
-
-export function isBuiltinName(name: string): name is BuiltinName {
-  return Object.prototype.hasOwnProperty.call(BUILTINS, name);
+export function builtinNames(): string[] {
+  return BUILTINS.map((b) => b.name);
 }
 
 /** The kinds of stage a built-in can be, in pipeline order (source, transform, sink). */
-export function builtinKinds(name: BuiltinName): StageKind[] {
-  const kinds: BuiltinSpec["kinds"] = BUILTINS[name].kinds;
-  return (["source", "transform", "sink"] as const).filter((k) => kinds[k] !== undefined);
+export function builtinKinds(builtin: Builtin): StageKind[] {
+  return STAGE_KINDS.filter((k) => builtin.kinds[k] !== undefined);
 }
 
-/** The spec of a built-in as a stage of `kind`, or undefined when it cannot be one. */
-export function builtinStage(name: BuiltinName, kind: StageKind): AnyBuiltinStageSpec | undefined {
-  const kinds: BuiltinSpec["kinds"] = BUILTINS[name].kinds;
-  return kinds[kind];
+/** The built-in as a stage of `kind`, or undefined when it cannot be one. */
+export function builtinKindOf<K extends StageKind>(builtin: Builtin, kind: K): BuiltinKind<K> | undefined {
+  return builtin.kinds[kind];
 }

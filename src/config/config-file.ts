@@ -16,21 +16,20 @@ export const AJV_OPTIONS = {
   coerceTypes: true,
 } as const;
 
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}/g;
+
 /** Replaces ${VAR} and ${VAR:-default} in every string value. */
 export function interpolate(value: unknown, env: NodeJS.ProcessEnv, problems: string[], at = ""): unknown {
   if (typeof value === "string") {
-    return value.replace(
-      /\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}/g,
-      (_m, name: string, hasDefault, def: string) => {
-        const v = env[name];
-        if (v !== undefined && v !== "") return v;
-        if (hasDefault !== undefined) return def;
-        problems.push(
-          `${at || "/"}: environment variable ${name} is not set and has no default (use \${${name}:-default})`,
-        );
-        return "";
-      },
-    );
+    return value.replace(VARIABLE, (_m, name: string, hasDefault, def: string) => {
+      const v = env[name];
+      if (v !== undefined && v !== "") return v;
+      if (hasDefault !== undefined) return def;
+      problems.push(
+        `${at || "/"}: environment variable ${name} is not set and has no default (use \${${name}:-default})`,
+      );
+      return "";
+    });
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, problems, `${at}/${i}`));
   if (value && typeof value === "object") {
@@ -39,6 +38,25 @@ export function interpolate(value: unknown, env: NodeJS.ProcessEnv, problems: st
     );
   }
   return value;
+}
+
+/**
+ * One problem per ${VAR} or ${VAR:-default} left in a string value: for a
+ * definition received over the Admin API, which the router never resolves
+ * with its own environment (`conveyor apply` resolves it with the applier's).
+ */
+export function unresolvedVariables(value: unknown, at = ""): string[] {
+  if (typeof value === "string") {
+    return [...value.matchAll(VARIABLE)].map(
+      ([, name]) =>
+        `${at || "/"}: \${${name}} is not resolved: the router never reads its own environment for a definition ` +
+        `received over the API; resolve it before sending (conveyor apply resolves \${VAR} from the applier's environment)`,
+    );
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => unresolvedVariables(v, `${at}/${i}`));
+  if (value && typeof value === "object")
+    return Object.entries(value).flatMap(([k, v]) => unresolvedVariables(v, `${at}/${k}`));
+  return [];
 }
 
 /** One Ajv error as "<json path>: <what is wrong>". */

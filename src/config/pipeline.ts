@@ -9,9 +9,9 @@ import * as path from "node:path";
 import Ajv, { type ErrorObject } from "ajv";
 import YAML from "yaml";
 import pipelineSchema from "../../schemas/pipeline.schema.json";
-import { BUILTINS, builtinKinds, builtinStage, isBuiltinName } from "../builtins/registry";
+import { builtinKindOf, builtinKinds, builtinNames, findBuiltin } from "../builtins/registry";
 import { ConveyorError } from "../errors";
-import { AJV_OPTIONS, formatAjvError, interpolate } from "./config-file";
+import { AJV_OPTIONS, formatAjvError, interpolate, unresolvedVariables } from "./config-file";
 import type { StageKind } from "../stages/contract";
 
 export interface StageRef {
@@ -160,32 +160,52 @@ function checkBuiltin(
   where: string,
   problems: string[],
 ): void {
-  if (!isBuiltinName(name)) {
-    problems.push(`${where}: unknown builtin "${name}" (known: ${Object.keys(BUILTINS).join(", ")})`);
+  const builtin = findBuiltin(name);
+  if (builtin === undefined) {
+    problems.push(`${where}: unknown builtin "${name}" (known: ${builtinNames().join(", ")})`);
     return;
   }
-  const spec = builtinStage(name, kind);
-  if (spec === undefined) {
+  const stage = builtinKindOf(builtin, kind);
+  if (stage === undefined) {
     problems.push(
-      `${where}: builtin "${name}" is a ${builtinKinds(name).join(" or ")}, but this position needs a ${kind}`,
+      `${where}: builtin "${name}" is a ${builtinKinds(builtin).join(" or ")}, but this position needs a ${kind}`,
     );
     return;
   }
-  const validate = ajv.compile(spec.configSchema);
-  if (!validate(config ?? {})) {
-    for (const e of validate.errors ?? [])
-      problems.push(`${where}/config${formatAjvError(e).replace(/^\//, "/").replace(/^\/: /, ": ")}`);
-  }
+  for (const problem of stage.check(config ?? {}))
+    problems.push(`${where}/config${problem.replace(/^\/: /, ": ")}`);
 }
 
 /**
- * Parses and validates one pipeline definition. Throws CONFIG_INVALID listing
- * every problem found (details.problems), prefixed with `source` when given.
+ * Parses and validates one pipeline definition, ${VAR} resolved from `env`
+ * (a file this process loads itself). Throws CONFIG_INVALID listing every
+ * problem found (details.problems), prefixed with `source` when given.
  */
 export function parsePipeline(
   text: string,
   source = "pipeline",
   env: NodeJS.ProcessEnv = process.env,
+): PipelineSpec {
+  return parseWith(text, source, (raw, problems) => interpolate(raw, env, problems));
+}
+
+/**
+ * Parses and validates a definition received over the Admin API. Nothing is
+ * interpolated: the router's environment never reaches a definition someone
+ * else sent (it would come back through ListPipelines), so a ${VAR} still in
+ * it is a problem naming the variable.
+ */
+export function parseReceivedPipeline(text: string, source = "pipeline"): PipelineSpec {
+  return parseWith(text, source, (raw, problems) => {
+    problems.push(...unresolvedVariables(raw));
+    return raw;
+  });
+}
+
+function parseWith(
+  text: string,
+  source: string,
+  resolve: (raw: object, problems: string[]) => unknown,
 ): PipelineSpec {
   let raw: unknown;
   try {
@@ -203,11 +223,11 @@ export function parsePipeline(
     );
   }
   const problems: string[] = [];
-  const interpolated = interpolate(raw, env, problems);
-  if (!validateSchema(interpolated)) {
+  const resolved = resolve(raw, problems);
+  if (!validateSchema(resolved)) {
     for (const e of validateSchema.errors ?? []) problems.push(pipelineAjvError(e));
   } else {
-    checkStages(interpolated, problems);
+    checkStages(resolved, problems);
   }
   if (problems.length > 0) {
     const unique = [...new Set(problems)];
@@ -216,7 +236,7 @@ export function parsePipeline(
       problems: unique,
     });
   }
-  return interpolated as PipelineSpec;
+  return resolved as PipelineSpec;
 }
 
 export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv = process.env): PipelineSpec {

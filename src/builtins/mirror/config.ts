@@ -70,11 +70,19 @@ export interface MirrorPlan {
 }
 
 const ajv = new Ajv(AJV_OPTIONS);
-const validateSchema = ajv.compile<MirrorFileConfig>(mirrorSchema);
+/** schemas/mirror.schema.json compiled as MirrorFileConfig's validator (config.test.ts keeps them in step). */
+export const validateMirrorFileConfig = ajv.compile<MirrorFileConfig>(mirrorSchema);
 
 function brokers(value: string | string[]): string[] {
   const list = Array.isArray(value) ? value : value.split(",");
   return list.map((b) => b.trim()).filter((b) => b.length > 0);
+}
+
+/** What the schema cannot check: unique mirror names, partitions and destinations. */
+export function mirrorConfigProblems(config: MirrorFileConfig): string[] {
+  const problems: string[] = [];
+  checkUnique(config, problems);
+  return problems;
 }
 
 function checkUnique(config: MirrorFileConfig, problems: string[]): void {
@@ -163,8 +171,8 @@ export function mirrorPlansFrom(
 ): MirrorPlan[] {
   const problems: string[] = [];
   const interpolated = interpolate(raw, env, problems);
-  if (!validateSchema(interpolated)) {
-    for (const e of validateSchema.errors ?? []) {
+  if (!validateMirrorFileConfig(interpolated)) {
+    for (const e of validateMirrorFileConfig.errors ?? []) {
       if (e.keyword === "if") continue; // the failing `then` says what is missing
       problems.push(formatAjvError(e));
     }
