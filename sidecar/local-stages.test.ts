@@ -14,6 +14,7 @@ const instance: StageInstance = {
   serviceEndpoint: "",
   serviceName: "",
   partitions: [],
+  generation: 1,
 };
 
 function route(
