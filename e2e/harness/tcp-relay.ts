@@ -20,7 +20,7 @@ export class TcpRelay {
   /** Listens on host:port (0 = any free port) and relays every connection to `target` ("host:port"). */
   static async start(host: string, port: number, target: string): Promise<TcpRelay> {
     const [targetHost, targetPort] = splitAddress(target);
-    let relay: TcpRelay | undefined;
+    let relay: TcpRelay | undefined; // eslint-disable-line prefer-const -- set after listen()
     const server = net.createServer((client) => {
       const upstream = net.connect(targetPort, targetHost);
       const pair: [net.Socket, net.Socket] = [client, upstream];
