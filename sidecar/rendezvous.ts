@@ -7,7 +7,8 @@
  *
  * Cost: the instance seeds are hashed once per set of instances (once per
  * routing table); a pick is one murmur3 finalizer (2 multiplies, 3 shifts)
- * per instance: ~10-20 ns per record over `hash % n` at 3 instances (bench/rendezvous.ts).
+ * per instance: ~25 ns per record over `hash % n` at 3 instances on a loaded
+ * 2-core machine (bench/rendezvous.ts: 104 vs 79 ns/record, hashKey included).
  */
 
 /** murmur3's 32-bit finalizer: every input bit flips each output bit with probability ~1/2. */
