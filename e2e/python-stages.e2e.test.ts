@@ -4,12 +4,15 @@
  * B (one peer hop). The stubs are generated from proto/ at test time.
  *
  * The source sends its first records, then stays quiet for longer than three
- * minutes with every stream open (no data on any channel), then sends more.
+ * minutes with every stream open (no data on its channel), then sends more;
+ * meanwhile the transform takes as long to answer the batch holding the last
+ * of the first records (a call of more than three minutes, no data on its
+ * stream either).
  * gRPC C-core servers (Python's) accept a keepalive ping only every 5 minutes
  * without data and close the connection after two strikes ("too_many_pings");
- * the sidecar's stage channels must suit that default policy: the records
- * after the pause arrive, no stream is torn down, nothing fails or is
- * dead-lettered.
+ * the sidecar's stage channels must suit that default policy: the slow batch
+ * and the records after the pause arrive, no stream is torn down, nothing
+ * fails or is dead-lettered.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -31,8 +34,12 @@ import {
 
 const FIRST = 300;
 const THEN = 200;
-/** Longer than 3 minutes: C-core closes an idle connection after two 30 s-pings strikes (~2 min). */
+/**
+ * The source's quiet spell and the slow transform call: longer than 3 minutes
+ * (C-core closes a connection idle for ~2 min under 30 s pings: two strikes).
+ */
 const PAUSE_SECS = 190;
+const SLOW_ID = `py-${FIRST - 1}`;
 
 jest.setTimeout(280_000);
 
@@ -45,6 +52,7 @@ const PIPELINE = `name: pystages
 source: { stage: gen }
 steps: [ { stage: twice } ]
 sink: { stage: out }
+settings: { stageTimeoutMs: ${(PAUSE_SECS + 60) * 1000} }
 `;
 
 /** Generates the Python stubs of proto/conveyor/v1 into `dir` (grpc_tools.protoc, as a stage author would). */
@@ -103,15 +111,22 @@ describe("stages written in Python", () => {
       await applyPipeline(admin, PIPELINE);
       const args = ["--first", String(FIRST), "--pause-secs", String(PAUSE_SECS), "--then", String(THEN)];
       await py("gen", "source.py", POD_A, base + 2, args);
-      await py("twice", "transform.py", POD_B, base + 2, []);
+      await py("twice", "transform.py", POD_B, base + 2, [
+        "--slow-id",
+        SLOW_ID,
+        "--slow-secs",
+        String(PAUSE_SECS),
+      ]);
       await py("out", "sink.py", POD_B, base + 3, ["--file", sinkFile]);
       const discovery = { discoveryStartPort: base + 2, discoveryEndPort: base + 11 };
       const metricsPort = base + 12;
       await cluster.startSidecar({ id: "a", host: POD_A, port: base + 1, router, metricsPort, ...discovery });
       await cluster.startSidecar({ id: "b", host: POD_B, port: base + 1, router, metricsPort, ...discovery });
 
+      const started = Date.now();
+      // The batches before the slow one go through at once.
       await eventually(
-        () => countLines(sinkFile) >= FIRST,
+        () => countLines(sinkFile) >= FIRST / 2,
         60_000,
         () => `${countLines(sinkFile)} of the first ${FIRST} records arrived`,
       );
@@ -121,14 +136,13 @@ describe("stages written in Python", () => {
         twice: "b",
         out: "b",
       });
-      // Nothing more until the source's pause is over: every channel is open and idle.
-      const quietFrom = Date.now();
+      // Then nothing for PAUSE_SECS: the source is quiet and the transform holds the slow batch.
       await eventually(
         () => countLines(sinkFile) >= FIRST + THEN,
         (PAUSE_SECS + 45) * 1000,
         () => `${countLines(sinkFile)} of ${FIRST + THEN} records arrived`,
       );
-      expect(Date.now() - quietFrom).toBeGreaterThan((PAUSE_SECS - 10) * 1000);
+      expect(Date.now() - started).toBeGreaterThan((PAUSE_SECS - 10) * 1000);
 
       const lines = readSinkFile(sinkFile);
       const byId = new Map(lines.map((l) => [l.id, l]));

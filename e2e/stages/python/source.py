@@ -1,5 +1,6 @@
 """A Conveyor Source in Python: one unpartitioned stream of `--first` records,
-then (once all of them are acked) silence for `--pause-secs`, then `--then` more.
+then (from when the last of them was sent) silence for `--pause-secs`, then
+`--then` more.
 Record n has id "py-<n>", key "k<n % 16>" and value {"n": n}.
 
 The cursor contract (proto/conveyor/v1/stages.proto): a ReadResponse's cursor
@@ -91,14 +92,16 @@ class QuietSource(stages_pb2_grpc.SourceServicer):
                 for n in range(next_offset, next_offset + count)
             ]
             next_offset += count
+            if next_offset == self.first and self.release_at is None:
+                with self.lock:
+                    self.release_at = time.monotonic() + self.pause_secs
+                log(self.name, f"first {self.first} records sent; quiet for {self.pause_secs:g} s")
             yield stages_pb2.ReadResponse(records=records, cursor=str(next_offset - 1))
 
     def on_ack(self, offset: int) -> None:
         """Called with the lock held."""
         self.acked = max(self.acked, offset)
-        if self.release_at is None and self.acked >= self.first - 1:
-            self.release_at = time.monotonic() + self.pause_secs
-            log(self.name, f"first {self.first} records acked; quiet for {self.pause_secs:g} s")
+        log(self.name, f"acked up to and including offset {offset}")
 
 
 def main() -> None:
