@@ -327,6 +327,58 @@ describe("dividePartitions", () => {
   });
 });
 
+describe("dividePartitions when pods come and go", () => {
+  const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+  /** Divides `partitions` among pods that can all read all of them; returns partition → owner. */
+  function divide(pods: string[], partitions: number, previous: Map<number, string>): Map<number, string> {
+    const d = dividePartitions(
+      pods.map((id) => ({ id, partitions: range(partitions) })),
+      previous,
+      new Set(),
+    );
+    const owner = new Map<number, string>();
+    for (const [id, ps] of d.owners) for (const p of ps) owner.set(p, id);
+    expect([...owner.keys()].sort((a, b) => a - b)).toEqual(range(partitions));
+    const counts = pods.map((id) => d.owners.get(id)?.length ?? 0);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+    return owner;
+  }
+  const pods = (n: number): string[] => range(n).map((i) => `pod-${i}`);
+  const cases = [4, 7, 8, 12, 16, 30].flatMap((partitions) =>
+    [1, 2, 3, 4, 5].map((n) => [partitions, n] as const),
+  );
+
+  it.each(cases)(
+    "%i partitions, %i pods + 1 joining: only the joiner's share moves, all of it to the joiner",
+    (partitions, n) => {
+      const before = divide(pods(n), partitions, new Map());
+      const joiner = `pod-${n}`;
+      const after = divide([...pods(n), joiner], partitions, before);
+      const moved = range(partitions).filter((p) => after.get(p) !== before.get(p));
+      for (const p of moved) expect(after.get(p)).toBe(joiner);
+      expect(moved.length).toBe(Math.floor(partitions / (n + 1)));
+    },
+  );
+
+  it.each(cases.filter(([, n]) => n > 1))(
+    "%i partitions, %i pods, one leaving: only the leaver's partitions move",
+    (partitions, n) => {
+      const before = divide(pods(n), partitions, new Map());
+      const leaver = `pod-${n - 1}`;
+      const after = divide(pods(n - 1), partitions, before);
+      for (const p of range(partitions)) {
+        if (before.get(p) === leaver) expect(after.get(p)).not.toBe(leaver);
+        else expect(after.get(p)).toBe(before.get(p));
+      }
+    },
+  );
+
+  it("moves nothing when the same pods come again, whatever their order", () => {
+    const before = divide(["c", "a", "b"], 10, new Map());
+    expect(divide(["b", "c", "a"], 10, before)).toEqual(before);
+  });
+});
+
 describe("diffAssignments", () => {
   it("tells gained, lost and changed assignments apart", () => {
     const node = (id: string) =>

@@ -4,6 +4,8 @@
 #   - tools under ${CONVEYOR_CACHE:-$HOME/.cache/conveyor}/bin (grpcurl, ...)
 #   - an Apache Kafka broker (jars from Maven Central) in $CACHE/kafka-<version>/libs
 #   - moto[server] (an S3 server with conditional writes) in a venv at $CACHE/moto-venv
+#   - grpcio, grpcio-tools, grpcio-reflection, grpcio-health-checking (Python stage services) in a venv
+#     at $CACHE/py-grpc-venv
 #   - the Sling CLI (from the PyPI wheel sling-linux-amd64) as $CACHE/bin/sling
 #   - promtool, kcat and etcd from Debian's packages (apt-get download + dpkg -x, no root needed)
 #     under $CACHE/debs, with wrappers in $CACHE/bin
@@ -42,6 +44,8 @@ KAFKA_SCALA="2.13"
 SLF4J_VERSION="1.7.36"
 MOTO_VERSION="5.2.5"
 SLING_VERSION="1.4.11"
+# The Python stage services of e2e/python-stages.e2e.test.ts: grpcio and its siblings, one release.
+PY_GRPC_VERSION="1.85.1"
 # Debian bookworm packages whose binaries the tests use: tool name -> packages to unpack.
 DEB_TOOLS=(
   "promtool:prometheus"
@@ -217,6 +221,34 @@ install_moto() {
   note "installed moto $MOTO_VERSION in $((SECONDS - started))s ($venv/bin/moto_server)"
 }
 
+# ---------------------------------------------------------------- grpcio (Python stage services in e2e tests)
+install_py_grpc() {
+  local venv="$CACHE/py-grpc-venv"
+  if [[ -x "$venv/bin/python" && -f "$venv/.complete-$PY_GRPC_VERSION" ]]; then
+    say "grpcio $PY_GRPC_VERSION present ($venv)"
+    return
+  fi
+  command -v python3 >/dev/null 2>&1 ||
+    die "python3 is not installed; it runs the Python stage services of the e2e tests"
+  note "installing grpcio $PY_GRPC_VERSION (+ tools, reflection, health) into $venv (first time only)"
+  local started=$SECONDS
+  rm -rf "$venv"
+  local log
+  log="$(mktemp)"
+  if ! run_logged "$log" python3 -m venv "$venv" ||
+    ! run_logged "$log" "$venv/bin/pip" install --quiet --disable-pip-version-check \
+      --cache-dir "$CACHE/pip-cache" "grpcio==$PY_GRPC_VERSION" "grpcio-tools==$PY_GRPC_VERSION" \
+      "grpcio-reflection==$PY_GRPC_VERSION" "grpcio-health-checking==$PY_GRPC_VERSION"; then
+    [[ $QUIET == 0 ]] || cat "$log" >&2
+    rm -f "$log"
+    rm -rf "$venv"
+    die "could not install grpcio $PY_GRPC_VERSION (output above; python3-venv may be missing)"
+  fi
+  rm -f "$log"
+  touch "$venv/.complete-$PY_GRPC_VERSION"
+  note "installed grpcio $PY_GRPC_VERSION in $((SECONDS - started))s ($venv)"
+}
+
 # ---------------------------------------------------------------- sling (the sling built-in's tests)
 # The wheel only carries the binary (sling_linux_amd64/bin/sling-linux-amd64);
 # no venv is needed: pip downloads it, unzip takes the binary out.
@@ -354,6 +386,7 @@ main() {
   go_install grpcurl "$GRPCURL_MODULE" "$GRPCURL_VERSION" "-X main.version=$GRPCURL_VERSION"
   install_kafka
   install_moto
+  install_py_grpc
   install_sling
   install_deb_tools
   install_postgres

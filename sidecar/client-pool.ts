@@ -16,6 +16,19 @@ import { FastClients } from "./fast-codec";
 import { BatchStream } from "./batch-stream";
 import { GrpcSinkStage, GrpcTransformStage, PeerForwardClient } from "./stage-clients";
 
+/**
+ * Keepalive on channels to the pod's own stage services. gRPC servers in
+ * C-core (Python, C++, Ruby), Go and Java accept by default a ping only every
+ * 5 minutes while no data flows, and close the connection after two early
+ * pings ("too_many_pings", which grpc-js reports as RESOURCE_EXHAUSTED): a
+ * stream idle for ~2 minutes would break. These channels ping every 6 minutes,
+ * which every default server policy accepts. Peer channels (sidecar to
+ * sidecar, grpc-js on both ends) keep CHANNEL_OPTIONS.
+ */
+export const STAGE_KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
+  "grpc.keepalive_time_ms": 6 * 60_000,
+};
+
 interface Entry {
   channel: grpc.Channel;
   lastUsedMs: number;
@@ -46,7 +59,7 @@ export class ClientPool {
   }
 
   transform(endpoint: string, name: string): GrpcTransformStage {
-    return this.object(endpoint, `transform:${name}`, (channel) => {
+    return this.object(endpoint, `transform:${name}`, "stage", (channel) => {
       const client = new FastClients.Transform(endpoint, grpc.credentials.createInsecure(), {
         channelOverride: channel,
       }) as unknown as TransformClient;
@@ -65,7 +78,7 @@ export class ClientPool {
   }
 
   sink(endpoint: string, name: string): GrpcSinkStage {
-    return this.object(endpoint, `sink:${name}`, (channel) => {
+    return this.object(endpoint, `sink:${name}`, "stage", (channel) => {
       const client = new FastClients.Sink(endpoint, grpc.credentials.createInsecure(), {
         channelOverride: channel,
       }) as unknown as SinkClient;
@@ -84,7 +97,7 @@ export class ClientPool {
   }
 
   peer(address: string, selfId: string): PeerForwardClient {
-    return this.object(address, "peer", (channel) => {
+    return this.object(address, "peer", "peer", (channel) => {
       const client = new FastClients.DataPlane(address, grpc.credentials.createInsecure(), {
         channelOverride: channel,
       }) as unknown as DataPlaneClient;
@@ -109,6 +122,7 @@ export class ClientPool {
     return this.object(
       endpoint,
       "source",
+      "stage",
       (channel) =>
         new FastClients.Source(endpoint, grpc.credentials.createInsecure(), {
           channelOverride: channel,
@@ -133,6 +147,7 @@ export class ClientPool {
   private object<T extends { close(): void }>(
     endpoint: string,
     key: string,
+    to: "stage" | "peer",
     create: (channel: grpc.Channel) => T,
   ): T {
     let e = this.entries.get(endpoint);
@@ -141,6 +156,7 @@ export class ClientPool {
         // Wide HTTP/2 windows: a batch or a source read travels without WINDOW_UPDATE round trips.
         channel: new grpc.Channel(endpoint, grpc.credentials.createInsecure(), {
           ...CHANNEL_OPTIONS,
+          ...(to === "stage" ? STAGE_KEEPALIVE_OPTIONS : {}),
           ...FLOW_CONTROL_CHANNEL_OPTIONS,
         }),
         lastUsedMs: Date.now(),

@@ -111,6 +111,53 @@ describe("RoutingTable", () => {
     expect(new Set(seen)).toEqual(new Set(["b", "c"]));
   });
 
+  it("spreads keys by rendezvous over sidecar ids: the same key picks the same instance whatever the order", () => {
+    const keys = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
+    const owners = (ids: string[]): string[] => {
+      const t = RoutingTable.fromProto(table(ids.map((id) => inst(id))), "a");
+      const stage = t.stageAt("p", 1)!;
+      const owner = new Map<string, string>();
+      for (const g of t.route(
+        stage,
+        keys.map((k) => rec(k, k)),
+      ))
+        for (const r of g.records) owner.set(r.id, g.destination.instance.sidecarId);
+      return keys.map((k) => owner.get(k)!);
+    };
+    const three = owners(["b", "c", "d"]);
+    expect(owners(["d", "b", "c"])).toEqual(three);
+    // A fourth instance takes about a quarter of the keys, and only from the others to itself.
+    const four = owners(["b", "c", "d", "e"]);
+    const moved = keys.filter((_, i) => four[i] !== three[i]);
+    expect(moved.length / keys.length).toBeGreaterThan(0.18);
+    expect(moved.length / keys.length).toBeLessThan(0.32);
+    for (let i = 0; i < keys.length; i++) if (four[i] !== three[i]) expect(four[i]).toBe("e");
+  });
+
+  it("keeps a keyed batch's records in their order within each instance's group", () => {
+    const t = RoutingTable.fromProto(table([inst("b"), inst("c"), inst("d")]), "a");
+    const records = Array.from({ length: 300 }, (_, i) => rec(String(i), `k${i % 7}`));
+    const groups = t.route(t.stageAt("p", 1)!, records);
+    expect(groups.reduce((n, g) => n + g.records.length, 0)).toBe(300);
+    for (const g of groups) {
+      const ids = g.records.map((r) => Number(r.id));
+      expect(ids).toEqual([...ids].sort((x, y) => x - y));
+    }
+  });
+
+  it("round-robins keyless batches, each batch whole, over every instance in turn", () => {
+    const t = RoutingTable.fromProto(table([inst("b"), inst("c"), inst("d")]), "a");
+    const stage = t.stageAt("p", 1)!;
+    const seen = Array.from({ length: 6 }, () => {
+      const groups = t.route(stage, [rec("x"), rec("y"), rec("z")]);
+      expect(groups).toHaveLength(1);
+      expect(groups[0]!.records).toHaveLength(3);
+      return groups[0]!.destination.instance.sidecarId;
+    });
+    expect(seen.slice(0, 3).sort()).toEqual(["b", "c", "d"]);
+    expect(seen.slice(3)).toEqual(seen.slice(0, 3));
+  });
+
   it("fails with NO_ROUTE when nobody runs the stage, and PIPELINE_NOT_FOUND for unknown pipelines", () => {
     const t = RoutingTable.fromProto(table([]), "a");
     expect(() => t.route(t.stageAt("p", 1)!, [rec("1")])).toThrow(

@@ -12,6 +12,7 @@ import { DEFAULT_SETTINGS, type PipelineSettings } from "../src/config/pipeline"
 import { STAGE_KIND_TO_PROTO } from "../src/stages/contract";
 import { ConveyorError } from "../src/errors";
 import { hashKey } from "../src/records";
+import { Rendezvous } from "./rendezvous";
 import { stageKindFromProto, type Record, type StageKind } from "../src/stages/contract";
 
 export interface StageInstance {
@@ -53,6 +54,8 @@ export type Destination =
 export class RoutingTable {
   private readonly pipelines: ReadonlyMap<string, PipelineRoute>;
   private roundRobin = 0;
+  /** Per stage, the instances' rendezvous seeds: hashed once per table, not per record. */
+  private readonly pickers = new WeakMap<StageRoute, Rendezvous>();
 
   constructor(
     readonly version: number,
@@ -139,9 +142,15 @@ export class RoutingTable {
   }
 
   /**
-   * Splits records among the stage's instances: all local when this sidecar
-   * runs the stage (no hop); otherwise by key hash, so one key always goes to
-   * the same instance while the set is stable; keyless batches rotate.
+   * Splits records among the stage's instances:
+   * - all local when this sidecar runs the stage: locality wins, no hop (so a
+   *   stage served here and elsewhere gets every record this sidecar routes,
+   *   and keys are spread over its instances only by which sidecars route them);
+   * - keyed records by rendezvous hashing of the key over the instances' sidecar
+   *   ids, so one key goes to one instance whatever the order of instances, and
+   *   an instance joining or leaving moves only ~1/N of the keys;
+   * - keyless records stay together per batch, and batches rotate over the
+   *   instances (one hop per batch, the batch's order kept).
    */
   route(stage: StageRoute, records: Record[]): Array<{ destination: Destination; records: Record[] }> {
     if (stage.local) return [{ destination: { local: true, instance: stage.local }, records }];
@@ -157,10 +166,11 @@ export class RoutingTable {
       );
     }
     if (n === 1) return [{ destination: { local: false, instance: stage.instances[0]! }, records }];
+    const picker = this.picker(stage);
     const groups = new Map<number, Record[]>();
     const rotate = this.roundRobin++ % n;
     for (const r of records) {
-      const i = r.key.length > 0 ? hashKey(r.key) % n : rotate;
+      const i = r.key.length > 0 ? picker.pick(hashKey(r.key)) : rotate;
       const g = groups.get(i);
       if (g) g.push(r);
       else groups.set(i, [r]);
@@ -169,6 +179,15 @@ export class RoutingTable {
       destination: { local: false, instance: stage.instances[i]! },
       records: recs,
     }));
+  }
+
+  private picker(stage: StageRoute): Rendezvous {
+    let p = this.pickers.get(stage);
+    if (!p) {
+      p = new Rendezvous(stage.instances.map((i) => i.sidecarId));
+      this.pickers.set(stage, p);
+    }
+    return p;
   }
 
   toProto(): RoutingTableProto {

@@ -128,6 +128,22 @@ export class LocalCluster {
   }
 
   /**
+   * A user service in any language: `command args` run in `cwd` (default the
+   * repo root) with `env` added; resolves once it answers grpc.health.v1 SERVING.
+   */
+  async startExternalStage(
+    name: string,
+    command: string,
+    args: string[],
+    address: string,
+    opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  ): Promise<Started> {
+    const env = { ...process.env, ...this.extraEnv, ...opts.env };
+    const p = new ManagedProcess(name, command, args, env, path.join(this.baseDir, `${name}.log`), opts.cwd);
+    return this.track("stage", p, address);
+  }
+
+  /**
    * Stops sidecars first, in the order they started (upstream pods usually
    * start first, and each drains into peers that are still up), then the user
    * services, then the routers.
@@ -148,6 +164,15 @@ export class LocalCluster {
   ): Promise<Started> {
     const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info", ...this.extraEnv };
     const p = ManagedProcess.typescript(name, script, args, env, path.join(this.baseDir, `${name}.log`));
+    return this.track(role, p, address);
+  }
+
+  private async track(
+    role: "router" | "sidecar" | "stage",
+    p: ManagedProcess,
+    address: string,
+  ): Promise<Started> {
+    const name = p.name;
     this.processes.push({ role, process: p });
     await Promise.race([
       waitForServing(address, 30_000),

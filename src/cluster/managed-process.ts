@@ -33,12 +33,13 @@ export class ManagedProcess {
     args: string[],
     env: NodeJS.ProcessEnv,
     logFile?: string,
+    cwd: string = REPO_ROOT,
   ) {
     const log = logFile ? fs.createWriteStream(logFile, { flags: "a" }) : undefined;
     // Own process group: a Ctrl-C in the terminal reaches only the parent, which stops children in order.
     this.child = spawn(command, args, {
       env,
-      cwd: REPO_ROOT,
+      cwd,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });

@@ -24,3 +24,18 @@ export function toolPath(name: ToolName, env: NodeJS.ProcessEnv = process.env): 
   }
   return file;
 }
+
+/**
+ * The Python of the venv with grpcio, grpcio-tools, grpcio-reflection and
+ * grpcio-health-checking (scripts/setup.sh install_py_grpc): it runs stage
+ * services written in Python and generates their stubs with grpc_tools.protoc.
+ */
+export function grpcPython(env: NodeJS.ProcessEnv = process.env): string {
+  const file = path.join(cacheDir(env), "py-grpc-venv", "bin", "python");
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+  } catch (err) {
+    throw new Error(`the grpcio venv is not installed at ${file}: run scripts/setup.sh`, { cause: err });
+  }
+  return file;
+}
