@@ -3,7 +3,7 @@
  * credits) and the debugging calls that make grpcurl useful.
  */
 import type * as grpc from "@grpc/grpc-js";
-import { ConveyorError, asConveyorError, toGrpcStatus } from "../src/errors";
+import { ConveyorError, asConveyorError, redactAtEdge, toGrpcStatus, type EdgeLogger } from "../src/errors";
 import { fastServices } from "./fast-codec";
 import { recordFromInject, recordSize } from "../src/records";
 import type { ServiceBinding } from "../src/grpc/server";
@@ -51,6 +51,16 @@ export function checkRecordSizes(table: RoutingTable, pipeline: string, records:
   }
 }
 
+/**
+ * The ack of a batch that failed here: its code, whether it may be retried (the
+ * code's row of the table) and its message, an INTERNAL one redacted like at
+ * any other edge.
+ */
+export function forwardAckOf(batchId: number, err: ConveyorError, log?: EdgeLogger): ForwardAck {
+  const e = redactAtEdge(err, log);
+  return { batchId, credits: 1, error: e.message, code: e.code, retryable: e.retryable };
+}
+
 export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
   const { forwarder, log } = deps;
 
@@ -86,7 +96,7 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
           const e = asConveyorError(err);
           metrics.inputRejected.labels("inject", e.code).inc();
           log.warn({ pipeline, stage, code: e.code, err: e.message }, "inject failed");
-          callback(toGrpcStatus(e));
+          callback(toGrpcStatus(e, log));
         },
       );
     },
@@ -106,7 +116,7 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
       try {
         forwarder.table.stageByName(pipeline, stage);
       } catch (err) {
-        call.emit("error", toGrpcStatus(err));
+        call.emit("error", toGrpcStatus(err, log));
         return;
       }
       let seen = 0;
@@ -137,7 +147,6 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
         throw new ConveyorError(
           "STALE_GENERATION",
           `batch routed on generation ${batch.generation}; this sidecar is at ${table.generation}`,
-          { retryable: true },
         );
       }
       checkRecordSizes(table, batch.pipeline, batch.records);
@@ -157,8 +166,7 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
         },
         "forwarded batch failed",
       );
-      const retryable = (e.details as { retryable?: boolean }).retryable ?? e.retryable;
-      return { batchId: batch.batchId, credits: 1, error: `${e.code}: ${e.message}`, retryable };
+      return forwardAckOf(batch.batchId, e, log);
     }
   }
 
