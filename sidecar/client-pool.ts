@@ -1,10 +1,12 @@
 /**
  * One channel per endpoint (user services in this pod, peer sidecars), reused
- * by every client and stream to it. A channel is evicted when a stream on it
+ * by every client and stream to it. Channels to stage services use
+ * STAGE_CHANNEL_OPTIONS (keepalive every 6 minutes, which gRPC servers in any
+ * language accept); channels to peer sidecars CHANNEL_OPTIONS (every 30 s). A channel is evicted when a stream on it
  * breaks (the next use dials afresh) and when it has been idle for idleMs.
  */
 import * as grpc from "@grpc/grpc-js";
-import { CHANNEL_OPTIONS } from "../src/proto";
+import { CHANNEL_OPTIONS, STAGE_CHANNEL_OPTIONS } from "../src/proto";
 import { FLOW_CONTROL_CHANNEL_OPTIONS } from "../src/sdk/flow-control";
 import { ConveyorError } from "../src/errors";
 import type { Logger } from "../src/telemetry/log";
@@ -84,24 +86,30 @@ export class ClientPool {
   }
 
   peer(address: string, selfId: string): PeerForwardClient {
-    return this.object(address, "peer", (channel) => {
-      const client = new FastClients.DataPlane(address, grpc.credentials.createInsecure(), {
-        channelOverride: channel,
-      }) as unknown as DataPlaneClient;
-      return new PeerForwardClient(
-        new BatchStream({
-          name: `peer sidecar at ${address}`,
-          open: () => client.forward(),
-          batchIdOf: (a) => a.batchId,
-          creditsOf: (a) => a.credits,
-          timeoutMs: this.opts.peerTimeoutMs,
-          window: "granted",
-          onBroken: (err) => this.failed(address, err),
-        }),
-        client,
-        selfId,
-      );
-    });
+    return this.object(
+      address,
+      "peer",
+      (channel) => {
+        const client = new FastClients.DataPlane(address, grpc.credentials.createInsecure(), {
+          channelOverride: channel,
+        }) as unknown as DataPlaneClient;
+        return new PeerForwardClient(
+          new BatchStream({
+            name: `peer sidecar at ${address}`,
+            open: () => client.forward(),
+            batchIdOf: (a) => a.batchId,
+            creditsOf: (a) => a.credits,
+            timeoutMs: this.opts.peerTimeoutMs,
+            window: "granted",
+            onBroken: (err) => this.failed(address, err),
+          }),
+          client,
+          selfId,
+        );
+        // A peer is a sidecar, our own server: fast keepalive. Stage services may be any gRPC server.
+      },
+      CHANNEL_OPTIONS,
+    );
   }
 
   /** A Source client; the caller owns the Read stream it opens. */
@@ -134,13 +142,14 @@ export class ClientPool {
     endpoint: string,
     key: string,
     create: (channel: grpc.Channel) => T,
+    options: grpc.ChannelOptions = STAGE_CHANNEL_OPTIONS,
   ): T {
     let e = this.entries.get(endpoint);
     if (!e) {
       e = {
         // Wide HTTP/2 windows: a batch or a source read travels without WINDOW_UPDATE round trips.
         channel: new grpc.Channel(endpoint, grpc.credentials.createInsecure(), {
-          ...CHANNEL_OPTIONS,
+          ...options,
           ...FLOW_CONTROL_CHANNEL_OPTIONS,
         }),
         lastUsedMs: Date.now(),
