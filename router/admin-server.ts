@@ -144,10 +144,10 @@ function unary<Req, Res>(
       .then(
         (res) => callback(null, res),
         (err: unknown) => {
-          const status = toGrpcStatus(err);
+          // An INTERNAL error is logged in full by toGrpcStatus, under the reference the client sees.
+          const status = toGrpcStatus(err, log.child({ method }));
           if (err instanceof ConveyorError && err.code !== "INTERNAL")
             log.debug({ method, code: err.code }, "Admin request refused");
-          else log.error({ err, method }, "Admin request failed");
           callback(status);
         },
       );

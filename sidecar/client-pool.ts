@@ -1,10 +1,12 @@
 /**
  * One channel per endpoint (user services in this pod, peer sidecars), reused
- * by every client and stream to it. A channel is evicted when a stream on it
+ * by every client and stream to it. Channels to stage services use
+ * STAGE_CHANNEL_OPTIONS (keepalive every 6 minutes, which gRPC servers in any
+ * language accept); channels to peer sidecars CHANNEL_OPTIONS (every 30 s). A channel is evicted when a stream on it
  * breaks (the next use dials afresh) and when it has been idle for idleMs.
  */
 import * as grpc from "@grpc/grpc-js";
-import { CHANNEL_OPTIONS } from "../src/proto";
+import { CHANNEL_OPTIONS, STAGE_CHANNEL_OPTIONS } from "../src/proto";
 import { FLOW_CONTROL_CHANNEL_OPTIONS } from "../src/sdk/flow-control";
 import { ConveyorError } from "../src/errors";
 import type { Logger } from "../src/telemetry/log";
@@ -15,19 +17,6 @@ import type { DataPlaneClient } from "../src/generated/conveyor/v1/DataPlane";
 import { FastClients } from "./fast-codec";
 import { BatchStream } from "./batch-stream";
 import { GrpcSinkStage, GrpcTransformStage, PeerForwardClient } from "./stage-clients";
-
-/**
- * Keepalive on channels to the pod's own stage services. gRPC servers in
- * C-core (Python, C++, Ruby), Go and Java accept by default a ping only every
- * 5 minutes while no data flows, and close the connection after two early
- * pings ("too_many_pings", which grpc-js reports as RESOURCE_EXHAUSTED): a
- * stream idle for ~2 minutes would break. These channels ping every 6 minutes,
- * which every default server policy accepts. Peer channels (sidecar to
- * sidecar, grpc-js on both ends) keep CHANNEL_OPTIONS.
- */
-export const STAGE_KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
-  "grpc.keepalive_time_ms": 6 * 60_000,
-};
 
 interface Entry {
   channel: grpc.Channel;
@@ -59,7 +48,7 @@ export class ClientPool {
   }
 
   transform(endpoint: string, name: string): GrpcTransformStage {
-    return this.object(endpoint, `transform:${name}`, "stage", (channel) => {
+    return this.object(endpoint, `transform:${name}`, (channel) => {
       const client = new FastClients.Transform(endpoint, grpc.credentials.createInsecure(), {
         channelOverride: channel,
       }) as unknown as TransformClient;
@@ -78,7 +67,7 @@ export class ClientPool {
   }
 
   sink(endpoint: string, name: string): GrpcSinkStage {
-    return this.object(endpoint, `sink:${name}`, "stage", (channel) => {
+    return this.object(endpoint, `sink:${name}`, (channel) => {
       const client = new FastClients.Sink(endpoint, grpc.credentials.createInsecure(), {
         channelOverride: channel,
       }) as unknown as SinkClient;
@@ -97,24 +86,30 @@ export class ClientPool {
   }
 
   peer(address: string, selfId: string): PeerForwardClient {
-    return this.object(address, "peer", "peer", (channel) => {
-      const client = new FastClients.DataPlane(address, grpc.credentials.createInsecure(), {
-        channelOverride: channel,
-      }) as unknown as DataPlaneClient;
-      return new PeerForwardClient(
-        new BatchStream({
-          name: `peer sidecar at ${address}`,
-          open: () => client.forward(),
-          batchIdOf: (a) => a.batchId,
-          creditsOf: (a) => a.credits,
-          timeoutMs: this.opts.peerTimeoutMs,
-          window: "granted",
-          onBroken: (err) => this.failed(address, err),
-        }),
-        client,
-        selfId,
-      );
-    });
+    return this.object(
+      address,
+      "peer",
+      (channel) => {
+        const client = new FastClients.DataPlane(address, grpc.credentials.createInsecure(), {
+          channelOverride: channel,
+        }) as unknown as DataPlaneClient;
+        return new PeerForwardClient(
+          new BatchStream({
+            name: `peer sidecar at ${address}`,
+            open: () => client.forward(),
+            batchIdOf: (a) => a.batchId,
+            creditsOf: (a) => a.credits,
+            timeoutMs: this.opts.peerTimeoutMs,
+            window: "granted",
+            onBroken: (err) => this.failed(address, err),
+          }),
+          client,
+          selfId,
+        );
+        // A peer is a sidecar, our own server: fast keepalive. Stage services may be any gRPC server.
+      },
+      CHANNEL_OPTIONS,
+    );
   }
 
   /** A Source client; the caller owns the Read stream it opens. */
@@ -122,7 +117,6 @@ export class ClientPool {
     return this.object(
       endpoint,
       "source",
-      "stage",
       (channel) =>
         new FastClients.Source(endpoint, grpc.credentials.createInsecure(), {
           channelOverride: channel,
@@ -147,16 +141,15 @@ export class ClientPool {
   private object<T extends { close(): void }>(
     endpoint: string,
     key: string,
-    to: "stage" | "peer",
     create: (channel: grpc.Channel) => T,
+    options: grpc.ChannelOptions = STAGE_CHANNEL_OPTIONS,
   ): T {
     let e = this.entries.get(endpoint);
     if (!e) {
       e = {
         // Wide HTTP/2 windows: a batch or a source read travels without WINDOW_UPDATE round trips.
         channel: new grpc.Channel(endpoint, grpc.credentials.createInsecure(), {
-          ...CHANNEL_OPTIONS,
-          ...(to === "stage" ? STAGE_KEEPALIVE_OPTIONS : {}),
+          ...options,
           ...FLOW_CONTROL_CHANNEL_OPTIONS,
         }),
         lastUsedMs: Date.now(),

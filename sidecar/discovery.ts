@@ -34,7 +34,7 @@ import { GrpcReflection } from "grpc-js-reflection-client";
 import { ConveyorError } from "../src/errors";
 import type { LocalService__Output } from "../src/generated/conveyor/v1/LocalService";
 import type { StageInfo__Output } from "../src/generated/conveyor/v1/StageInfo";
-import { CHANNEL_OPTIONS, SERVICE, v1 } from "../src/proto";
+import { SERVICE, STAGE_CHANNEL_OPTIONS, v1 } from "../src/proto";
 import { STAGE_KIND_TO_PROTO, STAGE_KINDS, stageKindFromProto, type StageKind } from "../src/stages/contract";
 import { createLogger, type Logger } from "../src/telemetry/log";
 import { metrics } from "../src/telemetry/metrics";
@@ -269,7 +269,7 @@ class PortProbe {
     const reflection = new GrpcReflection(
       this.endpoint,
       grpc.credentials.createInsecure(),
-      CHANNEL_OPTIONS,
+      STAGE_CHANNEL_OPTIONS,
       version,
     );
     this.opened.push(reflection);

@@ -10,6 +10,7 @@ import { serveSink, serveTransform, StageError, type StageServer } from "../src/
 import type { Record } from "../src/stages/contract";
 import { createLogger } from "../src/telemetry/log";
 import type { RoutingTable__Output } from "../src/generated/conveyor/v1/RoutingTable";
+import { ConveyorError } from "../src/errors";
 import { ClientPool } from "./client-pool";
 import { Forwarder } from "./forwarder";
 import { TableHolder } from "./table-holder";
@@ -142,6 +143,52 @@ async function metricValue(name: string, labels: { [key: string]: string }): Pro
   const metric = await registry.getSingleMetric(name)?.get();
   const match = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
   return match?.value ?? 0;
+}
+
+/**
+ * A Transform service that is not ours (no conveyor-error-code metadata): it
+ * answers every Process stream with `status`, as a Python or Go stage or the
+ * transport under it would. Counts the batches it received.
+ */
+async function foreignTransform(status: {
+  code: grpc.status;
+  details: string;
+}): Promise<{ address: string; batches: () => number; stop(): Promise<void> }> {
+  let batches = 0;
+  const server = new grpc.Server();
+  const raw = (b: Buffer): Buffer => b;
+  server.addService(
+    {
+      Process: {
+        path: "/conveyor.v1.Transform/Process",
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: raw,
+        requestDeserialize: raw,
+        responseSerialize: raw,
+        responseDeserialize: raw,
+      },
+    },
+    {
+      Process: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+        call.on("data", () => {
+          batches++;
+          call.emit("error", status);
+        });
+        call.on("error", () => undefined);
+      },
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return {
+    address: `127.0.0.1:${port}`,
+    batches: () => batches,
+    stop: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
+  };
 }
 
 describe("Forwarder across a peer hop", () => {
@@ -473,5 +520,95 @@ describe("Forwarder across a peer hop", () => {
     await expect(a.forwarder.deliver("nope", 1, [rec("x", "y")])).rejects.toMatchObject({
       code: "PIPELINE_NOT_FOUND",
     });
+  });
+
+  describe("a local stage that answers a gRPC status of its own (not Conveyor's)", () => {
+    const cases: Array<[string, grpc.status, string, string, boolean]> = [
+      // [what, status, details, code, counts against the stage]
+      [
+        "GOAWAY ENHANCE_YOUR_CALM (too_many_pings) as grpc-js reports it",
+        grpc.status.RESOURCE_EXHAUSTED,
+        "Bandwidth exhausted or memory limit exceeded",
+        "PEER_UNAVAILABLE",
+        false,
+      ],
+      ["a dropped connection", grpc.status.UNAVAILABLE, "Connection dropped", "PEER_UNAVAILABLE", false],
+      [
+        "a RST_STREAM",
+        grpc.status.INTERNAL,
+        "Received RST_STREAM with code 2 (Internal server error)",
+        "PEER_UNAVAILABLE",
+        false,
+      ],
+      ["NOT_FOUND from the stage", grpc.status.NOT_FOUND, "no such customer 42", "STAGE_CALL_FAILED", true],
+      ["INTERNAL from the stage", grpc.status.INTERNAL, "KeyError: 'customer'", "STAGE_CALL_FAILED", true],
+    ];
+
+    it.each(cases)("%s", async (_what, code, details, expected, counts) => {
+      const foreign = await foreignTransform({ code, details });
+      const t = table(b.server.address, foreign.address, sink.address, 0, dlq.address);
+      b.tables.set(RoutingTable.fromProto(t, "b"));
+      const retriesBefore = await metricValue("conveyor_stage_retries_total", {
+        pipeline: "p",
+        stage: "upper",
+      });
+      const dlqBefore = b.stats.snapshot().find((s) => s.stage === "upper")?.dlqCount ?? 0;
+      try {
+        const result = await b.forwarder.deliver("p", 1, [rec("r1", "x"), rec("r2", "y")]).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        const retries =
+          (await metricValue("conveyor_stage_retries_total", { pipeline: "p", stage: "upper" })) -
+          retriesBefore;
+        const dlqCount =
+          Number(b.stats.snapshot().find((s) => s.stage === "upper")?.dlqCount ?? 0) - Number(dlqBefore);
+        if (counts) {
+          // The stage's own failure: each record is a failed attempt, retried, then dead-lettered.
+          expect(result).toBeUndefined();
+          expect(foreign.batches()).toBe(3);
+          expect(retries).toBe(4);
+          expect(dlqCount).toBe(2);
+          expect(deadLettered.map((r) => [r.id, r.headers._dlq_attempts])).toEqual([
+            ["r1", "3"],
+            ["r2", "3"],
+          ]);
+          for (const r of deadLettered) {
+            expect(r.headers._dlq_error).toMatch(new RegExp(`^${expected}: transform "upper" at .*: `));
+            expect(r.headers._dlq_error?.endsWith(details)).toBe(true);
+          }
+        } else {
+          // Transport: not an attempt, not the records' fault. The batch fails whole (the source retries it).
+          expect(result).toMatchObject({ code: expected, retryable: true });
+          expect(foreign.batches()).toBe(1);
+          expect(retries).toBe(0);
+          expect(dlqCount).toBe(0);
+          expect(deadLettered).toEqual([]);
+        }
+        expect(written).toEqual([]);
+      } finally {
+        b.tables.set(RoutingTable.fromProto(table(b.server.address, transform.address, sink.address), "b"));
+        await foreign.stop();
+      }
+    });
+  });
+
+  it("sends a peer's error back with its code in ForwardAck.code; the sender rebuilds the same ConveyorError", async () => {
+    const foreign = await foreignTransform({ code: grpc.status.UNAVAILABLE, details: "Connection dropped" });
+    const t = table(b.server.address, foreign.address, sink.address);
+    a.tables.set(RoutingTable.fromProto(t, "a"));
+    b.tables.set(RoutingTable.fromProto(t, "b"));
+    try {
+      const err = await a.forwarder.deliver("p", 1, [rec("via-peer", "x")]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConveyorError);
+      expect(err).toMatchObject({ code: "PEER_UNAVAILABLE", retryable: true, countsAgainstStage: false });
+      expect((err as Error).message).toContain("Connection dropped");
+      expect((err as Error).message).not.toMatch(/^PEER_UNAVAILABLE: /);
+    } finally {
+      const plain = table(b.server.address, transform.address, sink.address);
+      a.tables.set(RoutingTable.fromProto(plain, "a"));
+      b.tables.set(RoutingTable.fromProto(plain, "b"));
+      await foreign.stop();
+    }
   });
 });

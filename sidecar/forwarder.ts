@@ -28,18 +28,6 @@ import type { TableHolder } from "./table-holder";
 import type { Taps } from "./taps";
 import { deadLetterRecord, retryFailedRecords, type DeadRecord } from "./record-retries";
 
-/** Failures that say nothing about the records: retried whole, never dead-lettered. */
-const NOT_THE_STAGES_FAULT: ReadonlySet<string> = new Set([
-  "PEER_UNAVAILABLE",
-  "SHUTTING_DOWN",
-  "NO_ROUTE",
-  "STALE_GENERATION",
-  "TABLE_BEHIND",
-  "PIPELINE_NOT_FOUND",
-  "STAGE_NOT_FOUND",
-  "UNKNOWN_BUILTIN",
-]);
-
 export interface ForwarderDeps {
   sidecarId: string;
   tables: TableHolder;
@@ -169,10 +157,12 @@ export class Forwarder {
   /**
    * One call of a local transform or sink: an error (or null) per record and,
    * for a transform, the outputs of the records that succeeded. A failure of
-   * the whole call that is the stage's own (it hung past stageTimeoutMs, broke
-   * the contract) fails every record of the call, retryably; a service that is
-   * down or gone rejects instead, so the batch is retried whole and no record
-   * is dead-lettered for an outage.
+   * the whole call whose code counts against the stage (it hung past
+   * stageTimeoutMs, broke the contract, answered a gRPC error of its own) fails
+   * every record of the call, retryably if its code is; a transport failure (the
+   * service is down, the connection dropped or was closed by a GOAWAY) rejects
+   * instead, so the batch is retried whole and no record is dead-lettered for an
+   * outage.
    */
   private async callStage(
     table: RoutingTable,
@@ -195,8 +185,9 @@ export class Forwarder {
       return { errors: results.map((r) => r.error), output: [] };
     } catch (err) {
       const e = asConveyorError(err, "STAGE_FAILED");
-      if (NOT_THE_STAGES_FAULT.has(e.code)) throw e;
-      const error: RecordError = { message: e.message, retryable: true, code: e.code };
+      // The table decides (src/errors.ts, countsAgainstStage): a transport or placement failure is retried whole.
+      if (!e.countsAgainstStage) throw e;
+      const error: RecordError = { message: e.message, retryable: e.retryable, code: e.code };
       return { errors: records.map(() => error), output: [] };
     }
   }

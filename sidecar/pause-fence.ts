@@ -47,7 +47,6 @@ export class PauseFence {
         "STALE_GENERATION",
         `this sidecar was paused for ${Math.round(this.trippedAt.pausedMs / 1000)} s, long enough for the router ` +
           "to move its stages; delivery is fenced until the router sends the current routing table",
-        { retryable: true },
       );
     }
   }

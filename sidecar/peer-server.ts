@@ -3,7 +3,7 @@
  * credits) and the debugging calls that make grpcurl useful.
  */
 import type * as grpc from "@grpc/grpc-js";
-import { ConveyorError, asConveyorError, toGrpcStatus } from "../src/errors";
+import { ConveyorError, asConveyorError, redactAtEdge, toGrpcStatus, type EdgeLogger } from "../src/errors";
 import { fastServices } from "./fast-codec";
 import { recordFromInject, recordSize } from "../src/records";
 import type { ServiceBinding } from "../src/grpc/server";
@@ -65,7 +65,6 @@ export function checkGeneration(table: RoutingTable, batch: { pipeline: string; 
     throw new ConveyorError(
       "STALE_GENERATION",
       `batch for pipeline "${batch.pipeline}" routed on generation ${batch.generation}; this sidecar is at ${mine}`,
-      { retryable: true },
     );
   }
   if (batch.generation > mine) {
@@ -76,6 +75,16 @@ export function checkGeneration(table: RoutingTable, batch: { pipeline: string; 
       { pipeline: batch.pipeline },
     );
   }
+}
+
+/**
+ * The ack of a batch that failed here: its code, whether it may be retried (the
+ * code's row of the table) and its message, an INTERNAL one redacted like at
+ * any other edge.
+ */
+export function forwardAckOf(batchId: number, err: ConveyorError, log?: EdgeLogger): ForwardAck {
+  const e = redactAtEdge(err, log);
+  return { batchId, credits: 1, error: e.message, code: e.code, retryable: e.retryable };
 }
 
 export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
@@ -113,7 +122,7 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
           const e = asConveyorError(err);
           metrics.inputRejected.labels("inject", e.code).inc();
           log.warn({ pipeline, stage, code: e.code, err: e.message }, "inject failed");
-          callback(toGrpcStatus(e));
+          callback(toGrpcStatus(e, log));
         },
       );
     },
@@ -133,7 +142,7 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
       try {
         forwarder.table.stageByName(pipeline, stage);
       } catch (err) {
-        call.emit("error", toGrpcStatus(err));
+        call.emit("error", toGrpcStatus(err, log));
         return;
       }
       let seen = 0;
@@ -175,8 +184,7 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
         },
         "forwarded batch failed",
       );
-      const retryable = (e.details as { retryable?: boolean }).retryable ?? e.retryable;
-      return { batchId: batch.batchId, credits: 1, error: `${e.code}: ${e.message}`, retryable };
+      return forwardAckOf(batch.batchId, e, log);
     }
   }
 

@@ -4,7 +4,7 @@
  * Protobuf shapes are converted here and nowhere else on the data path.
  */
 import type * as grpc from "@grpc/grpc-js";
-import { ConveyorError, ERROR_CODES, type ErrorCode } from "../src/errors";
+import { ConveyorError, isErrorCode, type ErrorCode } from "../src/errors";
 import type { ProcessRequest } from "../src/generated/conveyor/v1/ProcessRequest";
 import type { ProcessResponse__Output } from "../src/generated/conveyor/v1/ProcessResponse";
 import type { WriteRequest } from "../src/generated/conveyor/v1/WriteRequest";
@@ -146,9 +146,12 @@ export class PeerForwardClient {
   }
 }
 
-/** ForwardAck.error is "CODE: message" (see peer-server.ts). */
+/**
+ * The error a peer answered for a batch: its code travels in ForwardAck.code
+ * (ours, from the peer's table), the message in ForwardAck.error. An ack from a
+ * peer that names no known code is the peer's own bug: INTERNAL.
+ */
 export function forwardAckError(ack: ForwardAck__Output): ConveyorError {
-  const m = /^([A-Z_]+): ([\s\S]*)$/.exec(ack.error);
-  const code = m && m[1]! in ERROR_CODES ? (m[1] as ErrorCode) : "STAGE_FAILED";
-  return new ConveyorError(code, m ? m[2]! : ack.error, { retryable: ack.retryable });
+  const code: ErrorCode = isErrorCode(ack.code) ? ack.code : "INTERNAL";
+  return new ConveyorError(code, ack.error, code === "INTERNAL" ? { peerCode: ack.code } : {});
 }

@@ -2,6 +2,7 @@
  * Per-stage counters on this sidecar: exported to Prometheus and reported to
  * the router in every heartbeat (SidecarStatus.stages) for `conveyor status`.
  */
+import { errorCodeLabel } from "../src/errors";
 import { metrics } from "../src/telemetry/metrics";
 import type { StageStatus } from "../src/generated/conveyor/v1/StageStatus";
 
@@ -50,7 +51,8 @@ export class StageStats {
     const c = this.get(pipeline, stage);
     c.errors += n;
     c.lastError = `${code}: ${message}`;
-    metrics.stageErrors.labels(pipeline, stage, code).inc(n);
+    // A user stage's own code stays in lastError (and the logs, the _dlq_error header); the label is bounded.
+    metrics.stageErrors.labels(pipeline, stage, errorCodeLabel(code)).inc(n);
   }
 
   retried(pipeline: string, stage: string, n: number): void {

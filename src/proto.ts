@@ -61,11 +61,35 @@ export const SERVICE = {
 /** Default message size limit on every channel and server (batches of 1 KB records fit easily). */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Channels between our own processes (sidecar ↔ sidecar, sidecar ↔ router, CLI
+ * → router) and our servers: a keepalive ping every 30 s while a call is open
+ * finds a dead peer quickly. grpc-js servers — all of ours — enforce no ping
+ * policy, so they accept it (see docs/architecture.md, "Keepalive").
+ */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
   "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   "grpc.keepalive_time_ms": 30_000,
   "grpc.keepalive_timeout_ms": 10_000,
+};
+
+/**
+ * Keepalive on channels to stage services, which may be any gRPC server. gRPC
+ * C-core (Python, C++, Ruby), Go and Java servers accept a ping only every 5
+ * minutes by default (none at all without a call open) and close the connection
+ * with GOAWAY ENHANCE_YOUR_CALM "too_many_pings" after two strikes, failing
+ * every call on it. So: one ping every 6 minutes, only while a call is open.
+ */
+export const STAGE_KEEPALIVE_TIME_MS = 6 * 60_000;
+
+/** Channels to stage services in this pod (see STAGE_KEEPALIVE_TIME_MS). */
+export const STAGE_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+  "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+  "grpc.keepalive_time_ms": STAGE_KEEPALIVE_TIME_MS,
+  "grpc.keepalive_timeout_ms": 20_000,
+  "grpc.keepalive_permit_without_calls": 0,
 };
 
 /** A deadline `ms` from now, for grpc call options. */

@@ -9,7 +9,7 @@
  *   response stream ◀── write(response, batchId) in completion order ◀───┘
  */
 import * as grpc from "@grpc/grpc-js";
-import { ConveyorError, toGrpcStatus } from "../errors";
+import { ConveyorError, toGrpcStatus, type EdgeLogger } from "../errors";
 import type { DescribeRequest__Output } from "../generated/conveyor/v1/DescribeRequest";
 import type { StageInfo } from "../generated/conveyor/v1/StageInfo";
 import { startGrpcServer, type ServiceBinding } from "../grpc/server";
@@ -149,8 +149,12 @@ export async function startStageServer(
 }
 
 /** Ends a server stream with an error status (the client sees code + details). */
-export function failStream<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, err: unknown): void {
-  call.emit("error", toGrpcStatus(err));
+export function failStream<Req, Res>(
+  call: grpc.ServerDuplexStream<Req, Res>,
+  err: unknown,
+  log?: EdgeLogger,
+): void {
+  call.emit("error", toGrpcStatus(err, log));
 }
 
 /**
@@ -208,8 +212,9 @@ export function pumpBatches<Req, Res>(
         });
       },
       (err: unknown) => {
-        log.error({ err }, "batch handler failed unexpectedly; ending stream");
-        close(() => failStream(call, new ConveyorError("INTERNAL", `stage SDK bug: ${String(err)}`)));
+        // Logged in full (with the reference the client sees) by failStream.
+        const bug = new ConveyorError("INTERNAL", `stage SDK bug: ${String(err)}`, {}, { cause: err });
+        close(() => failStream(call, bug, log));
       },
     );
   });

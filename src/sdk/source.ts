@@ -283,7 +283,7 @@ class ReadSession {
     if (this.done) return;
     this.stop();
     if (err === undefined) this.call.end();
-    else failStream(this.call, err);
+    else failStream(this.call, err, this.deps.log);
   }
 }
 

@@ -111,7 +111,7 @@ const CASES: Array<[string, () => object, (m: never) => Buffer, (b: Buffer) => o
   ],
   [
     "ForwardAck",
-    () => ({ batchId: 11, credits: 1, error: text(), retryable: random() < 0.5 }),
+    () => ({ batchId: 11, credits: 1, error: text(), retryable: random() < 0.5, code: text() }),
     wire.encodeForwardAck,
     wire.decodeForwardAck,
   ],

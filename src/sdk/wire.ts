@@ -755,6 +755,7 @@ export interface ForwardAckMsg {
   credits: number;
   error: string;
   retryable: boolean;
+  code: string;
 }
 
 type In<T> = { [K in keyof T]?: T[K] | null };
@@ -946,18 +947,21 @@ const forwardBatchDecoder = (readRecord: RecordReader) =>
   });
 export const decodeForwardBatch = forwardBatchDecoder(readRecord);
 
-/** ForwardAck { uint64 batch_id = 1; uint32 credits = 2; string error = 3; bool retryable = 4; } */
+/** ForwardAck { uint64 batch_id = 1; uint32 credits = 2; string error = 3; bool retryable = 4; string code = 5; } */
 export function encodeForwardAck(m: In<ForwardAckMsg>): Buffer {
   const batchId = toInt(m.batchId);
   const credits = toInt(m.credits);
   const error = m.error ?? "";
   const errorLen = utf8Length(error);
   const retryable = Boolean(m.retryable);
+  const code = m.code ?? "";
+  const codeLen = utf8Length(code);
   const w = new Writer(
     uintFieldSize(batchId) +
       uintFieldSize(credits) +
       (errorLen > 0 ? ldSize(errorLen) : 0) +
-      (retryable ? 2 : 0),
+      (retryable ? 2 : 0) +
+      (codeLen > 0 ? ldSize(codeLen) : 0),
   );
   writeUint(w, 0x08, batchId);
   writeUint(w, 0x10, credits);
@@ -966,16 +970,18 @@ export function encodeForwardAck(m: In<ForwardAckMsg>): Buffer {
     w.byte(0x20);
     w.byte(1);
   }
+  writeStringField(w, 0x2a, code, codeLen);
   return w.done();
 }
 
 export const decodeForwardAck = decoder((r): ForwardAckMsg => {
-  const m: ForwardAckMsg = { batchId: 0, credits: 0, error: "", retryable: false };
+  const m: ForwardAckMsg = { batchId: 0, credits: 0, error: "", retryable: false, code: "" };
   r.fields((no, wt) => {
     if (no === 1 && wt === 0) m.batchId = r.varint();
     else if (no === 2 && wt === 0) m.credits = r.varint() >>> 0;
     else if (no === 3 && wt === 2) m.error = r.string();
     else if (no === 4 && wt === 0) m.retryable = r.bool();
+    else if (no === 5 && wt === 2) m.code = r.string();
     else r.skip(wt);
   });
   return m;

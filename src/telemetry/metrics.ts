@@ -33,7 +33,7 @@ export const metrics = {
   }),
   stageErrors: new client.Counter({
     name: "conveyor_stage_errors_total",
-    help: "Records or batches that failed at a stage, by error code.",
+    help: "Records or batches that failed at a stage, by error code (USER_ERROR for a code a user stage chose).",
     labelNames: [...stageLabels, "code"],
     registers: [registry],
   }),

@@ -7,6 +7,7 @@ export interface ForwardAck {
   'credits'?: (number);
   'error'?: (string);
   'retryable'?: (boolean);
+  'code'?: (string);
 }
 
 export interface ForwardAck__Output {
@@ -14,4 +15,5 @@ export interface ForwardAck__Output {
   'credits': (number);
   'error': (string);
   'retryable': (boolean);
+  'code': (string);
 }
