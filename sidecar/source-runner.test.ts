@@ -80,7 +80,8 @@ describe("SourceRunner", () => {
       stage: "gen",
       endpoint: source.address,
       partitions: [],
-      open: (partitions) => new GrpcSourceReader(pool.source(source.address), { pipeline: "p", partitions }),
+      open: (partitions) =>
+        new GrpcSourceReader(pool.source(source.address), { pipeline: "p", partitions, generation: 1 }),
       settings: { ...DEFAULT_SETTINGS, maxInFlightRecords, batchSize },
       forwarder,
       stats: new StageStats(),

@@ -135,7 +135,7 @@ export class SourceRunners {
       stage: name,
       endpoint: w.endpoint,
       partitions: w.partitions,
-      open: (partitions) => this.openSource(w.stage, w.endpoint, partitions, runnerLog),
+      open: (partitions) => this.openSource(w.stage, w.endpoint, partitions, w.generation, runnerLog),
       settings: forwarder.table.pipeline(pipeline).settings,
       forwarder,
       stats,
@@ -146,9 +146,19 @@ export class SourceRunners {
     return runner;
   }
 
-  private openSource(stage: StageRoute, endpoint: string, partitions: number[], log: Logger): SourceReader {
+  private openSource(
+    stage: StageRoute,
+    endpoint: string,
+    partitions: number[],
+    generation: number,
+    log: Logger,
+  ): SourceReader {
     if (stage.builtin) return this.deps.localStages.openSource(stage, log);
-    return new GrpcSourceReader(this.deps.pool.source(endpoint), { pipeline: stage.pipeline, partitions });
+    return new GrpcSourceReader(this.deps.pool.source(endpoint), {
+      pipeline: stage.pipeline,
+      partitions,
+      generation,
+    });
   }
 }
 

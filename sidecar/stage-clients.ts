@@ -84,7 +84,8 @@ export class GrpcSourceReader implements SourceReader {
 
   constructor(
     client: SourceClient,
-    private readonly open: { pipeline: string; partitions: number[] },
+    /** The handshake: what this stream reads, and the reading instance's generation. */
+    private readonly open: { pipeline: string; partitions: number[]; generation: number },
   ) {
     this.call = client.read();
   }

@@ -106,6 +106,8 @@ export class LocalCluster {
     if (spec.count !== undefined) args.push("--count", String(spec.count));
     if (spec.payloadBytes !== undefined) args.push("--payload-bytes", String(spec.payloadBytes));
     if (spec.rate !== undefined) args.push("--rate", String(spec.rate));
+    if (spec.partitions !== undefined) args.push("--partitions", String(spec.partitions));
+    if (spec.keys !== undefined) args.push("--keys", String(spec.keys));
     if (spec.idPrefix !== undefined) args.push("--id-prefix", spec.idPrefix);
     if (spec.delayMs !== undefined) args.push("--delay-ms", String(spec.delayMs));
     if (spec.dir) args.push("--dir", spec.dir);

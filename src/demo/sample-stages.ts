@@ -14,6 +14,7 @@ import {
   type StageServer,
 } from "../sdk";
 import { NdjsonWriter } from "../builtins/file/ndjson-writer";
+import { keyedSource } from "./keyed-source";
 import { serveMeasuringSink } from "./measuring-sink";
 import type { Record } from "../stages/contract";
 
@@ -32,22 +33,26 @@ export function enrichRecord(r: Record): Record {
   return { ...r, value: enrichValue(r.value), headers: { ...r.headers, enriched: "true" } };
 }
 
-export type SampleKind = "source" | "transform" | "sink";
+export type SampleKind = "source" | "keyed-source" | "transform" | "sink";
 
 export interface SampleStageOptions {
   kind: SampleKind;
   name: string;
   host: string;
   port: number;
-  /** source: stop after this many records (default: endless). */
+  /** source: stop after this many records (default: endless); keyed-source: records in all partitions. */
   count?: number;
+  /** keyed-source: number of partitions (default 4). */
+  partitions?: number;
+  /** keyed-source: number of keys, a multiple of partitions (default 400). */
+  keys?: number;
   /** source: payload size in bytes (default 1000). */
   payloadBytes?: number;
   /** source: at most this many records per second (default: as fast as credits allow). */
   rate?: number;
   /** source: record ids are `${idPrefix}-${i}` (default "gen"; tells two generators apart). */
   idPrefix?: string;
-  /** sink: directory for <name>.ndjson. */
+  /** sink: directory for <name>.ndjson; keyed-source: the shared directory of cursors and session logs. */
   dir?: string;
   /** sink: fsync each write group (default true). */
   fsync?: boolean;
@@ -71,6 +76,20 @@ export async function serveSampleStage(o: SampleStageOptions): Promise<StageServ
         ...(o.count !== undefined ? { count: o.count } : {}),
         ...(o.payloadBytes !== undefined ? { payloadBytes: o.payloadBytes } : {}),
         ...(o.idPrefix !== undefined ? { prefix: o.idPrefix } : {}),
+      });
+      return serveSource(o.port, o.rate ? rateLimited(source, o.rate) : source, common);
+    }
+    case "keyed-source": {
+      const partitions = o.partitions ?? 4;
+      const count = o.count ?? 100_000;
+      if (count % partitions !== 0)
+        throw new Error(`count ${count} is not a multiple of ${partitions} partitions`);
+      const source = keyedSource({
+        partitions,
+        perPartition: count / partitions,
+        keys: o.keys ?? 400,
+        stateDir: o.dir ?? ".",
+        ...(o.payloadBytes !== undefined ? { payloadBytes: o.payloadBytes } : {}),
       });
       return serveSource(o.port, o.rate ? rateLimited(source, o.rate) : source, common);
     }

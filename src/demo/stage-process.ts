@@ -1,6 +1,6 @@
 /**
  * Runs one sample stage as its own process (a "user container"):
- *   stage-process.ts <source|transform|sink> --name N --host H --port P [--count N] [--dir D]
+ *   stage-process.ts <source|keyed-source|transform|sink> --name N --host H --port P [--count N] [--dir D]
  *                    [--id-prefix P] [--delay-ms MS]
  * Prints "ready <address>" on stdout once serving; stops cleanly on SIGTERM.
  */
@@ -11,15 +11,17 @@ import { serveSampleStage, type SampleKind } from "./sample-stages";
 exitWithParent();
 
 const program = new Command("stage-process")
-  .argument("<kind>", "source | transform | sink")
+  .argument("<kind>", "source | keyed-source | transform | sink")
   .requiredOption("--name <name>", "Describe() name of the stage")
   .option("--host <host>", "address to bind", "127.0.0.1")
   .requiredOption("--port <port>", "port to bind", Number)
   .option("--count <n>", "source: records to produce (default endless)", Number)
   .option("--payload-bytes <n>", "source: payload size", Number)
+  .option("--partitions <n>", "keyed-source: number of partitions", Number)
+  .option("--keys <n>", "keyed-source: number of keys", Number)
   .option("--rate <n>", "source: records per second (default unlimited)", Number)
   .option("--id-prefix <prefix>", 'source: record ids are "<prefix>-<i>" (default "gen")')
-  .option("--dir <dir>", "sink: output directory", ".")
+  .option("--dir <dir>", "sink: output directory; keyed-source: shared state directory", ".")
   .addOption(new Option("--no-fsync", "sink: do not fsync"))
   .option(
     "--stats-file <file>",
@@ -40,6 +42,8 @@ const program = new Command("stage-process")
         port: number;
         count?: number;
         payloadBytes?: number;
+        partitions?: number;
+        keys?: number;
         rate?: number;
         idPrefix?: string;
         dir: string;
@@ -49,7 +53,8 @@ const program = new Command("stage-process")
         delayMs?: number;
       },
     ) => {
-      if (!["source", "transform", "sink"].includes(kind)) throw new Error(`unknown kind "${kind}"`);
+      if (!["source", "keyed-source", "transform", "sink"].includes(kind))
+        throw new Error(`unknown kind "${kind}"`);
       const server = await serveSampleStage({ kind: kind as SampleKind, ...o });
       process.stdout.write(`ready ${server.address}\n`);
       await runUntilSignal(() => server.stop(5000));

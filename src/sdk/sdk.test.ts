@@ -411,7 +411,7 @@ describe("serveSource", () => {
     await waitFor(() => first.records().length >= 8);
     first.call.write({ credits: 0, ackCursor: "5" });
     await waitFor(() => spy.acks.length === 1);
-    expect(spy.acks[0]).toEqual({ cursor: "5", ctx: { pipeline: "p", partitions: [] } });
+    expect(spy.acks[0]).toEqual({ cursor: "5", ctx: { pipeline: "p", partitions: [], generation: 0 } });
     first.call.end();
     expect((await first.status).code).toBe(grpc.status.OK);
 

@@ -40,6 +40,11 @@ export interface SourceContext {
   pipeline: string;
   /** Empty = the whole (unpartitioned) source. */
   partitions: number[];
+  /**
+   * Generation of the reading instance (the routing table's
+   * StageInstance.generation): higher for a newer placement; 0 when unknown.
+   */
+  generation: number;
 }
 
 export interface SourceReadRequest extends SourceContext {
@@ -64,6 +69,10 @@ export interface SourceHandler {
   ack?(cursor: string, ctx: SourceContext): Promise<void> | void;
   /** Where a (pipeline, partitions) reader starts when nothing was acked yet (default ""). */
   initialCursor?(ctx: SourceContext): string | Promise<string>;
+  /** A Read stream for ctx starts (after its handshake, before its first read). */
+  open?(ctx: SourceContext): Promise<void> | void;
+  /** That Read stream is over, for any reason; its acks received so far were applied first. */
+  close?(ctx: SourceContext): Promise<void> | void;
 }
 
 export interface SourceOptions extends StageOptions {
@@ -141,6 +150,8 @@ class ReadSession {
   /** Acks are applied one after another, in the order they were received. */
   private acks: Promise<void> = Promise.resolve();
   private untrack: () => void = () => undefined;
+  /** Settles once source.open() did (only after the handshake). */
+  private opened: Promise<void> | undefined;
 
   constructor(
     private readonly call: grpc.ServerDuplexStream<ReadRequest__Output, ReadResponse>,
@@ -161,7 +172,11 @@ class ReadSession {
   private onRequest(request: ReadRequest__Output): void {
     if (this.done) return;
     if (this.ctx === undefined) {
-      const ctx: SourceContext = { pipeline: request.pipeline, partitions: [...request.partitions] };
+      const ctx: SourceContext = {
+        pipeline: request.pipeline,
+        partitions: [...request.partitions],
+        generation: request.generation,
+      };
       const unknown = ctx.partitions.filter((p) => !this.deps.declaredPartitions.includes(p));
       if (this.deps.declaredPartitions.length > 0 && unknown.length > 0) {
         this.finish(
@@ -178,8 +193,12 @@ class ReadSession {
       }
       this.ctx = ctx;
       this.credits += request.credits;
+      // open() runs before the first read and before any ack; close() after the last ack.
+      this.opened = Promise.resolve().then(() => this.source.open?.(ctx));
+      this.acks = this.opened;
       if (request.ackCursor) this.enqueueAck(ctx, request.ackCursor);
-      this.readLoop(ctx).catch((err: unknown) => {
+      const reading = this.opened.then(() => this.readLoop(ctx));
+      reading.catch((err: unknown) => {
         this.deps.log.warn({ err, pipeline: ctx.pipeline }, "source read failed; ending stream");
         this.finish(
           new ConveyorError("STAGE_FAILED", `source read failed: ${errorMessage(err)}`, {}, { cause: err }),
@@ -221,6 +240,7 @@ class ReadSession {
         max,
         pipeline: ctx.pipeline,
         partitions: ctx.partitions,
+        generation: ctx.generation,
       });
       if (this.done) return;
       const records = result?.records;
@@ -276,6 +296,16 @@ class ReadSession {
     this.done = true;
     this.untrack();
     this.wake?.();
+    const { ctx, opened } = this;
+    if (ctx === undefined || opened === undefined || this.source.close === undefined) return;
+    const close = this.source.close.bind(this.source);
+    // After the acks already received (an ack that failed ends the stream too); only if open() succeeded.
+    void opened
+      .then(
+        () => this.acks.then(() => close(ctx)),
+        () => undefined,
+      )
+      .catch((err: unknown) => this.deps.log.warn({ err, pipeline: ctx.pipeline }, "source close() failed"));
   }
 
   /** Ends the stream: cleanly without err, else with err's status. */

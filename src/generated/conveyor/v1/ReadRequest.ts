@@ -1,11 +1,13 @@
 // Original file: proto/conveyor/v1/stages.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 export interface ReadRequest {
   'credits'?: (number);
   'ackCursor'?: (string);
   'pipeline'?: (string);
   'partitions'?: (number)[];
+  'generation'?: (number | string | Long);
 }
 
 export interface ReadRequest__Output {
@@ -13,4 +15,5 @@ export interface ReadRequest__Output {
   'ackCursor': (string);
   'pipeline': (string);
   'partitions': (number)[];
+  'generation': (number);
 }
