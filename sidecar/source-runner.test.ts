@@ -42,11 +42,14 @@ describe("SourceRunner", () => {
   let source: StageServer;
   const acks: string[] = [];
   let produced = 0;
+  /** How long the source takes to apply an ack (a durable commit). */
+  let ackDelayMs = 0;
   let pool: ClientPool;
 
   beforeEach(async () => {
     acks.length = 0;
     produced = 0;
+    ackDelayMs = 0;
     pool = new ClientPool({ idleMs: 60_000, batchTimeoutMs: 5000, peerTimeoutMs: 10_000, log });
     // Ten records per read; cursor = number of records produced so far.
     source = await serveSource(
@@ -61,7 +64,8 @@ describe("SourceRunner", () => {
           );
           return { records, cursor: String(start + n) };
         },
-        ack: (cursor) => {
+        ack: async (cursor) => {
+          if (ackDelayMs > 0) await new Promise((r) => setTimeout(r, ackDelayMs));
           acks.push(cursor);
         },
       },
@@ -121,6 +125,18 @@ describe("SourceRunner", () => {
     await until(() => deliveries.length > 3, "more reads after credits returned");
     for (const d of deliveries) d.confirm();
     await r.stop(1000);
+  });
+
+  it("stop() resolves only once the source applied the last ack (the next reader starts after it)", async () => {
+    ackDelayMs = 300;
+    const { forwarder, deliveries } = controlledForwarder();
+    const r = runner(forwarder, 20);
+    r.start();
+    await until(() => deliveries.length === 2, "two batches");
+    for (const d of deliveries) d.confirm();
+    await r.stop(1000);
+    // The acks were sent before the stream was closed; a new owner reading the commit must see the last one.
+    expect(acks.at(-1)).toBe("20");
   });
 
   it("retries a failed batch instead of acking past it", async () => {

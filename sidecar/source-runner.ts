@@ -41,6 +41,9 @@ interface Pending {
   done: boolean;
 }
 
+/** How long stop() waits for the source to apply its last acks and end the stream. */
+export const SOURCE_CLOSE_TIMEOUT_MS = 5000;
+
 interface Session {
   reader: SourceReader;
   queue: Pending[];
@@ -87,8 +90,28 @@ export class SourceRunner {
         "grace period over; unacked records will be read again",
       );
     }
-    this.session?.reader.close();
+    const closing = this.session?.reader.close();
     this.endSession();
+    // Never two readers: the claim is dropped (and the next reader starts) only once the source has
+    // applied the last ack sent, or it failed to within a bound.
+    if (closing !== undefined) {
+      const closed = await Promise.race([
+        closing.then(
+          () => true,
+          (err: unknown) => {
+            this.opts.log.warn({ err }, "source did not close cleanly");
+            return true;
+          },
+        ),
+        sleep(SOURCE_CLOSE_TIMEOUT_MS).then(() => false),
+      ]);
+      if (!closed) {
+        this.opts.log.warn(
+          { timeoutMs: SOURCE_CLOSE_TIMEOUT_MS },
+          "source did not confirm its last acks in time; letting go of it anyway",
+        );
+      }
+    }
     this.opts.stats.setState(this.opts.pipeline, this.opts.stage, "stopped");
   }
 

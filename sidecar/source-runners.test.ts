@@ -39,9 +39,10 @@ class FakeReader implements SourceReader {
     this.grants.push(ackCursor === undefined ? { credits } : { credits, ackCursor });
     if (ackCursor) this.events.push(`ack ${this.id} ${ackCursor}`);
   }
-  close(): void {
+  close(): Promise<void> {
     this.closed = true;
     this.events.push(`close ${this.id}`);
+    return Promise.resolve();
   }
   get acks(): string[] {
     return this.grants.flatMap((g) => (g.ackCursor ? [g.ackCursor] : []));

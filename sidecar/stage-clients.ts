@@ -81,6 +81,8 @@ export class GrpcSourceReader implements SourceReader {
   private readonly call: grpc.ClientDuplexStream<ReadRequest, ReadResponse__Output>;
   private opened = false;
   private ended = false;
+  /** Settles when the server ended the stream (after applying every ack it received), or it failed. */
+  private readonly finished: Promise<void>;
 
   constructor(
     client: SourceClient,
@@ -88,6 +90,7 @@ export class GrpcSourceReader implements SourceReader {
     private readonly open: { pipeline: string; partitions: number[]; generation: number },
   ) {
     this.call = client.read();
+    this.finished = new Promise((resolve) => this.call.on("status", () => resolve()));
   }
 
   onBatch(handler: (batch: SourceBatch) => void): void {
@@ -116,8 +119,10 @@ export class GrpcSourceReader implements SourceReader {
     }
   }
 
-  close(): void {
+  /** Half-closes: the SDK applies the acks it has, then ends the stream (resolving this). */
+  close(): Promise<void> {
     this.call.end();
+    return this.finished;
   }
 }
 

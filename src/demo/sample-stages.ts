@@ -176,7 +176,8 @@ function rateLimited(source: SourceHandler, perSecond: number): SourceHandler {
       // The clock starts at the first read, so no backlog of allowance builds up before the pipeline runs.
       startedMs ||= Date.now();
       const allowed = Math.floor(((Date.now() - startedMs) / 1000) * perSecond) - sent;
-      if (allowed <= 0) return { records: [], cursor: req.after };
+      // Responses of at least 1/20 s worth of records (or max): not a cursor to ack per handful of records.
+      if (allowed < Math.min(req.max, Math.ceil(perSecond / 20))) return { records: [], cursor: req.after };
       const res = await source.read({ ...req, max: Math.min(req.max, allowed) });
       sent += res.records.length;
       return res;

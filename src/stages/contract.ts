@@ -74,5 +74,9 @@ export interface SourceReader {
   /** Called once when the stream ends (err undefined = clean end). */
   onEnd(handler: (err?: Error) => void): void;
   grant(credits: number, ackCursor?: string): void;
-  close(): void;
+  /**
+   * Stops reading. Resolves once the source stopped and applied (made
+   * durable) every ack granted before: only then may another reader start.
+   */
+  close(): Promise<void>;
 }

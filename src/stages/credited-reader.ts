@@ -49,12 +49,14 @@ export abstract class CreditedSourceReader implements SourceReader {
     this.flush();
   }
 
-  /** Stops reading; the acks already granted are still saved (whenClosed() waits for that). */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.stopReading();
-    this.signal.interrupt();
+  /** Stops reading; resolves once the acks already granted are saved (as whenClosed()). */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.stopReading();
+      this.signal.interrupt();
+    }
+    await this.whenClosed();
   }
 
   /** Resolves when the read loop stopped and every granted ack is saved. */
@@ -78,7 +80,7 @@ export abstract class CreditedSourceReader implements SourceReader {
     const error = err instanceof Error ? err : new Error(String(err));
     this.log.error({ err: error }, `${this.label}: stopped`);
     this.ended = { err: error };
-    this.close();
+    void this.close().catch(() => undefined); // the error is reported below; saving failed with it
     this.endHandler?.(error);
   }
 

@@ -65,10 +65,10 @@ export class MirrorSource implements SourceReader {
     this.pump();
   }
 
-  close(): void {
+  /** Each mirror flushes what it holds before it stops; resolves once all have. */
+  async close(): Promise<void> {
     this.ended = true;
-    // Each mirror flushes what it holds before it stops; nothing waits for that here.
-    for (const m of this.mirrors) void m.stop();
+    await Promise.all(this.mirrors.map((m) => m.stop()));
   }
 
   private async start(): Promise<void> {
@@ -102,7 +102,7 @@ export class MirrorSource implements SourceReader {
 
   private end(err: Error): void {
     if (this.ended) return;
-    this.close();
+    void this.close().catch(() => undefined); // already ending with err
     const e =
       err instanceof ConveyorError ? err : new ConveyorError("STAGE_FAILED", err.message, {}, { cause: err });
     this.endHandler?.(e);
