@@ -107,6 +107,10 @@ describe("keyedSource cursors", () => {
     await podB.ack!(resumed.cursor, ctx([3], 2));
     expect(committedIndex(o.stateDir, 3)).toBe(6);
 
+    // Pod A gets partition 3 back; resuming from its own stale cursor, it still starts after the commit.
+    const back = await podA.read({ ...ctx([0, 3], 3), after: read.cursor, max: 2 });
+    expect(back.records.map((r) => r.id)).toEqual(["p0-5", "p3-7"]);
+
     // A late ack of an older cursor does not move the commit backwards.
     await podA.ack!(JSON.stringify({ 0: 2, 3: 2 }), ctx([0, 3]));
     expect(committedIndex(o.stateDir, 0)).toBe(4);

@@ -6,7 +6,7 @@
  *   key k lives in partition k % partitions only; the value carries the key's own sequence number
  *   cursor = {"<p>": index of the LAST record sent of p, …}  (stages.proto: resume after it)
  *   ack    ─▶ <stateDir>/partition-<p>.cursor (durable, only forward)
- *   open   ─▶ resume after the committed cursor of each partition (shared by every process)
+ *   read   ─▶ never from before the committed cursor of a partition (shared by every process)
  *   open / close ─▶ <stateDir>/partition-<p>.sessions.ndjson (append-only: wall time, pid, generation)
  *
  * Every process given the same options serves the same partitions (Describe),
@@ -194,10 +194,12 @@ export function keyedSource(o: KeyedSourceOptions): SourceHandler {
     },
     read: async (req) => {
       const parts = partitionsOf(req);
-      const positions =
-        req.after === ""
-          ? new Map(parts.map((p) => [p, committedIndex(o.stateDir, p)]))
-          : decodeCursor(req.after, parts);
+      const positions = req.after === "" ? new Map<number, number>() : decodeCursor(req.after, parts);
+      // Never behind the shared commit: the SDK resumes a reconnect from the cursor it last acked in
+      // this process, which is stale when the partition was read elsewhere meanwhile (it moved away
+      // and back). What is committed was delivered, so skipping up to it loses nothing.
+      for (const p of parts)
+        positions.set(p, Math.max(positions.get(p) ?? -1, committedIndex(o.stateDir, p)));
       // Round robin over the partitions, so none starves.
       const records: Record[] = [];
       let progressed = true;
