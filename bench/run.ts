@@ -4,7 +4,7 @@
  * three services wired directly with grpc-js, in the same run, 1 KB records.
  *
  *   tsx bench/run.ts [--records N | --quick] [--repeats R] [--payload-bytes B]
- *                    [--batch-size N] [--in-flight N] [--rate N] [--variants direct,conveyor]
+ *                    [--batch-size N] [--in-flight N] [--rate N] [--variants direct,conveyor[,conveyor-ordered]]
  *                    [--cpu-prof] [--keep] [--check] [--quiet-wait SECS] [--out FILE]
  *                    [--only pipeline|mirror] [--mirror-records N] [--mirror-payload-bytes B]
  *
@@ -156,7 +156,8 @@ async function main(o: CliOptions): Promise<number> {
   const records = o.quick ? 30_000 : o.records;
   const variants = o.variants.split(",").map((v) => v.trim()) as VariantName[];
   for (const v of variants)
-    if (v !== "direct" && v !== "conveyor") throw new Error(`unknown variant "${v}" (direct, conveyor)`);
+    if (v !== "direct" && v !== "conveyor" && v !== "conveyor-ordered")
+      throw new Error(`unknown variant "${v}" (direct, conveyor, conveyor-ordered)`);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-bench-"));
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   const sample = generatorRecord(0, { payloadBytes: o.payloadBytes });
@@ -206,7 +207,7 @@ async function main(o: CliOptions): Promise<number> {
         };
         say(`bench: run ${repeat}/${o.repeats}: ${variant}`);
         if (o.quietWait > 0) await waitForQuietMachine(o.quietWait * 1000, 0.25, say);
-        const r = variant === "direct" ? await runDirect(vo, repeat) : await runConveyor(vo, repeat);
+        const r = variant === "direct" ? await runDirect(vo, repeat) : await runConveyor(vo, repeat, variant);
         say(
           `bench:   ${variant}: ${r.recordsPerSec.toLocaleString("en-US")} records/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ` +
             `${r.totalCpuSeconds} CPU s (${r.cpuMicrosPerRecord} µs/record), other work on the machine ${Math.round(r.contention.otherShare * 100)}%`,
@@ -243,6 +244,10 @@ async function main(o: CliOptions): Promise<number> {
   const direct = summaries.find((s) => s.variant === "direct");
   const conveyor = summaries.find((s) => s.variant === "conveyor");
   const ratio = direct && conveyor ? round(conveyor.recordsPerSec / direct.recordsPerSec, 2) : undefined;
+  // The cost of ordering: key, as the ordered variant's throughput over the unordered one's (same run).
+  const ordered = summaries.find((s) => s.variant === "conveyor-ordered");
+  const orderingRatio =
+    ordered && conveyor ? round(ordered.recordsPerSec / conveyor.recordsPerSec, 2) : undefined;
   const targets = {
     ratio: {
       target: `≥ ${TARGETS.minRatio}× direct`,
@@ -284,7 +289,7 @@ async function main(o: CliOptions): Promise<number> {
         pipeline: benchPipeline({ batchSize: o.batchSize, inFlightRecords: o.inFlight }),
       },
     },
-    summary: { variants: summaries, ratio, targets },
+    summary: { variants: summaries, ratio, orderingRatio, targets },
     runs: results,
     transportFloor: floor,
     mirror: o.only === "pipeline" ? undefined : await mirrorBenchSection(mirrorOptions),

@@ -88,6 +88,7 @@ function table(
           maxInFlightBytes: 0,
           maxRecordBytes,
           stageTimeoutMs: 300,
+          ordering: "none",
           retry: { maxRetries: 2, backoffMs: 1, maxBackoffMs: 5 },
         },
         stages: [

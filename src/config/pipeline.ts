@@ -44,7 +44,15 @@ export interface SettingsBlock {
   maxInFlightBytes: number;
   maxRecordBytes: number;
   stageTimeoutMs: number;
+  /**
+   * "key": records with the same key are never in flight together, so every
+   * stage sees each key's records in source order (across retries, failover
+   * and scale-out); "none" (default): as many in flight as credits allow.
+   */
+  ordering: Ordering;
 }
+
+export type Ordering = "none" | "key";
 
 /** Everything the data path needs to run a pipeline: `settings` and the retry policy, defaults filled in. */
 export interface PipelineSettings extends SettingsBlock {
@@ -67,6 +75,7 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
   maxInFlightBytes: 64 * 1024 * 1024,
   maxRecordBytes: 4 * 1024 * 1024,
   stageTimeoutMs: 30_000,
+  ordering: "none",
   retry: DEFAULT_RETRY,
 };
 
