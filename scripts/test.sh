@@ -21,6 +21,9 @@ npx --no-install eslint .
 step "format: prettier --check ."
 npx --no-install prettier --check .
 
+step "build: tsc -p tsconfig.build.json (dist/, what bin/conveyor and the e2e tests run)"
+bash scripts/build.sh
+
 step "unit tests: jest --selectProjects unit"
 npx --no-install jest --selectProjects unit
 
