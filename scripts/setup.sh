@@ -198,59 +198,46 @@ POM
   note "installed kafka $KAFKA_VERSION in $((SECONDS - started))s ($dir/libs)"
 }
 
-# ---------------------------------------------------------------- moto (S3 server for the mirror tests)
-install_moto() {
-  local venv="$CACHE/moto-venv"
-  if [[ -x "$venv/bin/moto_server" && -f "$venv/.complete-$MOTO_VERSION" ]]; then
-    say "moto $MOTO_VERSION present ($venv/bin/moto_server)"
+# ---------------------------------------------------------------- Python venvs (moto, grpcio)
+# install_venv WHAT VENV VERSION PURPOSE PACKAGE...: a venv in the tool cache with the packages,
+# marked complete for VERSION, so a second run only checks.
+install_venv() {
+  local what="$1" venv="$2" version="$3" purpose="$4"
+  shift 4
+  if [[ -x "$venv/bin/python" && -f "$venv/.complete-$version" ]]; then
+    say "$what $version present ($venv)"
     return
   fi
-  command -v python3 >/dev/null 2>&1 ||
-    die "python3 is not installed; it runs moto_server, the S3 server of the tests"
-  note "installing moto[server] $MOTO_VERSION into $venv (first time only)"
+  command -v python3 >/dev/null 2>&1 || die "python3 is not installed; it runs $purpose"
+  note "installing $what $version into $venv (first time only)"
   local started=$SECONDS
   rm -rf "$venv"
   local log
   log="$(mktemp)"
   if ! run_logged "$log" python3 -m venv "$venv" ||
     ! run_logged "$log" "$venv/bin/pip" install --quiet --disable-pip-version-check \
-      --cache-dir "$CACHE/pip-cache" "moto[server]==$MOTO_VERSION"; then
+      --cache-dir "$CACHE/pip-cache" "$@"; then
     [[ $QUIET == 0 ]] || cat "$log" >&2
     rm -f "$log"
     rm -rf "$venv"
-    die "could not install moto[server] $MOTO_VERSION (output above; python3-venv may be missing)"
+    die "could not install $what $version (output above; python3-venv may be missing)"
   fi
   rm -f "$log"
-  touch "$venv/.complete-$MOTO_VERSION"
-  note "installed moto $MOTO_VERSION in $((SECONDS - started))s ($venv/bin/moto_server)"
+  touch "$venv/.complete-$version"
+  note "installed $what $version in $((SECONDS - started))s ($venv)"
 }
 
-# ---------------------------------------------------------------- grpcio (Python stage services in e2e tests)
+# moto: the S3 server (with conditional writes) of the mirror tests.
+install_moto() {
+  install_venv "moto[server]" "$CACHE/moto-venv" "$MOTO_VERSION" "moto_server, the S3 server of the tests" \
+    "moto[server]==$MOTO_VERSION"
+}
+
+# grpcio: the Python stage services of e2e/python-stages.e2e.test.ts.
 install_py_grpc() {
-  local venv="$CACHE/py-grpc-venv"
-  if [[ -x "$venv/bin/python" && -f "$venv/.complete-$PY_GRPC_VERSION" ]]; then
-    say "grpcio $PY_GRPC_VERSION present ($venv)"
-    return
-  fi
-  command -v python3 >/dev/null 2>&1 ||
-    die "python3 is not installed; it runs the Python stage services of the e2e tests"
-  note "installing grpcio $PY_GRPC_VERSION (+ tools, reflection, health) into $venv (first time only)"
-  local started=$SECONDS
-  rm -rf "$venv"
-  local log
-  log="$(mktemp)"
-  if ! run_logged "$log" python3 -m venv "$venv" ||
-    ! run_logged "$log" "$venv/bin/pip" install --quiet --disable-pip-version-check \
-      --cache-dir "$CACHE/pip-cache" "grpcio==$PY_GRPC_VERSION" "grpcio-tools==$PY_GRPC_VERSION" \
-      "grpcio-reflection==$PY_GRPC_VERSION" "grpcio-health-checking==$PY_GRPC_VERSION"; then
-    [[ $QUIET == 0 ]] || cat "$log" >&2
-    rm -f "$log"
-    rm -rf "$venv"
-    die "could not install grpcio $PY_GRPC_VERSION (output above; python3-venv may be missing)"
-  fi
-  rm -f "$log"
-  touch "$venv/.complete-$PY_GRPC_VERSION"
-  note "installed grpcio $PY_GRPC_VERSION in $((SECONDS - started))s ($venv)"
+  install_venv grpcio "$CACHE/py-grpc-venv" "$PY_GRPC_VERSION" "the Python stage services of the e2e tests" \
+    "grpcio==$PY_GRPC_VERSION" "grpcio-tools==$PY_GRPC_VERSION" \
+    "grpcio-reflection==$PY_GRPC_VERSION" "grpcio-health-checking==$PY_GRPC_VERSION"
 }
 
 # ---------------------------------------------------------------- sling (the sling built-in's tests)
