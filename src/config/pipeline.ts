@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import Ajv, { type ErrorObject } from "ajv";
+import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import YAML from "yaml";
 import pipelineSchema from "../../schemas/pipeline.schema.json";
 import { builtinKindOf, builtinKinds, builtinNames, findBuiltin } from "../builtins/registry";
@@ -93,8 +93,10 @@ export interface PlannedStage {
   deadLetter?: true;
 }
 
-const ajv = new Ajv(AJV_OPTIONS);
-const validateSchema = ajv.compile<PipelineSpec>(pipelineSchema);
+/** Compiled on first use: a sidecar imports this module for its settings and never validates a pipeline. */
+let compiled: ValidateFunction<PipelineSpec> | undefined;
+const pipelineValidator = (): ValidateFunction<PipelineSpec> =>
+  (compiled ??= new Ajv(AJV_OPTIONS).compile<PipelineSpec>(pipelineSchema));
 
 export function stageName(ref: StageRef): string {
   return ref.stage ?? ref.name ?? ref.builtin ?? "";
@@ -233,6 +235,7 @@ function parseWith(
   }
   const problems: string[] = [];
   const resolved = resolve(raw, problems);
+  const validateSchema = pipelineValidator();
   if (!validateSchema(resolved)) {
     for (const e of validateSchema.errors ?? []) problems.push(pipelineAjvError(e));
   } else {
