@@ -118,35 +118,29 @@ dlq:
     expect(new Set(listed.map((d) => d.id))).toEqual(dead);
     expect(listed.every((d) => d.stage === "check" && !d.replayed)).toBe(true);
 
-    // The transform is fixed; replay everything through pod A's sidecar.
-    fs.writeFileSync(healed, "");
     const sidecar = `${POD_A}:${base + 1}`;
-    const dry = await conveyor(
-      "dlq",
-      "replay",
-      "--dir",
-      dlqDir,
-      "--pipeline",
-      "checked",
-      "--sidecar",
-      sidecar,
-      "--all",
-      "--dry-run",
+    const replay = (...args: string[]): Promise<CliResult> =>
+      conveyor("dlq", "replay", "--dir", dlqDir, "--pipeline", "checked", "--sidecar", sidecar, ...args);
+
+    // Replayed before the fix, gen-3 fails again: Inject confirms it (durable in the dead-letter sink), and
+    // replay finds the new dead letter that names the one it came from and reports the record failed.
+    const early = await replay("gen-3");
+    expect(early.code).toBe(1);
+    expect(early.stdout).toMatch(
+      /failed +gen-3 at stage check: STAGE_FAILED: dead-lettered again \(.*\): record gen-3 is poisoned/,
     );
-    expect(dry.stdout).toContain(`${dead.size} to replay, 0 already replayed`);
+    const gen3 = readSinkFile(dlqFile).filter((l) => l.id === "gen-3");
+    expect(gen3).toHaveLength(2);
+    expect(gen3[1]!.headers._dlq_replayed_from).toBe(gen3[0]!.headers._dlq_ts);
+
+    // The transform is fixed; replay everything through pod A's sidecar (a peer hop to pod B).
+    fs.writeFileSync(healed, "");
+    const dry = await replay("--all", "--dry-run");
+    // Every dead letter but gen-3's first, which the journal lists; gen-3's second one instead.
+    expect(dry.stdout).toContain(`${dead.size} to replay, 1 already replayed`);
     expect(ids(outFile).filter((id) => dead.has(id))).toEqual([]);
 
-    const first = await conveyor(
-      "dlq",
-      "replay",
-      "--dir",
-      dlqDir,
-      "--pipeline",
-      "checked",
-      "--sidecar",
-      sidecar,
-      "--all",
-    );
+    const first = await replay("--all");
     expect(first).toMatchObject({ code: 0 });
     expect(first.stdout).toContain(`${dead.size} delivered, 0 failed`);
 
@@ -164,25 +158,38 @@ dlq:
       .filter(Boolean)
       .map((l) => (JSON.parse(l) as { id: string }).id);
     expect(new Set(journal)).toEqual(dead);
-    expect(journal).toHaveLength(dead.size);
+    expect(journal).toHaveLength(dead.size + 1); // gen-3 twice: two dead letters
 
     // A second replay of the same selection sends nothing.
-    const second = await conveyor(
+    const second = await replay("--all");
+    expect(second).toMatchObject({ code: 0 });
+    expect(second.stdout).toContain(`nothing to replay (${dead.size + 1} already replayed)`);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(readSinkFile(outFile).filter((l) => dead.has(l.id))).toHaveLength(dead.size);
+
+    // A value that is not UTF-8 (nor JSON) replays as its bytes.
+    const bin = path.join(dir, "bin.ndjson");
+    const template = readSinkFile(dlqFile)[0]!;
+    const bytes = Buffer.from([0xff, 0x00, 0xfe, 0x7b]);
+    const { value: _text, ...rest } = template;
+    fs.writeFileSync(
+      bin,
+      JSON.stringify({ ...rest, id: "bin-1", valueBase64: bytes.toString("base64") }) + "\n",
+    );
+    const binary = await conveyor(
       "dlq",
       "replay",
-      "--dir",
-      dlqDir,
+      "--all",
+      "--file",
+      bin,
       "--pipeline",
       "checked",
       "--sidecar",
       sidecar,
-      "--all",
     );
-    expect(second).toMatchObject({ code: 0 });
-    expect(second.stdout).toContain(`nothing to replay (${dead.size} already replayed)`);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(readSinkFile(outFile).filter((l) => dead.has(l.id))).toHaveLength(dead.size);
-    expect(ids(dlqFile)).toHaveLength(new Set(ids(dlqFile)).size);
+    expect(binary).toMatchObject({ code: 0 });
+    const binLine = readSinkFile(outFile).find((l) => l.id === "bin-1");
+    expect(binLine?.valueBase64).toBe(bytes.toString("base64"));
 
     // Clear errors: an unknown stage is named, an unreachable sidecar is exit status 2.
     const one = [...dead][0]!;
