@@ -87,6 +87,9 @@ describe("replayDeadLetters", () => {
     expect(again.send.map((d) => d.id)).toEqual(["d"]);
     expect(again.skipped.map((d) => d.id)).toEqual(["a", "b", "c"]);
     expect(planReplay(second.letters, second.replayed, true).send).toHaveLength(4);
+    // A limit counts what is sent, not what the journal skips.
+    expect(planReplay(second.letters, second.replayed, true, 2).send.map((d) => d.id)).toEqual(["a", "b"]);
+    expect(planReplay(second.letters, second.replayed, false, 1).send.map((d) => d.id)).toEqual(["d"]);
   });
 
   it("a record dead-lettered again after a replay is a new dead letter (new ts), not journaled yet", () => {

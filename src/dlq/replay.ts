@@ -23,13 +23,18 @@ export interface ReplayPlan {
   skipped: DeadLetter[];
 }
 
+/** Splits a selection into what to send (at most `limit`, in order) and what a journal lists as replayed. */
 export function planReplay(
   selected: readonly DeadLetter[],
   replayed: ReadonlySet<string>,
   again: boolean,
+  limit = Infinity,
 ): ReplayPlan {
   const plan: ReplayPlan = { send: [], skipped: [] };
-  for (const d of selected) (!again && replayed.has(deadLetterKey(d)) ? plan.skipped : plan.send).push(d);
+  for (const d of selected) {
+    if (!again && replayed.has(deadLetterKey(d))) plan.skipped.push(d);
+    else if (plan.send.length < limit) plan.send.push(d);
+  }
   return plan;
 }
 
@@ -53,7 +58,11 @@ export async function replayDeadLetters(
   const journal = options.journal ?? appendJournal;
   const now = options.now ?? ((): Date => new Date());
   const byStage = new Map<string, DeadLetter[]>();
-  for (const d of letters) byStage.set(d.stage, [...(byStage.get(d.stage) ?? []), d]);
+  for (const d of letters) {
+    const group = byStage.get(d.stage);
+    if (group) group.push(d);
+    else byStage.set(d.stage, [d]);
+  }
 
   const outcomes: ReplayOutcome[] = [];
   for (const [stage, group] of byStage) {
@@ -69,8 +78,12 @@ export async function replayDeadLetters(
       }
       const replayedAt = now().toISOString();
       const perFile = new Map<string, JournalEntry[]>();
-      for (const d of batch)
-        perFile.set(d.file, [...(perFile.get(d.file) ?? []), { id: d.id, ts: d.ts, replayedAt }]);
+      for (const d of batch) {
+        const entry = { id: d.id, ts: d.ts, replayedAt };
+        const entries = perFile.get(d.file);
+        if (entries) entries.push(entry);
+        else perFile.set(d.file, [entry]);
+      }
       for (const [file, entries] of perFile) await journal(file, entries);
       for (const letter of batch) outcomes.push({ letter, outcome: "delivered" });
     }

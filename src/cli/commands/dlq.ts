@@ -198,11 +198,16 @@ function replayCommand(): Command {
       if (!filtered && !o.all)
         throw new Error("say which dead letters: ids, --stage/--since/--error, or --all");
       const loaded = await load(o);
-      const plan = planReplay(selectDeadLetters(loaded.letters, filter), loaded.replayed, o.again === true);
-      for (const d of plan.skipped)
-        process.stderr.write(
-          `skipped ${d.id} (dead-lettered ${d.ts}): already replayed; --again sends it again\n`,
-        );
+      // --limit counts what is sent: a journaled dead letter does not use up the limit.
+      const selected = selectDeadLetters(loaded.letters, { ...filter, limit: undefined });
+      const plan = planReplay(selected, loaded.replayed, o.again === true, o.limit);
+      if (ids.length > 0)
+        for (const d of plan.skipped)
+          process.stderr.write(
+            `skipped ${d.id} (dead-lettered ${d.ts}): already replayed; --again sends it again\n`,
+          );
+      else if (plan.skipped.length > 0)
+        process.stderr.write(`skipped ${plan.skipped.length} already replayed; --again sends them again\n`);
       if (o.dryRun) {
         for (const d of plan.send) process.stdout.write(`would replay ${d.id} at stage ${d.stage}\n`);
         process.stdout.write(`${plan.send.length} to replay, ${plan.skipped.length} already replayed\n`);
