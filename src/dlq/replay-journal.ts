@@ -59,12 +59,10 @@ export async function readJournal(
 export async function appendJournal(deadLetterFile: string, entries: readonly JournalEntry[]): Promise<void> {
   if (entries.length === 0) return;
   const file = journalPath(deadLetterFile);
-  let created = false;
-  try {
-    await fsp.access(file);
-  } catch {
-    created = true;
-  }
+  const created = await fsp.stat(file).then(
+    () => false,
+    (err: NodeJS.ErrnoException) => err.code === "ENOENT",
+  );
   const handle = await fsp.open(file, "a");
   try {
     await handle.appendFile(entries.map((e) => JSON.stringify(e) + "\n").join(""), "utf8");

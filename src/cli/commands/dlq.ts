@@ -88,10 +88,11 @@ function filterOf(o: FilterOptions, ids: readonly string[] = []): DeadLetterFilt
   return { ids, stage: o.stage, sinceMs, error: o.error, limit: o.limit };
 }
 
-async function load(o: SourceOptions): Promise<LoadedDeadLetters> {
+/** Reads the dead letters `o` names; the skipped lines are warned about unless `quiet` (a second read). */
+async function load(o: SourceOptions, quiet = false): Promise<LoadedDeadLetters> {
   const files = await resolveDeadLetterFiles({ files: o.file, dir: o.dir, pipeline: o.pipeline });
   const loaded = await loadDeadLetters(files);
-  warn(loaded.warnings);
+  if (!quiet) warn(loaded.warnings);
   return loaded;
 }
 
@@ -226,7 +227,7 @@ function replayCommand(): Command {
             await api.inject(o.pipeline, stage, records, o.timeoutMs);
           },
         });
-        const outcomes = failedAgain(sent, (await load(o)).letters);
+        const outcomes = failedAgain(sent, (await load(o, true)).letters);
         report(outcomes, o.json === true);
         if (outcomes.some((r) => r.outcome === "failed")) process.exitCode = 1;
       } catch (err) {
