@@ -48,6 +48,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => (require("./commands/demo") as typeof import("./commands/demo")).demoCommand(),
   },
   {
+    name: "dlq",
+    summary: "dead letters of a builtin: file dead-letter sink (list | show | replay)",
+    load: () => (require("./commands/dlq") as typeof import("./commands/dlq")).dlqCommand(),
+  },
+  {
     name: "mirror",
     summary: "exactly-once Kafka partition mirror (validate | run | status)",
     load: () =>
