@@ -235,6 +235,14 @@ async function main(o: CliOptions): Promise<number> {
       .map((line) => JSON.parse(line) as HopResult),
   );
 
+  say("bench: footprint (scripts/footprint.sh: --help, idle RSS, exec -> SERVING; compiled CLI)");
+  const footprint = footprintSection(
+    execFileSync("bash", [path.join(__dirname, "..", "scripts", "footprint.sh")], {
+      encoding: "utf8",
+      env: { ...process.env, N: "10" },
+    }),
+  );
+
   const summaries = variants.map((v) =>
     summarize(
       v,
@@ -292,6 +300,7 @@ async function main(o: CliOptions): Promise<number> {
     summary: { variants: summaries, ratio, orderingRatio, targets },
     runs: results,
     transportFloor: floor,
+    footprint,
     mirror: o.only === "pipeline" ? undefined : await mirrorBenchSection(mirrorOptions),
   };
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
@@ -357,6 +366,27 @@ async function main(o: CliOptions): Promise<number> {
  * enrich → driver → out for direct), each costing the measured CPU per record,
  * and the machine has `cpus` cores to spend.
  */
+/**
+ * The footprint figures (issue #13) from scripts/footprint.sh's "name value (details)" lines, with the
+ * targets and the anchors of other sidecars beside them.
+ */
+function footprintSection(output: string) {
+  const value = (name: string): number | undefined => {
+    const m = output.match(new RegExp(`^${name} (\\d+)`, "m"));
+    return m ? Number(m[1]) : undefined;
+  };
+  const figure = (name: string, target: number, anchor: string) => {
+    const actual = value(name);
+    return { actual, target, met: actual === undefined ? undefined : actual <= target, anchor };
+  };
+  return {
+    helpMsP50: figure("help_ms_p50", 150, ""),
+    routerIdleRssMiB: figure("router_idle_rss_mib", 50, "Dapr placement 25 MB"),
+    sidecarIdleRssMiB: figure("sidecar_idle_rss_mib", 50, "Linkerd proxy 26 MB max; Istio sidecar ~60 MB"),
+    sidecarExecToServingMsP50: figure("sidecar_exec_to_serving_ms_p50", 300, ""),
+  };
+}
+
 function transportFloor(runs: HopResult[]) {
   const hop = (t: HopResult["transport"]): number =>
     round(median(runs.filter((r) => r.transport === t).map((r) => r.hopMicrosPerRecord)), 2);
