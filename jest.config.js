@@ -14,6 +14,8 @@ module.exports = {
       testEnvironment: "node",
       transform,
       roots: ["<rootDir>/e2e"],
+      // The e2e tests run the compiled CLI (dist/), as users do: build it first if it is stale.
+      globalSetup: "<rootDir>/e2e/harness/build-if-stale.js",
       testMatch: ["**/*.e2e.test.ts"],
     },
   ],

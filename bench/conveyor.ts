@@ -27,15 +27,23 @@ sink: { stage: out }
 `;
 
 /** The pipeline, with settings only where the bench flags differ from the defaults. */
-export function benchPipeline(o: Pick<VariantOptions, "batchSize" | "inFlightRecords">): string {
+export function benchPipeline(
+  o: Pick<VariantOptions, "batchSize" | "inFlightRecords">,
+  ordering: "none" | "key" = "none",
+): string {
   const settings: string[] = [];
+  if (ordering === "key") settings.push("ordering: key");
   if (o.batchSize !== DEFAULT_SETTINGS.batchSize) settings.push(`batchSize: ${o.batchSize}`);
   if (o.inFlightRecords !== DEFAULT_SETTINGS.maxInFlightRecords)
     settings.push(`maxInFlightRecords: ${o.inFlightRecords}`);
   return settings.length ? `${BENCH_PIPELINE}settings: { ${settings.join(", ")} }\n` : BENCH_PIPELINE;
 }
 
-export async function runConveyor(o: VariantOptions, repeat: number): Promise<VariantResult> {
+export async function runConveyor(
+  o: VariantOptions,
+  repeat: number,
+  variant: "conveyor" | "conveyor-ordered" = "conveyor",
+): Promise<VariantResult> {
   const cluster = new LocalCluster(path.join(o.dir, "logs"), o.env);
   const statsFile = path.join(o.dir, "sink-stats.json");
   try {
@@ -77,7 +85,7 @@ export async function runConveyor(o: VariantOptions, repeat: number): Promise<Va
     });
     // Applied before the source exists: the pipeline waits for it. The source comes last because a
     // rate-limited source counts its allowance from its own start; sidecar A finds it on its next scan.
-    await applyPipeline(router, benchPipeline(o));
+    await applyPipeline(router, benchPipeline(o, variant === "conveyor-ordered" ? "key" : "none"));
     const source = await cluster.startStage({
       kind: "source",
       name: "gen",
@@ -96,7 +104,7 @@ export async function runConveyor(o: VariantOptions, repeat: number): Promise<Va
       { name: "router", process: routerProc.process },
     ];
     const result = await measureRun(
-      "conveyor",
+      variant,
       repeat,
       o,
       procs,

@@ -4,7 +4,7 @@
  * three services wired directly with grpc-js, in the same run, 1 KB records.
  *
  *   tsx bench/run.ts [--records N | --quick] [--repeats R] [--payload-bytes B]
- *                    [--batch-size N] [--in-flight N] [--rate N] [--variants direct,conveyor]
+ *                    [--batch-size N] [--in-flight N] [--rate N] [--variants direct,conveyor[,conveyor-ordered]]
  *                    [--cpu-prof] [--keep] [--check] [--quiet-wait SECS] [--out FILE]
  *                    [--only pipeline|mirror] [--mirror-records N] [--mirror-payload-bytes B]
  *
@@ -156,7 +156,8 @@ async function main(o: CliOptions): Promise<number> {
   const records = o.quick ? 30_000 : o.records;
   const variants = o.variants.split(",").map((v) => v.trim()) as VariantName[];
   for (const v of variants)
-    if (v !== "direct" && v !== "conveyor") throw new Error(`unknown variant "${v}" (direct, conveyor)`);
+    if (v !== "direct" && v !== "conveyor" && v !== "conveyor-ordered")
+      throw new Error(`unknown variant "${v}" (direct, conveyor, conveyor-ordered)`);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-bench-"));
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   const sample = generatorRecord(0, { payloadBytes: o.payloadBytes });
@@ -206,7 +207,7 @@ async function main(o: CliOptions): Promise<number> {
         };
         say(`bench: run ${repeat}/${o.repeats}: ${variant}`);
         if (o.quietWait > 0) await waitForQuietMachine(o.quietWait * 1000, 0.25, say);
-        const r = variant === "direct" ? await runDirect(vo, repeat) : await runConveyor(vo, repeat);
+        const r = variant === "direct" ? await runDirect(vo, repeat) : await runConveyor(vo, repeat, variant);
         say(
           `bench:   ${variant}: ${r.recordsPerSec.toLocaleString("en-US")} records/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ` +
             `${r.totalCpuSeconds} CPU s (${r.cpuMicrosPerRecord} µs/record), other work on the machine ${Math.round(r.contention.otherShare * 100)}%`,
@@ -234,6 +235,14 @@ async function main(o: CliOptions): Promise<number> {
       .map((line) => JSON.parse(line) as HopResult),
   );
 
+  say("bench: footprint (scripts/footprint.sh: --help, idle RSS, exec -> SERVING; compiled CLI)");
+  const footprint = footprintSection(
+    execFileSync("bash", [path.join(__dirname, "..", "scripts", "footprint.sh")], {
+      encoding: "utf8",
+      env: { ...process.env, N: "10" },
+    }),
+  );
+
   const summaries = variants.map((v) =>
     summarize(
       v,
@@ -243,6 +252,10 @@ async function main(o: CliOptions): Promise<number> {
   const direct = summaries.find((s) => s.variant === "direct");
   const conveyor = summaries.find((s) => s.variant === "conveyor");
   const ratio = direct && conveyor ? round(conveyor.recordsPerSec / direct.recordsPerSec, 2) : undefined;
+  // The cost of ordering: key, as the ordered variant's throughput over the unordered one's (same run).
+  const ordered = summaries.find((s) => s.variant === "conveyor-ordered");
+  const orderingRatio =
+    ordered && conveyor ? round(ordered.recordsPerSec / conveyor.recordsPerSec, 2) : undefined;
   const targets = {
     ratio: {
       target: `≥ ${TARGETS.minRatio}× direct`,
@@ -284,9 +297,10 @@ async function main(o: CliOptions): Promise<number> {
         pipeline: benchPipeline({ batchSize: o.batchSize, inFlightRecords: o.inFlight }),
       },
     },
-    summary: { variants: summaries, ratio, targets },
+    summary: { variants: summaries, ratio, orderingRatio, targets },
     runs: results,
     transportFloor: floor,
+    footprint,
     mirror: o.only === "pipeline" ? undefined : await mirrorBenchSection(mirrorOptions),
   };
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
@@ -352,6 +366,27 @@ async function main(o: CliOptions): Promise<number> {
  * enrich → driver → out for direct), each costing the measured CPU per record,
  * and the machine has `cpus` cores to spend.
  */
+/**
+ * The footprint figures (issue #13) from scripts/footprint.sh's "name value (details)" lines, with the
+ * targets and the anchors of other sidecars beside them.
+ */
+function footprintSection(output: string) {
+  const value = (name: string): number | undefined => {
+    const m = output.match(new RegExp(`^${name} (\\d+)`, "m"));
+    return m ? Number(m[1]) : undefined;
+  };
+  const figure = (name: string, target: number, anchor: string) => {
+    const actual = value(name);
+    return { actual, target, met: actual === undefined ? undefined : actual <= target, anchor };
+  };
+  return {
+    helpMsP50: figure("help_ms_p50", 150, ""),
+    routerIdleRssMiB: figure("router_idle_rss_mib", 50, "Dapr placement 25 MB"),
+    sidecarIdleRssMiB: figure("sidecar_idle_rss_mib", 50, "Linkerd proxy 26 MB max; Istio sidecar ~60 MB"),
+    sidecarExecToServingMsP50: figure("sidecar_exec_to_serving_ms_p50", 300, ""),
+  };
+}
+
 function transportFloor(runs: HopResult[]) {
   const hop = (t: HopResult["transport"]): number =>
     round(median(runs.filter((r) => r.transport === t).map((r) => r.hopMicrosPerRecord)), 2);

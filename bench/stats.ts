@@ -9,7 +9,8 @@ import * as path from "node:path";
 import type { ManagedProcess } from "../src/cluster/managed-process";
 import type { LatencySummary, SinkStats } from "../src/demo/measuring-sink";
 
-export type VariantName = "direct" | "conveyor";
+/** conveyor-ordered: the conveyor variant with `settings.ordering: key` (64 keys, as the generator makes). */
+export type VariantName = "direct" | "conveyor" | "conveyor-ordered";
 
 export interface VariantOptions {
   /** Records the source produces (and the sink must see). */

@@ -111,6 +111,20 @@ describe("grpcurl against a running sidecar", () => {
     expect(lines.find((l) => l.id === "inj-2")?.value).toBe('{"enriched":true,"value":[1,2,3]}');
   });
 
+  it("injects a value that is not JSON as its bytes (InjectRecord.value, base64 in grpcurl's JSON)", async () => {
+    const bytes = Buffer.from([0xff, 0x00, 0xfe, 0x7b]);
+    const body = JSON.stringify({
+      pipeline: "demo",
+      stage: "out",
+      records: [{ id: "bin-1", value: bytes.toString("base64"), headers: { h: "1" } }],
+    });
+    const res = await grpcurl("-d", body, sidecar, "conveyor.v1.DataPlane/Inject");
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual({ delivered: 1, ids: ["bin-1"] });
+    const line = readSinkFile(path.join(dir, "out.ndjson")).find((l) => l.id === "bin-1");
+    expect(line).toMatchObject({ valueBase64: bytes.toString("base64"), headers: { h: "1" } });
+  });
+
   it("rejects an Inject with invalid JSON, naming the record, and delivers nothing", async () => {
     const body = JSON.stringify({
       pipeline: "demo",

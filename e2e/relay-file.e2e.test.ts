@@ -38,9 +38,8 @@ afterEach(async () => {
 });
 
 function startRelay(name: string, url: string, publishDir: string, extra: string[] = []): ManagedProcess {
-  const p = ManagedProcess.typescript(
+  const p = ManagedProcess.conveyor(
     name,
-    "src/cli/main.ts",
     ["relay", "ingest", "--file.enable", "--file.publishDir", publishDir, "--url", url, ...extra],
     { ...process.env, LOG_LEVEL: "info" },
     path.join(dir, `${name}.log`),

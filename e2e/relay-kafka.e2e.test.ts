@@ -67,9 +67,8 @@ function startRelay(
   topic: string,
   extra: string[] = [],
 ): ManagedProcess {
-  const p = ManagedProcess.typescript(
+  const p = ManagedProcess.conveyor(
     name,
-    "src/cli/main.ts",
     [
       "relay",
       "ingest",

@@ -34,7 +34,7 @@ import { fetchMetrics, sumSamples } from "./harness/metrics";
 jest.setTimeout(240_000);
 
 /** Per-key order is asserted only with `ordering: key` (without it a moved key may overtake itself). */
-const ORDERING: "key" | undefined = undefined;
+const ORDERING: "key" | undefined = "key";
 
 const ROUTER_HOST = "127.0.30.1";
 const PODS = ["127.0.30.2", "127.0.30.3", "127.0.30.4", "127.0.30.5", "127.0.30.6"] as const;

@@ -52,7 +52,7 @@ interface CliRun {
 }
 
 function startCli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): ManagedProcess {
-  const p = ManagedProcess.typescript("conveyor-sling", "src/cli/main.ts", ["sling", ...args], {
+  const p = ManagedProcess.conveyor("conveyor-sling", ["sling", ...args], {
     ...env,
     ...extraEnv,
   });

@@ -67,9 +67,8 @@ describe("sling job observability", () => {
       object: "main.missing",
     });
     const metricsFile = path.join(dir, "sling.prom");
-    cliProcess = ManagedProcess.typescript(
+    cliProcess = ManagedProcess.conveyor(
       "conveyor-sling",
-      "src/cli/main.ts",
       ["sling", "run", "--pipeline-dir", pipelines, "--max-retries", "1", "--metrics-file", metricsFile],
       {
         PATH: process.env.PATH,
@@ -191,20 +190,15 @@ describe("sling job observability", () => {
       stream: "main.telemetry",
       object: "main.t",
     });
-    cliProcess = ManagedProcess.typescript(
-      "conveyor-sling",
-      "src/cli/main.ts",
-      ["sling", "run", "--config", file],
-      {
-        PATH: process.env.PATH,
-        HOME: dir,
-        SLING_HOME_DIR: path.join(dir, ".sling"),
-        SLING_BIN: SLING,
-        SLING_STATE: `file://${path.join(dir, "state.json")}`,
-        MISSION: `sqlite://${mission}`,
-        COMMAND: `sqlite://${path.join(dir, "command.db")}`,
-      },
-    );
+    cliProcess = ManagedProcess.conveyor("conveyor-sling", ["sling", "run", "--config", file], {
+      PATH: process.env.PATH,
+      HOME: dir,
+      SLING_HOME_DIR: path.join(dir, ".sling"),
+      SLING_BIN: SLING,
+      SLING_STATE: `file://${path.join(dir, "state.json")}`,
+      MISSION: `sqlite://${mission}`,
+      COMMAND: `sqlite://${path.join(dir, "command.db")}`,
+    });
     expect((await cliProcess.exited).code).toBe(0);
     expect(receiver.spans).toHaveLength(0);
     expect(cliProcess.output()).toMatch(/"trace_id":"[0-9a-f]{32}".*"msg":"inserted 5 rows into/);

@@ -9,23 +9,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { AdminApi } from "../src/cli/admin-client";
-import type { RouterConfig } from "../src/config/env";
 import { ConveyorError } from "../src/errors";
 import { startRouter, type RunningRouter } from "./main";
+import { inProcessRouterConfig } from "./test-router";
 
 const SECRET = `router-only-${process.pid}-${Date.now()}`;
 
-function routerConfig(overrides: Partial<RouterConfig> = {}): RouterConfig {
-  return {
-    host: "127.0.0.1",
-    port: 0,
-    store: "memory",
-    heartbeatIntervalSecs: 5,
-    deadAfterMissed: 3,
-    metricsPort: 0,
-    ...overrides,
-  };
-}
+const routerConfig = inProcessRouterConfig;
 
 async function rejection(p: Promise<unknown>): Promise<ConveyorError> {
   const err = await p.then(

@@ -506,6 +506,7 @@ export function pipelineRoute(p: PipelinePlacement): PipelineRoute {
       maxInFlightBytes: p.settings.maxInFlightBytes,
       maxRecordBytes: p.settings.maxRecordBytes,
       stageTimeoutMs: p.settings.stageTimeoutMs,
+      ordering: p.settings.ordering,
       retry: { ...p.settings.retry },
     },
     stages: p.stages.map((s) => ({

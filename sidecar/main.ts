@@ -39,7 +39,6 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     intervalMs: config.discoveryIntervalSecs * 1000,
     log: log.child({ component: "discovery" }),
   });
-  await discovery.rescan();
 
   const pool = new ClientPool({
     idleMs: 5 * 60_000,
@@ -86,6 +85,9 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   ]);
   // Peers forward 100 KB batches: wide HTTP/2 windows spare them WINDOW_UPDATE round trips.
   widenServerWindows(server.server);
+  // Serving (health SERVING) before the first scan, so a pod is ready as soon as it can take traffic:
+  // until its first table arrives a batch is refused retryably, and the scan only feeds registration.
+  await discovery.rescan();
   const peerAddress = config.peerAddress ?? `${advertisedHost(config.grpcHost)}:${server.port}`;
 
   const sources = new SourceRunners({

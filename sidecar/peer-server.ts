@@ -114,8 +114,13 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
           );
         const converted = records.map((r, i) => recordFromInject(r, i));
         checkRecordSizes(table, pipeline, converted);
-        await forwarder.deliver(pipeline, index, converted, table);
-        return { delivered: converted.length, ids: converted.map((r) => r.id) };
+        const outcome = await forwarder.deliver(pipeline, index, converted, table);
+        return {
+          delivered: outcome.written,
+          filtered: outcome.filtered,
+          deadLettered: outcome.deadLettered,
+          ids: converted.map((r) => r.id),
+        };
       })().then(
         (res) => callback(null, res),
         (err: unknown) => {
@@ -168,8 +173,8 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
       if (!deps.accepting()) throw new ConveyorError("SHUTTING_DOWN", "sidecar is draining");
       const table = forwarder.table;
       checkGeneration(table, batch);
-      await forwarder.deliver(batch.pipeline, batch.stageIndex, batch.records, table);
-      return { batchId: batch.batchId, credits: 1 };
+      const outcome = await forwarder.deliver(batch.pipeline, batch.stageIndex, batch.records, table);
+      return { batchId: batch.batchId, credits: 1, ...outcome };
     } catch (err) {
       const e = asConveyorError(err);
       metrics.inputRejected.labels("forward", e.code).inc();

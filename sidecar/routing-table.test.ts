@@ -26,6 +26,7 @@ function table(transformInstances: StageInstance__Output[]): RoutingTable__Outpu
           maxInFlightBytes: 0,
           maxRecordBytes: 1000,
           stageTimeoutMs: 0,
+          ordering: "none",
           retry: { maxRetries: 2, backoffMs: 1, maxBackoffMs: 5 },
         },
         stages: [

@@ -226,6 +226,7 @@ function settingsFromProto(p: PipelineSettings__Output | null): PipelineSettings
     maxInFlightBytes: pick(p?.maxInFlightBytes, DEFAULT_SETTINGS.maxInFlightBytes),
     maxRecordBytes: pick(p?.maxRecordBytes, DEFAULT_SETTINGS.maxRecordBytes),
     stageTimeoutMs: pick(p?.stageTimeoutMs, DEFAULT_SETTINGS.stageTimeoutMs),
+    ordering: p?.ordering === "key" ? "key" : "none",
     // Inside the policy zero is meaningful (no retries, no backoff).
     retry: p?.retry
       ? { maxRetries: p.retry.maxRetries, backoffMs: p.retry.backoffMs, maxBackoffMs: p.retry.maxBackoffMs }

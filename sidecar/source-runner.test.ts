@@ -44,12 +44,15 @@ describe("SourceRunner", () => {
   let produced = 0;
   /** How long the source takes to apply an ack (a durable commit). */
   let ackDelayMs = 0;
+  /** Keys of the records the source makes (r<i> gets keys[i % keys.length]); none: keyless. */
+  let keys: string[] = [];
   let pool: ClientPool;
 
   beforeEach(async () => {
     acks.length = 0;
     produced = 0;
     ackDelayMs = 0;
+    keys = [];
     pool = new ClientPool({ idleMs: 60_000, batchTimeoutMs: 5000, peerTimeoutMs: 10_000, log });
     // Ten records per read; cursor = number of records produced so far.
     source = await serveSource(
@@ -60,7 +63,11 @@ describe("SourceRunner", () => {
           const n = Math.min(10, max);
           produced = Math.max(produced, start + n);
           const records = Array.from({ length: n }, (_, i) =>
-            makeRecord({ id: `r${start + i}`, value: Buffer.from("{}") }),
+            makeRecord({
+              id: `r${start + i}`,
+              value: Buffer.from("{}"),
+              ...(keys.length > 0 ? { key: Buffer.from(keys[(start + i) % keys.length]!) } : {}),
+            }),
           );
           return { records, cursor: String(start + n) };
         },
@@ -78,7 +85,12 @@ describe("SourceRunner", () => {
     await source.stop(100);
   });
 
-  function runner(forwarder: Forwarder, maxInFlightRecords: number, batchSize = 100): SourceRunner {
+  function runner(
+    forwarder: Forwarder,
+    maxInFlightRecords: number,
+    batchSize = 100,
+    ordering: "none" | "key" = "none",
+  ): SourceRunner {
     return new SourceRunner({
       pipeline: "p",
       stage: "gen",
@@ -86,7 +98,7 @@ describe("SourceRunner", () => {
       partitions: [],
       open: (partitions) =>
         new GrpcSourceReader(pool.source(source.address), { pipeline: "p", partitions, generation: 1 }),
-      settings: { ...DEFAULT_SETTINGS, maxInFlightRecords, batchSize },
+      settings: { ...DEFAULT_SETTINGS, maxInFlightRecords, batchSize, ordering },
       forwarder,
       stats: new StageStats(),
       log,
@@ -170,5 +182,53 @@ describe("SourceRunner", () => {
     expect(acks).toEqual(["10"]);
     for (const d of deliveries.slice(3)) d.confirm();
     await r.stop(1000);
+  });
+
+  describe("ordering: key", () => {
+    const idsOf = (d: Delivery): string[] => d.records.map((x) => x.id);
+
+    it("never has two records of one key in flight: each key's next record goes once the one before is confirmed", async () => {
+      keys = ["k0", "k1", "k2"];
+      const { forwarder, deliveries } = controlledForwarder();
+      const r = runner(forwarder, 10, 100, "key");
+      r.start();
+      await until(() => deliveries.length === 1, "the first delivery");
+      await new Promise((res) => setTimeout(res, 100));
+      // One read of ten records over three keys: only the first record of each key goes.
+      expect(deliveries.map(idsOf)).toEqual([["r0", "r1", "r2"]]);
+      deliveries[0]!.confirm();
+      await until(() => deliveries.length === 2, "the next record of each key");
+      expect(idsOf(deliveries[1]!)).toEqual(["r3", "r4", "r5"]);
+      expect(acks).toEqual([]); // the read is not confirmed until all ten are
+      deliveries[1]!.confirm();
+      await until(() => deliveries.length === 3, "third round");
+      deliveries[2]!.confirm();
+      await until(() => deliveries.length === 4, "last of the read");
+      expect(idsOf(deliveries[3]!)).toEqual(["r9"]);
+      deliveries[3]!.confirm();
+      await until(() => acks.length === 1, "ack of the whole read");
+      expect(acks).toEqual(["10"]);
+      await r.stop(0);
+    });
+
+    it("a failed record is retried before any later record of its key goes (other keys are not held)", async () => {
+      keys = ["a", "b"];
+      const { forwarder, deliveries } = controlledForwarder();
+      const r = runner(forwarder, 4, 1, "key");
+      r.start();
+      await until(() => deliveries.length === 2, "one batch per key (batchSize 1)");
+      expect(deliveries.map(idsOf)).toEqual([["r0"], ["r1"]]);
+      deliveries[0]!.fail(new Error("sink down")); // key a
+      deliveries[1]!.confirm(); // key b moves on
+      await until(() => deliveries.length === 4, "a retried, b's next");
+      expect(deliveries.slice(2).map(idsOf).sort()).toEqual([["r0"], ["r3"]]);
+      for (const d of deliveries.slice(2)) d.confirm();
+      await until(
+        () => deliveries.some((d) => idsOf(d)[0] === "r2"),
+        "a's next only after its retry succeeded",
+      );
+      for (const d of deliveries) d.confirm();
+      await r.stop(0);
+    });
   });
 });

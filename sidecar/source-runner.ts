@@ -9,6 +9,10 @@
  * the reading instead of filling memory. A cursor is acked only when it and
  * every cursor before it are confirmed. If the stream breaks, a new session
  * resumes from the last acked cursor (unacked records come again: at least once).
+ *
+ * With `ordering: key` the records of a read go through a KeyGate: a record
+ * is delivered only once the record of its key before it was confirmed, so
+ * each key has at most one record in flight and reaches every stage in order.
  */
 import { asConveyorError } from "../src/errors";
 import { batchSize } from "../src/records";
@@ -17,6 +21,7 @@ import type { Record, SourceBatch, SourceReader } from "../src/stages/contract";
 import { metrics } from "../src/telemetry/metrics";
 import type { Logger } from "../src/telemetry/log";
 import type { Forwarder } from "./forwarder";
+import { KeyGate } from "./key-gate";
 import type { StageStats } from "./stage-stats";
 import { Backoff, sleep } from "../src/backoff";
 
@@ -38,16 +43,26 @@ interface Pending {
   cursor: string;
   count: number;
   bytes: number;
+  /** Records of this read not yet confirmed (ordering: key). */
+  unconfirmed: number;
   done: boolean;
 }
 
 /** How long stop() waits for the source to apply its last acks and end the stream. */
 export const SOURCE_CLOSE_TIMEOUT_MS = 5000;
 
+/** A record of a read, with the read it belongs to (ordering: key). */
+interface Item {
+  record: Record;
+  entry: Pending;
+}
+
 interface Session {
   reader: SourceReader;
   queue: Pending[];
   alive: boolean;
+  /** Set with `ordering: key`: one record per key in flight, per session. */
+  gate?: KeyGate<Item>;
 }
 
 export class SourceRunner {
@@ -118,7 +133,14 @@ export class SourceRunner {
   private open(): void {
     const { endpoint, partitions, settings, log } = this.opts;
     const reader = this.opts.open(partitions);
-    const session: Session = { reader, queue: [], alive: true };
+    const session: Session = {
+      reader,
+      queue: [],
+      alive: true,
+      ...(settings.ordering === "key"
+        ? { gate: new KeyGate<Item>((i) => i.record.key.toString("latin1")) }
+        : {}),
+    };
     this.session = session;
     this.inFlightRecords = 0;
     this.inFlightBytes = 0;
@@ -156,6 +178,7 @@ export class SourceRunner {
       cursor: res.cursor,
       count: res.records.length,
       bytes: batchSize(res.records),
+      unconfirmed: res.records.length,
       done: false,
     };
     session.queue.push(entry);
@@ -165,15 +188,38 @@ export class SourceRunner {
     stats.in(pipeline, stage, entry.count);
     stats.out(pipeline, stage, entry.count);
 
-    const chunks: Record[][] = [];
-    for (let i = 0; i < res.records.length; i += settings.batchSize)
-      chunks.push(res.records.slice(i, i + settings.batchSize));
-    void Promise.all(chunks.map((c) => this.deliverWithRetry(session, c))).then((ok) => {
+    if (session.gate) {
+      this.deliverInKeyOrder(session, session.gate.admit(res.records.map((record) => ({ record, entry }))));
+      return;
+    }
+    void Promise.all(
+      chunksOf(res.records, settings.batchSize).map((c) => this.deliverWithRetry(session, c)),
+    ).then((ok) => {
       if (ok.every(Boolean)) {
         entry.done = true;
         this.ackConfirmed(session);
       }
     });
+  }
+
+  /** ordering: key — delivers admitted items; each confirmed item lets the next of its key go. */
+  private deliverInKeyOrder(session: Session, ready: Item[]): void {
+    for (const chunk of chunksOf(ready, this.opts.settings.batchSize)) {
+      void this.deliverWithRetry(
+        session,
+        chunk.map((i) => i.record),
+      ).then((ok) => {
+        if (!ok) return;
+        const next: Item[] = [];
+        for (const item of chunk) {
+          const following = session.gate!.release(item);
+          if (following) next.push(following);
+          if (--item.entry.unconfirmed === 0) item.entry.done = true;
+        }
+        this.ackConfirmed(session);
+        if (next.length > 0) this.deliverInKeyOrder(session, next);
+      });
+    }
   }
 
   /** Retries until confirmed; gives up (false) only when the session ended, since a new one re-reads. */
@@ -222,4 +268,10 @@ export class SourceRunner {
     session.reader.grant(credits, ackCursor);
     if (this.inFlightRecords === 0) this.drained?.();
   }
+}
+
+function chunksOf<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
 }

@@ -140,10 +140,11 @@ export class PeerForwardClient {
     private readonly selfId: string,
   ) {}
 
-  /** Resolves once the peer confirmed the batch all the way to the sink. */
-  async forward(req: ForwardRequest): Promise<void> {
+  /** Resolves once the peer confirmed the batch all the way to the sink, with what became of its records. */
+  async forward(req: ForwardRequest): Promise<{ written: number; filtered: number; deadLettered: number }> {
     const ack = await this.stream.send((batchId) => ({ batchId, senderId: this.selfId, ...req }));
     if (ack.error) throw forwardAckError(ack);
+    return { written: ack.written, filtered: ack.filtered, deadLettered: ack.deadLettered };
   }
 
   close(): void {

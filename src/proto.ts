@@ -8,10 +8,11 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
 import { withFixedMapEntries } from "./grpc/reflection-descriptors";
+import { PROJECT_ROOT } from "./project-root";
 import type { ProtoGrpcType as StagesGrpc } from "./generated/stages";
 import type { ProtoGrpcType as RouterGrpc } from "./generated/router";
 
-export const PROTO_DIR = path.resolve(__dirname, "..", "proto");
+export const PROTO_DIR = path.join(PROJECT_ROOT, "proto");
 export const PROTO_FILES = [
   "conveyor/v1/record.proto",
   "conveyor/v1/stages.proto",

@@ -48,8 +48,18 @@ export function makeRecord(fields: Partial<Record> & { value: Buffer }): Record 
   };
 }
 
-/** Converts a hand-written Inject record; value_json must parse as JSON. */
+/**
+ * Converts an Inject record: its value is `value`'s bytes as they are when set (any bytes, e.g. a
+ * replayed dead letter), else value_json's UTF-8 bytes, which must parse as JSON.
+ */
 export function recordFromInject(r: InjectRecord__Output, index: number): Record {
+  if (r.value !== undefined)
+    return makeRecord({
+      id: r.id,
+      key: Buffer.from(r.key, "utf8"),
+      value: Buffer.from(r.value),
+      headers: { ...r.headers },
+    });
   try {
     JSON.parse(r.valueJson);
   } catch (err) {

@@ -4,6 +4,7 @@
  * Records whose generator index i has i % 10 === 3 fail retryably every time;
  * i % 50 === 7 fail non-retryably. Every failure is appended to FILE as
  * {"id","t"} so the test can check the retry count and the backoff between attempts.
+ * With --healed-when FILE, nothing fails once FILE exists (the "fixed" transform of a replay test).
  */
 import * as fs from "node:fs";
 import { Command } from "commander";
@@ -23,14 +24,16 @@ const program = new Command("poison-transform")
   .requiredOption("--host <host>", "address to bind")
   .requiredOption("--port <port>", "port to bind", Number)
   .requiredOption("--fail-log <file>", "append one JSON line per failure")
-  .action(async (o: { name: string; host: string; port: number; failLog: string }) => {
+  .option("--healed-when <file>", "fail nothing once this file exists")
+  .action(async (o: { name: string; host: string; port: number; failLog: string; healedWhen?: string }) => {
     const server = await serveTransform(
       o.port,
       (records) => {
         const now = Date.now();
         const failures: string[] = [];
+        const healed = o.healedWhen !== undefined && fs.existsSync(o.healedWhen);
         const out = records.map((r) => {
-          const poison = poisonOf(Number(r.id.split("-").pop()));
+          const poison = healed ? undefined : poisonOf(Number(r.id.split("-").pop()));
           if (!poison) return { value: r.value, headers: { ...r.headers, checked: "true" } };
           failures.push(JSON.stringify({ id: r.id, t: now }));
           return poison === "retryable"

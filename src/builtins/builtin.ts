@@ -35,10 +35,11 @@ export interface BuiltinContext {
 
 /**
  * A config schema: written in TypeScript as `JSONSchemaType<C>`, or a committed
- * JSON Schema file compiled with ajv's `compile<C>` (a JSON import cannot carry
- * its type; the built-in's golden test keeps the file and C in step).
+ * JSON Schema file with a function that compiles it with ajv's `compile<C>` on
+ * first use (a JSON import cannot carry its type; the built-in's golden test
+ * keeps the file and C in step). Nothing is compiled when the registry loads.
  */
-export type ConfigSchema<C> = JSONSchemaType<C> | ValidateFunction<C>;
+export type ConfigSchema<C> = JSONSchemaType<C> | { json: AnySchema; validator(): ValidateFunction<C> };
 
 /** One kind of stage a built-in can be, as the built-in declares it. */
 export interface BuiltinKindSpec<K extends StageKind, C> {
@@ -69,13 +70,13 @@ export interface Builtin {
   readonly kinds: { readonly [K in StageKind]?: BuiltinKind<K> };
 }
 
-const ajv = new Ajv(AJV_OPTIONS);
+const ajv = new Ajv(AJV_OPTIONS); // compiles nothing until a built-in's config is first checked
 
 export function builtinKind<K extends StageKind, C>(kind: K, spec: BuiltinKindSpec<K, C>): BuiltinKind<K> {
   let compiled: ValidateFunction<C> | undefined;
   const validator = (): ValidateFunction<C> => {
     const schema = spec.schema;
-    compiled ??= typeof schema === "function" ? schema : ajv.compile(schema);
+    compiled ??= isLazy(schema) ? schema.validator() : ajv.compile(schema);
     return compiled;
   };
   const problemsOf = (validate: ValidateFunction<C>): string[] => [
@@ -85,7 +86,7 @@ export function builtinKind<K extends StageKind, C>(kind: K, spec: BuiltinKindSp
   return {
     kind,
     description: spec.description,
-    schema: typeof spec.schema === "function" ? spec.schema.schema : spec.schema,
+    schema: isLazy(spec.schema) ? spec.schema.json : spec.schema,
     check(config) {
       const validate = validator();
       if (!validate(config)) return problemsOf(validate);
@@ -99,6 +100,10 @@ export function builtinKind<K extends StageKind, C>(kind: K, spec: BuiltinKindSp
       return spec.create(config, ctx);
     },
   };
+}
+
+function isLazy<C>(s: ConfigSchema<C>): s is { json: AnySchema; validator(): ValidateFunction<C> } {
+  return typeof (s as { validator?: unknown }).validator === "function";
 }
 
 function invalidConfig(kind: StageKind, ctx: BuiltinContext, problems: string[]): ConveyorError {

@@ -89,7 +89,7 @@ export class AdminApi {
 }
 
 /** The useful part of grpc-js's connection error ("connect ECONNREFUSED 127.0.0.1:7070"). */
-function reason(err: grpc.ServiceError): string {
+export function reason(err: grpc.ServiceError): string {
   const details = err.details || grpc.status[err.code];
   const last = /Last error: (?:Error: )?(.*?)(?:\.? Resolution note:.*)?$/s.exec(details);
   return last?.[1] ?? details;

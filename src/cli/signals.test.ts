@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { REPO_ROOT, TSX_REQUIRE } from "../cluster/managed-process";
+import { REPO_ROOT, tsxRequire } from "../cluster/managed-process";
 import { PARENT_PID_ENV } from "./signals";
 
 /** Starts a sample stage process whose harness parent is `parentPid`; resolves with its exit and stderr. */
@@ -9,7 +9,7 @@ function runStage(parentPid: string, lifetimeMs: number): Promise<{ exited: bool
     process.execPath,
     [
       "--require",
-      TSX_REQUIRE,
+      tsxRequire(),
       path.join(REPO_ROOT, "src/demo/stage-process.ts"),
       "transform",
       "--name",

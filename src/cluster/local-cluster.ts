@@ -69,7 +69,7 @@ export class LocalCluster {
       args.push("--heartbeat-interval-secs", String(spec.heartbeatIntervalSecs));
     if (spec.deadAfterMissed) args.push("--dead-after-missed", String(spec.deadAfterMissed));
     if (spec.pipelinesDir) args.push("--pipelines-dir", spec.pipelinesDir);
-    return this.startGrpc("router", name, "src/cli/main.ts", args, `${host}:${spec.port}`);
+    return this.startGrpc("router", name, { compiled: "src/cli/main.ts" }, args, `${host}:${spec.port}`);
   }
 
   async startSidecar(spec: SidecarSpec): Promise<Started> {
@@ -95,7 +95,7 @@ export class LocalCluster {
     return this.startGrpc(
       "sidecar",
       `sidecar-${spec.id}`,
-      "src/cli/main.ts",
+      { compiled: "src/cli/main.ts" },
       args,
       `${spec.host}:${spec.port}`,
     );
@@ -118,7 +118,7 @@ export class LocalCluster {
     return this.startGrpc(
       "stage",
       `${spec.kind}-${spec.name}-${spec.host}`,
-      "src/demo/stage-process.ts",
+      { compiled: "src/demo/stage-process.ts" },
       args,
       `${spec.host}:${spec.port}`,
     );
@@ -126,7 +126,7 @@ export class LocalCluster {
 
   /** A user service from a script of the test's own (TypeScript, run with tsx); resolves once it serves. */
   startCustomStage(name: string, script: string, args: string[], address: string): Promise<Started> {
-    return this.startGrpc("stage", name, script, args, address);
+    return this.startGrpc("stage", name, { typescript: script }, args, address);
   }
 
   /**
@@ -160,12 +160,16 @@ export class LocalCluster {
   private async startGrpc(
     role: "router" | "sidecar" | "stage",
     name: string,
-    script: string,
+    script: { compiled: string } | { typescript: string },
     args: string[],
     address: string,
   ): Promise<Started> {
     const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info", ...this.extraEnv };
-    const p = ManagedProcess.typescript(name, script, args, env, path.join(this.baseDir, `${name}.log`));
+    const log = path.join(this.baseDir, `${name}.log`);
+    const p =
+      "compiled" in script
+        ? ManagedProcess.compiled(name, script.compiled, args, env, log)
+        : ManagedProcess.typescript(name, script.typescript, args, env, log);
     return this.track(role, p, address);
   }
 

@@ -7,9 +7,24 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PARENT_PID_ENV } from "../cli/signals";
+import { PROJECT_ROOT } from "../project-root";
 
-export const TSX_REQUIRE = require.resolve("tsx/cjs");
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export const REPO_ROOT = PROJECT_ROOT;
+/** The compiled CLI (`npm run build`), as bin/conveyor and the images run it. */
+export const CONVEYOR_MAIN = path.join(REPO_ROOT, "dist", "src", "cli", "main.js");
+
+/** tsx's require hook, resolved only when a TypeScript script is run (tsx is a dev tool here). */
+export function tsxRequire(): string {
+  return require.resolve("tsx/cjs");
+}
+
+/** `src/demo/stage-process.ts` → `<root>/dist/src/demo/stage-process.js`, which must exist. */
+export function compiledPath(script: string): string {
+  const js = path.join(REPO_ROOT, "dist", script.replace(/\.ts$/, ".js"));
+  if (!fs.existsSync(js))
+    throw new Error(`${js} is missing: build first (npm run build, or bash scripts/build.sh --if-stale)`);
+  return js;
+}
 
 const live = new Set<ChildProcess>();
 process.on("exit", () => {
@@ -66,7 +81,26 @@ export class ManagedProcess {
     );
   }
 
-  /** Runs a TypeScript entry point of this repo in one node process. */
+  /** Runs the compiled `conveyor` CLI (dist/src/cli/main.js) with plain node, as users do. */
+  static conveyor(name: string, args: string[], env: NodeJS.ProcessEnv, logFile?: string): ManagedProcess {
+    return ManagedProcess.compiled(name, "src/cli/main.ts", args, env, logFile);
+  }
+
+  /** Runs the compiled JavaScript of one of this repo's entry points (named by its source path). */
+  static compiled(
+    name: string,
+    script: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    logFile?: string,
+  ): ManagedProcess {
+    return ManagedProcess.node(name, [compiledPath(script), ...args], env, logFile);
+  }
+
+  /**
+   * Runs a TypeScript script through tsx's require hook, in one node process: for scripts that
+   * are not part of the build (test stages under e2e/, bench drivers).
+   */
   static typescript(
     name: string,
     script: string,
@@ -74,11 +108,25 @@ export class ManagedProcess {
     env: NodeJS.ProcessEnv,
     logFile?: string,
   ): ManagedProcess {
+    return ManagedProcess.node(
+      name,
+      ["--require", tsxRequire(), path.join(REPO_ROOT, script), ...args],
+      env,
+      logFile,
+    );
+  }
+
+  private static node(
+    name: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    logFile?: string,
+  ): ManagedProcess {
+    // Our own processes stop when this one dies, even by SIGKILL (src/cli/signals.ts exitWithParent).
     return new ManagedProcess(
       name,
       process.execPath,
-      ["--require", TSX_REQUIRE, path.join(REPO_ROOT, script), ...args],
-      // Our own processes stop when this one dies, even by SIGKILL (src/cli/signals.ts exitWithParent).
+      args,
       { ...env, [PARENT_PID_ENV]: String(process.pid) },
       logFile,
     );

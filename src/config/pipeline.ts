@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import Ajv, { type ErrorObject } from "ajv";
+import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import YAML from "yaml";
 import pipelineSchema from "../../schemas/pipeline.schema.json";
 import { builtinKindOf, builtinKinds, builtinNames, findBuiltin } from "../builtins/registry";
@@ -44,7 +44,15 @@ export interface SettingsBlock {
   maxInFlightBytes: number;
   maxRecordBytes: number;
   stageTimeoutMs: number;
+  /**
+   * "key": records with the same key are never in flight together, so every
+   * stage sees each key's records in source order (across retries, failover
+   * and scale-out); "none" (default): as many in flight as credits allow.
+   */
+  ordering: Ordering;
 }
+
+export type Ordering = "none" | "key";
 
 /** Everything the data path needs to run a pipeline: `settings` and the retry policy, defaults filled in. */
 export interface PipelineSettings extends SettingsBlock {
@@ -67,6 +75,7 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
   maxInFlightBytes: 64 * 1024 * 1024,
   maxRecordBytes: 4 * 1024 * 1024,
   stageTimeoutMs: 30_000,
+  ordering: "none",
   retry: DEFAULT_RETRY,
 };
 
@@ -84,8 +93,10 @@ export interface PlannedStage {
   deadLetter?: true;
 }
 
-const ajv = new Ajv(AJV_OPTIONS);
-const validateSchema = ajv.compile<PipelineSpec>(pipelineSchema);
+/** Compiled on first use: a sidecar imports this module for its settings and never validates a pipeline. */
+let compiled: ValidateFunction<PipelineSpec> | undefined;
+const pipelineValidator = (): ValidateFunction<PipelineSpec> =>
+  (compiled ??= new Ajv(AJV_OPTIONS).compile<PipelineSpec>(pipelineSchema));
 
 export function stageName(ref: StageRef): string {
   return ref.stage ?? ref.name ?? ref.builtin ?? "";
@@ -224,6 +235,7 @@ function parseWith(
   }
   const problems: string[] = [];
   const resolved = resolve(raw, problems);
+  const validateSchema = pipelineValidator();
   if (!validateSchema(resolved)) {
     for (const e of validateSchema.errors ?? []) problems.push(pipelineAjvError(e));
   } else {

@@ -398,8 +398,8 @@ describe("serveSource", () => {
     expect(s.records().map(withoutTime)).toEqual(
       [0, 1, 2, 3, 4, 5, 6, 7].map((i) => withoutTime(generatorRecord(i, { payloadBytes: 10 }))),
     );
-    // Cursors are the generator's: position after the last record of each response.
-    expect(s.items.at(-1)!.cursor).toBe("8");
+    // Cursors are the generator's: each names the last record of its response (stages.proto).
+    expect(s.items.at(-1)!.cursor).toBe("7");
     s.call.end();
     expect((await s.status).code).toBe(grpc.status.OK);
   });
@@ -417,8 +417,8 @@ describe("serveSource", () => {
 
     const second = await open(server, { pipeline: "p", credits: 4 });
     await waitFor(() => second.records().length >= 4);
-    // gen-5..gen-7 were sent before but never acked: they come again, then new ones.
-    expect(ids(second.records())).toEqual(["gen-5", "gen-6", "gen-7", "gen-8"]);
+    // The ack of "5" covers gen-0..gen-5; gen-6 and gen-7 were sent but never acked: they come again, then new ones.
+    expect(ids(second.records())).toEqual(["gen-6", "gen-7", "gen-8", "gen-9"]);
     second.call.end();
     await second.status;
 
@@ -431,7 +431,8 @@ describe("serveSource", () => {
   });
 
   test("initialCursor is where a reader starts when nothing was acked", async () => {
-    const spy = spySource({ initialCursor: (ctx) => (ctx.pipeline === "late" ? "100" : "") });
+    // A cursor names the last record already delivered: "99" starts the read at gen-100.
+    const spy = spySource({ initialCursor: (ctx) => (ctx.pipeline === "late" ? "99" : "") });
     const server = await track(serveSource(0, spy.source, { name: "gen" }));
     const s = await open(server, { pipeline: "late", credits: 2 });
     await waitFor(() => s.records().length >= 2);

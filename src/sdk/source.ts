@@ -380,14 +380,15 @@ export function generatorSource(opts: GeneratorOptions = {}): SourceHandler {
   const base = payloadBase(opts.payloadBytes ?? 1000);
   return {
     read: async ({ after, max }) => {
-      const start = after === "" ? 0 : Number(after);
+      // The cursor names the last record sent (the contract in stages.proto): resume after it.
+      const start = after === "" ? 0 : Number(after) + 1;
       if (!Number.isSafeInteger(start) || start < 0) {
         throw new StageError(`generator: invalid cursor ${JSON.stringify(after)}`, { retryable: false });
       }
       const end = opts.count === undefined ? start + max : Math.min(start + max, opts.count);
       const records: Record[] = [];
       for (let i = start; i < end; i++) records.push(generatorRecord(i, opts, base));
-      return { records, cursor: String(Math.max(start, end)) };
+      return { records, cursor: records.length > 0 ? String(end - 1) : after };
     },
   };
 }

@@ -111,7 +111,16 @@ const CASES: Array<[string, () => object, (m: never) => Buffer, (b: Buffer) => o
   ],
   [
     "ForwardAck",
-    () => ({ batchId: 11, credits: 1, error: text(), retryable: random() < 0.5, code: text() }),
+    () => ({
+      batchId: 11,
+      credits: 1,
+      error: text(),
+      retryable: random() < 0.5,
+      code: text(),
+      written: Math.floor(random() * 3) * 1000,
+      filtered: Math.floor(random() * 2) * 7,
+      deadLettered: Math.floor(random() * 2) * 300,
+    }),
     wire.encodeForwardAck,
     wire.decodeForwardAck,
   ],

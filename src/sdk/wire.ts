@@ -756,6 +756,9 @@ export interface ForwardAckMsg {
   error: string;
   retryable: boolean;
   code: string;
+  written: number;
+  filtered: number;
+  deadLettered: number;
 }
 
 type In<T> = { [K in keyof T]?: T[K] | null };
@@ -947,7 +950,10 @@ const forwardBatchDecoder = (readRecord: RecordReader) =>
   });
 export const decodeForwardBatch = forwardBatchDecoder(readRecord);
 
-/** ForwardAck { uint64 batch_id = 1; uint32 credits = 2; string error = 3; bool retryable = 4; string code = 5; } */
+/**
+ * ForwardAck { uint64 batch_id = 1; uint32 credits = 2; string error = 3; bool retryable = 4; string code = 5;
+ *              uint32 written = 6; uint32 filtered = 7; uint32 dead_lettered = 8; }
+ */
 export function encodeForwardAck(m: In<ForwardAckMsg>): Buffer {
   const batchId = toInt(m.batchId);
   const credits = toInt(m.credits);
@@ -956,12 +962,18 @@ export function encodeForwardAck(m: In<ForwardAckMsg>): Buffer {
   const retryable = Boolean(m.retryable);
   const code = m.code ?? "";
   const codeLen = utf8Length(code);
+  const written = toInt(m.written);
+  const filtered = toInt(m.filtered);
+  const deadLettered = toInt(m.deadLettered);
   const w = new Writer(
     uintFieldSize(batchId) +
       uintFieldSize(credits) +
       (errorLen > 0 ? ldSize(errorLen) : 0) +
       (retryable ? 2 : 0) +
-      (codeLen > 0 ? ldSize(codeLen) : 0),
+      (codeLen > 0 ? ldSize(codeLen) : 0) +
+      uintFieldSize(written) +
+      uintFieldSize(filtered) +
+      uintFieldSize(deadLettered),
   );
   writeUint(w, 0x08, batchId);
   writeUint(w, 0x10, credits);
@@ -971,17 +983,32 @@ export function encodeForwardAck(m: In<ForwardAckMsg>): Buffer {
     w.byte(1);
   }
   writeStringField(w, 0x2a, code, codeLen);
+  writeUint(w, 0x30, written);
+  writeUint(w, 0x38, filtered);
+  writeUint(w, 0x40, deadLettered);
   return w.done();
 }
 
 export const decodeForwardAck = decoder((r): ForwardAckMsg => {
-  const m: ForwardAckMsg = { batchId: 0, credits: 0, error: "", retryable: false, code: "" };
+  const m: ForwardAckMsg = {
+    batchId: 0,
+    credits: 0,
+    error: "",
+    retryable: false,
+    code: "",
+    written: 0,
+    filtered: 0,
+    deadLettered: 0,
+  };
   r.fields((no, wt) => {
     if (no === 1 && wt === 0) m.batchId = r.varint();
     else if (no === 2 && wt === 0) m.credits = r.varint() >>> 0;
     else if (no === 3 && wt === 2) m.error = r.string();
     else if (no === 4 && wt === 0) m.retryable = r.bool();
     else if (no === 5 && wt === 2) m.code = r.string();
+    else if (no === 6 && wt === 0) m.written = r.varint() >>> 0;
+    else if (no === 7 && wt === 0) m.filtered = r.varint() >>> 0;
+    else if (no === 8 && wt === 0) m.deadLettered = r.varint() >>> 0;
     else r.skip(wt);
   });
   return m;

@@ -7,7 +7,7 @@
  * Every problem is reported at once (CONFIG_INVALID, details.problems).
  */
 import * as fs from "node:fs";
-import Ajv from "ajv";
+import Ajv, { type ValidateFunction } from "ajv";
 import YAML from "yaml";
 import mirrorSchema from "../../../schemas/mirror.schema.json";
 import { AJV_OPTIONS, formatAjvError, interpolate } from "../../config/config-file";
@@ -69,9 +69,12 @@ export interface MirrorPlan {
   destination: DestinationSpec;
 }
 
-const ajv = new Ajv(AJV_OPTIONS);
 /** schemas/mirror.schema.json compiled as MirrorFileConfig's validator (config.test.ts keeps them in step). */
-export const validateMirrorFileConfig = ajv.compile<MirrorFileConfig>(mirrorSchema);
+let compiled: ValidateFunction<MirrorFileConfig> | undefined;
+/** The committed schema's validator, compiled on first use (not when a sidecar merely loads the registry). */
+export function mirrorFileConfigValidator(): ValidateFunction<MirrorFileConfig> {
+  return (compiled ??= new Ajv(AJV_OPTIONS).compile<MirrorFileConfig>(mirrorSchema));
+}
 
 function brokers(value: string | string[]): string[] {
   const list = Array.isArray(value) ? value : value.split(",");
@@ -171,6 +174,7 @@ export function mirrorPlansFrom(
 ): MirrorPlan[] {
   const problems: string[] = [];
   const interpolated = interpolate(raw, env, problems);
+  const validateMirrorFileConfig = mirrorFileConfigValidator();
   if (!validateMirrorFileConfig(interpolated)) {
     for (const e of validateMirrorFileConfig.errors ?? []) {
       if (e.keyword === "if") continue; // the failing `then` says what is missing

@@ -1,6 +1,15 @@
-/** Small kafkajs pieces the mirror shares: its log lines in pino, and a one-partition group assigner. */
-import { AssignerProtocol, logLevel, type PartitionAssigner } from "kafkajs";
+/**
+ * Small kafkajs pieces the mirror shares: kafkajs itself, loaded on first use (a sidecar loads it only
+ * once a Kafka mirror is placed on it), its log lines in pino, and a one-partition group assigner.
+ */
+import type { logLevel, PartitionAssigner } from "kafkajs";
 import type { Logger } from "../../telemetry/log";
+
+/** The kafkajs module, required on first call rather than when this file loads. */
+export function kafkajs(): typeof import("kafkajs") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a Kafka client is made
+  return require("kafkajs") as typeof import("kafkajs");
+}
 
 /** kafkajs log lines into our pino logger (warnings and errors only). */
 export function kafkaLogCreator(
@@ -8,6 +17,7 @@ export function kafkaLogCreator(
 ): () => (entry: { level: logLevel; log: { message: string } }) => void {
   return () =>
     ({ level, log: entry }) => {
+      const { logLevel } = kafkajs();
       const { message, ...rest } = entry;
       if (level === logLevel.ERROR) log.error({ kafkajs: rest }, `kafkajs: ${message}`);
       else if (level === logLevel.WARN) log.warn({ kafkajs: rest }, `kafkajs: ${message}`);
@@ -31,6 +41,7 @@ export function singlePartitionAssigner(
   claim: () => PartitionClaim = () => ({ holds: false, sinceMs: 0 }),
 ): PartitionAssigner {
   const name = "ConveyorMirrorAssigner";
+  const { AssignerProtocol } = kafkajs();
   return () => ({
     name,
     version: 2,
@@ -67,6 +78,7 @@ export function singlePartitionAssigner(
 
 function decodeClaim(metadata: Buffer): PartitionClaim {
   try {
+    const { AssignerProtocol } = kafkajs();
     const parsed = JSON.parse(AssignerProtocol.MemberMetadata.decode(metadata)?.userData.toString() ?? "") as
       Partial<PartitionClaim> | undefined;
     return { holds: parsed?.holds === true, sinceMs: Number(parsed?.sinceMs ?? Number.MAX_SAFE_INTEGER) };

@@ -7,8 +7,6 @@ import { createLogger, type Logger } from "../../telemetry/log";
 import type { DestinationSpec, MirrorPlan } from "./config";
 import type { PartitionDestination } from "./destination";
 import { FilesystemSegmentStore } from "./destination-filesystem";
-import { KafkaDestination } from "./destination-kafka";
-import { S3SegmentStore } from "./destination-s3";
 import { SegmentDestination } from "./destination-segments";
 import { MirrorError } from "./mirror-error";
 import { PartitionMirror, type PartitionMirrorOptions } from "./partition-mirror";
@@ -24,7 +22,10 @@ export function createDestination(
       return new SegmentDestination(
         new FilesystemSegmentStore(spec.root ?? ".", plan.destinationName, plan.partition),
       );
-    case "s3":
+    case "s3": {
+      // The AWS SDK loads only when an S3 destination is made (a sidecar without one never loads it).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { S3SegmentStore } = require("./destination-s3") as typeof import("./destination-s3");
       return new SegmentDestination(
         new S3SegmentStore({
           bucket: spec.bucket ?? "",
@@ -35,7 +36,10 @@ export function createDestination(
           ...(spec.region !== undefined ? { region: spec.region } : {}),
         }),
       );
-    case "kafka":
+    }
+    case "kafka": {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- kafkajs loads with it
+      const { KafkaDestination } = require("./destination-kafka") as typeof import("./destination-kafka");
       return new KafkaDestination({
         brokers: spec.bootstrapServers,
         topic: plan.destinationName,
@@ -46,6 +50,7 @@ export function createDestination(
         clientId: `conveyor-mirror-${plan.name}-target`,
         log,
       });
+    }
   }
 }
 

@@ -17,7 +17,7 @@
  * mirror's consumer group is joined only as a lease (group-lease.ts), so two
  * processes with the same config do not both copy; records never go through it.
  */
-import { Kafka, logLevel } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import type { Logger } from "../../telemetry/log";
 import { Backoff, sleep } from "../../backoff";
 import { PartitionLease } from "./group-lease";
@@ -33,7 +33,7 @@ import {
   recordsOf,
   type PartitionFetch,
 } from "./kafka-fetch-protocol";
-import { kafkaLogCreator } from "./kafkajs-support";
+import { kafkajs, kafkaLogCreator } from "./kafkajs-support";
 import type { MirrorRecord } from "./record-line";
 
 export interface Watermarks {
@@ -95,6 +95,7 @@ export class KafkaPartitionSource implements PartitionSource {
   private loop: Promise<void> | undefined;
 
   constructor(private readonly options: KafkaSourceOptions) {
+    const { Kafka, logLevel } = kafkajs();
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,

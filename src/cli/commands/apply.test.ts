@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startRouter, type RunningRouter } from "../../../router/main";
+import { inProcessRouterConfig } from "../../../router/test-router";
 import { AdminApi } from "../admin-client";
 import { applyCommand } from "./apply";
 
@@ -11,14 +12,7 @@ describe("conveyor apply", () => {
 
   beforeEach(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-apply-"));
-    router = await startRouter({
-      host: "127.0.0.1",
-      port: 0,
-      store: "memory",
-      heartbeatIntervalSecs: 5,
-      deadAfterMissed: 3,
-      metricsPort: 0,
-    });
+    router = await startRouter(inProcessRouterConfig());
   });
   afterEach(async () => {
     delete process.env.CONVEYOR_TEST_APPLIER_DIR;

@@ -8,6 +8,9 @@ export interface ForwardAck {
   'error'?: (string);
   'retryable'?: (boolean);
   'code'?: (string);
+  'written'?: (number);
+  'filtered'?: (number);
+  'deadLettered'?: (number);
 }
 
 export interface ForwardAck__Output {
@@ -16,4 +19,7 @@ export interface ForwardAck__Output {
   'error': (string);
   'retryable': (boolean);
   'code': (string);
+  'written': (number);
+  'filtered': (number);
+  'deadLettered': (number);
 }

@@ -6,6 +6,8 @@ export interface InjectRecord {
   'key'?: (string);
   'valueJson'?: (string);
   'headers'?: ({[key: string]: string});
+  'value'?: (Buffer | Uint8Array | string);
+  '_value'?: "value";
 }
 
 export interface InjectRecord__Output {
@@ -13,4 +15,6 @@ export interface InjectRecord__Output {
   'key': (string);
   'valueJson': (string);
   'headers': ({[key: string]: string});
+  'value'?: (Buffer);
+  '_value'?: "value";
 }

@@ -4,9 +4,13 @@
 export interface InjectResponse {
   'delivered'?: (number);
   'ids'?: (string)[];
+  'filtered'?: (number);
+  'deadLettered'?: (number);
 }
 
 export interface InjectResponse__Output {
   'delivered': (number);
   'ids': (string)[];
+  'filtered': (number);
+  'deadLettered': (number);
 }

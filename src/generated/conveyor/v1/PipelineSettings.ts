@@ -10,6 +10,7 @@ export interface PipelineSettings {
   'maxRecordBytes'?: (number);
   'stageTimeoutMs'?: (number);
   'retry'?: (_conveyor_v1_RetryPolicy | null);
+  'ordering'?: (string);
 }
 
 export interface PipelineSettings__Output {
@@ -19,4 +20,5 @@ export interface PipelineSettings__Output {
   'maxRecordBytes': (number);
   'stageTimeoutMs': (number);
   'retry': (_conveyor_v1_RetryPolicy__Output | null);
+  'ordering': (string);
 }
