@@ -76,9 +76,9 @@ export class SourceRunners {
   apply({ table, newSession }: TableChange): void {
     if (this.stopped) return;
     const wanted = wantedSources(table);
-    const before = this.wanted;
     this.wanted = wanted;
-    for (const key of new Set([...before.keys(), ...wanted.keys(), ...this.running.keys()])) {
+    // A queued start checks `this.wanted` when it runs, so only what runs or is wanted needs a step.
+    for (const key of new Set([...wanted.keys(), ...this.running.keys()])) {
       const running = this.running.get(key);
       const want = wanted.get(key);
       if (running ? running.wanted.signature === want?.signature : want === undefined) continue;
