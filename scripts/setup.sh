@@ -366,6 +366,30 @@ install_deb_tools() {
 # ---------------------------------------------------------------- postgresql (the sling built-in's tests)
 # Debian's server binaries under /usr/lib/postgresql/<version>/bin; src/testing/postgres.ts starts a
 # private server from them (own data dir, free port). Installing a system package needs root.
+install_chromium() {
+  if [[ -x /usr/bin/chromium ]]; then
+    say "chromium present (/usr/bin/chromium)"
+    return
+  fi
+  if [[ $(id -u) != 0 ]]; then
+    die "Chromium is not installed (no /usr/bin/chromium; the console e2e test drives it); as root run: apt-get install -y chromium"
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "Chromium is not installed and apt-get is not available to install it"
+  note "installing Debian's chromium with apt-get (first time only; the console e2e test drives it headless)"
+  local log
+  log="$(mktemp)"
+  if ! run_logged "$log" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium &&
+    ! { refresh_apt_lists &&
+      run_logged "$log" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }; then
+    [[ $QUIET == 0 ]] || cat "$log" >&2
+    rm -f "$log"
+    die "apt-get install chromium failed (output above)"
+  fi
+  rm -f "$log"
+  [[ -x /usr/bin/chromium ]] || die "chromium installed but there is no /usr/bin/chromium"
+  note "installed chromium ($(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium))"
+}
+
 install_postgres() {
   local initdb
   initdb="$(compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -1 || true)"
@@ -410,6 +434,7 @@ main() {
   install_sling
   install_deb_tools
   install_postgres
+  install_chromium
   for v in "${NODE_LINES[@]}"; do install_node_line "$v"; done
   say "done; tools in $BIN"
 }

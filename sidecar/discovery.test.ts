@@ -15,6 +15,7 @@ import { startGrpcServer } from "../src/grpc/server";
 import { PROTO_DIR, PROTO_LOADER_OPTIONS, v1 } from "../src/proto";
 import { createLogger } from "../src/telemetry/log";
 import { metrics } from "../src/telemetry/metrics";
+import { ReflectionError } from "./reflection-client";
 import {
   startGarbageServer,
   startHttp1Server,
@@ -428,9 +429,12 @@ describe("kind rules", () => {
     expect(hasDescribe([m("Describe", "acme.Req", "conveyor.v1.StageInfo", false)])).toBe(false);
   });
 
-  test("reflection errors keep their gRPC code only in the message", () => {
-    const wrapped = new Error(String(Object.assign(new Error("12 UNIMPLEMENTED: nope"), { code: 12 })));
-    expect(reflectionErrorCode(wrapped)).toBe(grpc.status.UNIMPLEMENTED);
+  test("reflection errors give their gRPC code: call errors and error answers alike", () => {
+    const callError = Object.assign(new Error("12 UNIMPLEMENTED: nope"), { code: 12 });
+    expect(reflectionErrorCode(callError)).toBe(grpc.status.UNIMPLEMENTED);
+    expect(reflectionErrorCode(new ReflectionError(grpc.status.NOT_FOUND, "Symbol not found: x"))).toBe(
+      grpc.status.NOT_FOUND,
+    );
     expect(reflectionErrorCode(new Error("Symbol not found: x"))).toBeUndefined();
   });
 });

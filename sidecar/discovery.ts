@@ -30,7 +30,6 @@
  *  Never stages: grpc.health.v1.Health, grpc.reflection.*, conveyor.v1.DataPlane/Router/Admin.
  */
 import * as grpc from "@grpc/grpc-js";
-import { GrpcReflection } from "grpc-js-reflection-client";
 import { ConveyorError } from "../src/errors";
 import type { LocalService__Output } from "../src/generated/conveyor/v1/LocalService";
 import type { StageInfo__Output } from "../src/generated/conveyor/v1/StageInfo";
@@ -38,6 +37,7 @@ import { SERVICE, STAGE_CHANNEL_OPTIONS, v1 } from "../src/proto";
 import { STAGE_KIND_TO_PROTO, STAGE_KINDS, stageKindFromProto, type StageKind } from "../src/stages/contract";
 import { createLogger, type Logger } from "../src/telemetry/log";
 import { metrics } from "../src/telemetry/metrics";
+import { ReflectionClient } from "./reflection-client";
 
 export const DEFAULT_SCAN_TIMEOUT_MS = 1500;
 export const DEFAULT_SCAN_CONCURRENCY = 32;
@@ -217,11 +217,6 @@ async function scanPort(
   }
 }
 
-/** The private channel-owning client inside GrpcReflection, which the library never closes. */
-function reflectionChannel(reflection: GrpcReflection): grpc.Client {
-  return (reflection as unknown as { client: grpc.Client }).client;
-}
-
 /** The conveyor Describe method, identical on every stage service; used to call it on any service name. */
 const DESCRIBE = v1.Transform.service.Describe;
 
@@ -242,7 +237,7 @@ const TRANSIENT_CODES: ReadonlySet<grpc.status> = new Set([
 
 /** One port's work; every call shares one deadline, and close() releases every channel opened. */
 class PortProbe {
-  private readonly opened: GrpcReflection[] = [];
+  private readonly opened: ReflectionClient[] = [];
 
   constructor(
     private readonly endpoint: string,
@@ -262,37 +257,32 @@ class PortProbe {
   }
 
   close(): void {
-    for (const r of this.opened) reflectionChannel(r).close();
+    for (const r of this.opened) r.close();
   }
 
-  private open(version: "v1" | "v1alpha"): GrpcReflection {
-    const reflection = new GrpcReflection(
-      this.endpoint,
-      grpc.credentials.createInsecure(),
-      STAGE_CHANNEL_OPTIONS,
-      version,
-    );
+  private open(version: "v1" | "v1alpha"): ReflectionClient {
+    const reflection = new ReflectionClient(this.endpoint, version, STAGE_CHANNEL_OPTIONS);
     this.opened.push(reflection);
     return reflection;
   }
 
   /** Reflection v1 first; older servers only speak v1alpha. */
-  private async listServices(): Promise<{ reflection: GrpcReflection; services: string[] }> {
+  private async listServices(): Promise<{ reflection: ReflectionClient; services: string[] }> {
     const v1Reflection = this.open("v1");
     try {
       return {
         reflection: v1Reflection,
-        services: await v1Reflection.listServices("*", { deadline: this.deadline }),
+        services: await v1Reflection.listServices(this.deadline),
       };
     } catch (err) {
       if (reflectionErrorCode(err) !== grpc.status.UNIMPLEMENTED) throw err;
     }
     const alpha = this.open("v1alpha");
-    return { reflection: alpha, services: await alpha.listServices("*", { deadline: this.deadline }) };
+    return { reflection: alpha, services: await alpha.listServices(this.deadline) };
   }
 
   private async inspect(
-    reflection: GrpcReflection,
+    reflection: ReflectionClient,
     service: string,
   ): Promise<LocalService__Output | undefined> {
     let kind = kindFromServiceName(service);
@@ -350,9 +340,9 @@ class PortProbe {
    * reflected descriptors. (listMethods() would give only short message
    * names, so a look-alike acme.ProcessRequest could pass for conveyor's.)
    */
-  private async methodsOf(reflection: GrpcReflection, service: string): Promise<MethodShape[]> {
-    const descriptor = await reflection.getDescriptorBySymbol(service, { deadline: this.deadline });
-    const svc = descriptor.getProtobufJsRoot().lookupService(service);
+  private async methodsOf(reflection: ReflectionClient, service: string): Promise<MethodShape[]> {
+    const root = await reflection.rootOf(service, this.deadline);
+    const svc = root.lookupService(service);
     svc.resolveAll();
     return svc.methodsArray.map((m) => ({
       name: m.name,
@@ -364,9 +354,9 @@ class PortProbe {
   }
 
   /** Describe on the reflection channel (same connection), under the port's deadline. */
-  private describe(reflection: GrpcReflection, service: string): Promise<DescribeOutcome> {
+  private describe(reflection: ReflectionClient, service: string): Promise<DescribeOutcome> {
     return new Promise((resolve) => {
-      reflectionChannel(reflection).makeUnaryRequest(
+      reflection.client.makeUnaryRequest(
         `/${service}/Describe`,
         DESCRIBE.requestSerialize,
         DESCRIBE.responseDeserialize,
@@ -389,17 +379,11 @@ class PortProbe {
   }
 }
 
-/**
- * grpc-js-reflection-client wraps every failure in `new ReflectionRequestException(err)`,
- * which keeps only String(err) = "Error: <code> <NAME>: <details>" as the message.
- * The numeric code is recovered from there; it is the only place it survives.
- */
+/** The gRPC code of a failed reflection call (a ServiceError or a ReflectionError), if it has one. */
 export function reflectionErrorCode(err: unknown): grpc.status | undefined {
   if (!(err instanceof Error)) return undefined;
-  const direct = (err as Partial<grpc.ServiceError>).code;
-  if (typeof direct === "number") return direct;
-  const m = /^(?:Error: )?(\d+) [A-Z_]+: /.exec(err.message);
-  return m ? (Number(m[1]) as grpc.status) : undefined;
+  const code = (err as Partial<grpc.ServiceError>).code;
+  return typeof code === "number" ? code : undefined;
 }
 
 function stripDot(name: string): string {
