@@ -226,3 +226,25 @@ export function checkSecurityConfig<C extends SecurityConfig>(c: C): C {
     );
   return c;
 }
+
+/** What a CLI client presents to the router or a sidecar (`conveyor apply|status|dlq`). */
+export interface ClientSecurityConfig {
+  /** CA that signed the server's certificate: turns TLS on. */
+  cacert?: string;
+  /** Client certificate and key, for mutual TLS. */
+  cert?: string;
+  key?: string;
+  /** Sent as `authorization: Bearer <token>`. */
+  token?: string;
+}
+
+export function clientSecurityOptions(): Option[] {
+  return [
+    new Option("--cacert <file>", "PEM CA of the server's certificate (turns TLS on)").env("CONVEYOR_CACERT"),
+    new Option("--cert <file>", "PEM client certificate (mutual TLS)").env("CONVEYOR_CERT"),
+    new Option("--key <file>", "PEM private key of --cert").env("CONVEYOR_KEY"),
+    new Option("--token <token>", "bearer token (admin or data-plane); prefer the env var").env(
+      "CONVEYOR_TOKEN",
+    ),
+  ];
+}

@@ -187,21 +187,21 @@ export function decide(path: string, presented: Presented, policy: AuthPolicy): 
       allowed: false,
       code: "PERMISSION_DENIED",
       reason: "wrong_role",
-      message: `${method} needs a ${need} credential; the caller is ${candidates.map(describeIdentity).join(" and ")}`,
+      message: `${method} needs ${article(need)} ${need} credential; the caller is ${candidates.map(describeIdentity).join(" and ")}`,
     };
   if (token === "bad_token")
     return {
       allowed: false,
       code: "UNAUTHENTICATED",
       reason: "bad_token",
-      message: `${method} needs a ${need} credential; the bearer token presented is not valid`,
+      message: `${method} needs ${article(need)} ${need} credential; the bearer token presented is not valid`,
     };
   return {
     allowed: false,
     code: "UNAUTHENTICATED",
     reason: "no_credentials",
     message:
-      `${method} needs a ${need} credential: a client certificate from the cluster's CA ` +
+      `${method} needs ${article(need)} ${need} credential: a client certificate from the cluster's CA ` +
       `or an "authorization: Bearer <token>" header`,
   };
 }
@@ -237,6 +237,10 @@ export function checkSidecarIdentity(
         (claimed.namespace !== undefined ? ` in namespace "${claimed.namespace}"` : ""),
     };
   return { allowed: true, identity };
+}
+
+function article(role: Role): string {
+  return role === "admin" ? "an" : "a";
 }
 
 export function describeIdentity(identity: Identity): string {
