@@ -16,7 +16,7 @@ import { applyPipeline } from "../src/cli/admin-client";
 import { clientConnection, PLAINTEXT, type ClientConnection } from "../src/cli/client-credentials";
 import { LocalCluster } from "../src/cluster/local-cluster";
 import { DEFAULT_SETTINGS } from "../src/config/pipeline";
-import { makeCa, makeLeaf } from "../e2e/harness/certs";
+import { makeCa, makeLeaf } from "../src/testing/certs";
 import { freePortBlock } from "../e2e/harness/ports";
 import { measureRun, type NamedProcess, type VariantOptions, type VariantResult } from "./stats";
 

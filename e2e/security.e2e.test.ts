@@ -23,7 +23,7 @@ import { CONVEYOR_MAIN } from "../src/cluster/managed-process";
 import { deadlineIn, v1 } from "../src/proto";
 import { toolPath } from "../src/testing/tools";
 import type { ForwardAck__Output } from "../src/generated/conveyor/v1/ForwardAck";
-import { makeCa, makeLeaf, type Ca, type CertFiles } from "./harness/certs";
+import { makeCa, makeLeaf, type Ca, type CertFiles } from "../src/testing/certs";
 import { fetchMetrics, sumSamples } from "./harness/metrics";
 import { countLines, eventually, readSinkFile } from "./harness/pipeline";
 import { freePortBlock } from "./harness/ports";
