@@ -128,6 +128,10 @@ describe("security: mTLS, identities, rotation", () => {
   let procB: Started;
   const leaf = (stem: string, uri: string | undefined, ips: string[]): CertFiles =>
     makeLeaf(ca, { stem, ...(uri ? { uri } : {}), ips, dns: ["localhost"] });
+  const sidecarCert = (id: string): CertFiles => ({
+    cert: path.join(certDir, `sidecar-${id}.crt`),
+    key: path.join(certDir, `sidecar-${id}.key`),
+  });
   const tlsEnv = (l: CertFiles): NodeJS.ProcessEnv => ({
     TLS_CERT_FILE: l.cert,
     TLS_KEY_FILE: l.key,
@@ -253,6 +257,17 @@ describe("security: mTLS, identities, rotation", () => {
     asA.close();
     expect(impostor).toMatchObject({ code: grpc.status.PERMISSION_DENIED });
     expect((impostor as Status).details).toContain('cannot act as sidecar "c"');
+
+    // A heartbeat stream as another sidecar is refused too.
+    const hbClient = new v1.Router(router, credentials(ca.cert, sidecarCert("a")));
+    const hb = await new Promise<Status>((resolve) => {
+      const call = hbClient.heartbeat({ deadline: deadlineIn(5000) });
+      call.on("data", () => undefined);
+      call.on("error", (err: grpc.ServiceError) => resolve({ code: err.code, details: err.details }));
+      call.write({ sidecarId: "b", services: [], stages: [], sources: [] });
+    });
+    hbClient.close();
+    expect(hb).toMatchObject({ code: grpc.status.PERMISSION_DENIED });
 
     const admin = new v1.Admin(router, credentials(ca.cert));
     const sidecars = await unary<{ sidecars: Array<{ sidecarId: string }> }>((cb) =>
@@ -408,5 +423,86 @@ describe("security: mTLS, identities, rotation", () => {
     ]).catch((err: { stderr: string; code: number }) => err);
     expect(refused).toMatchObject({ code: 1 });
     expect((refused as { stderr: string }).stderr).toContain("needs an admin credential");
+  });
+});
+
+describe("security: tokens without TLS", () => {
+  const HOST_R = "127.0.72.1";
+  const HOST_A = "127.0.72.2";
+  const HOST_B = "127.0.72.3";
+  const REGISTRATION_TOKEN = "registration-token-0123456789";
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-security-tokens-"));
+  const cluster = new LocalCluster(dir);
+  let base = 0;
+
+  afterAll(async () => {
+    await cluster.stopAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("registers and forwards with the registration token; a sidecar without it never joins", async () => {
+    base = await freePortBlock([HOST_R, HOST_A, HOST_B], 12);
+    const router = `${HOST_R}:${base}`;
+    const discovery = { discoveryStartPort: base + 2, discoveryEndPort: base + 11 };
+    await cluster.startRouter({
+      host: HOST_R,
+      port: base,
+      heartbeatIntervalSecs: 1,
+      env: { REGISTRATION_TOKEN, ADMIN_TOKEN },
+    });
+    await cluster.startStage({ kind: "transform", name: "enrich", host: HOST_B, port: base + 2 });
+    await cluster.startStage({ kind: "sink", name: "out", host: HOST_B, port: base + 3, dir });
+    await cluster.startStage({ kind: "source", name: "gen", host: HOST_A, port: base + 2, count: 2000 });
+    await cluster.startSidecar({
+      id: "a",
+      host: HOST_A,
+      port: base + 1,
+      router,
+      env: { REGISTRATION_TOKEN },
+      ...discovery,
+    });
+    await cluster.startSidecar({
+      id: "b",
+      host: HOST_B,
+      port: base + 1,
+      router,
+      env: { REGISTRATION_TOKEN },
+      ...discovery,
+    });
+    // Pod C has no token: it serves, but the router refuses it.
+    const c = await cluster.startSidecar({ id: "c", host: HOST_R, port: base + 1, router, ...discovery });
+    const admin = new v1.Admin(router, grpc.credentials.createInsecure());
+    try {
+      const applied = await unary((cb) =>
+        admin.applyPipeline(
+          { definition: PIPELINE },
+          bearer(ADMIN_TOKEN),
+          { deadline: deadlineIn(5000) },
+          cb,
+        ),
+      );
+      expect(applied).not.toHaveProperty("code");
+      const sinkFile = path.join(dir, "out.ndjson");
+      // gen on a → enrich and out on b: every record crossed a peer hop that needs the token.
+      await eventually(
+        () => countLines(sinkFile) >= 2000,
+        30_000,
+        () => `${countLines(sinkFile)} of 2000 records arrived`,
+      );
+      expect(c.process.output()).toContain("the router refused this sidecar's credentials");
+      const sidecars = await unary<{ sidecars: Array<{ sidecarId: string }> }>((cb) =>
+        admin.listSidecars({}, bearer(ADMIN_TOKEN), { deadline: deadlineIn(5000) }, cb),
+      );
+      expect("sidecars" in sidecars && sidecars.sidecars.map((s) => s.sidecarId).sort()).toEqual(["a", "b"]);
+      // Without the token, the same Forward a peer makes is refused.
+      const refused = await forwardOnce(`${HOST_B}:${base + 1}`, grpc.credentials.createInsecure(), {
+        pipeline: "sec",
+        stageIndex: 1,
+        generation: 1,
+      });
+      expect(refused).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    } finally {
+      admin.close();
+    }
   });
 });
