@@ -17,7 +17,6 @@ import { registry } from "../telemetry/metrics";
 import {
   ROLES,
   decide,
-  describeIdentity,
   identify,
   methodLabel,
   type AuthPolicy,
@@ -124,8 +123,6 @@ export class Auth {
     this.log.warn({ method: path, peer, code: decision.code, reason: decision.reason }, decision.message);
   }
 }
-
-export { describeIdentity };
 
 /** A client interceptor adding `authorization: Bearer <token>` to every call (none without a token). */
 export function bearer(token: string | undefined): grpc.Interceptor[] {
