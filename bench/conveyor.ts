@@ -7,11 +7,16 @@
  *
  * gen → enrich → out applied through the router's Admin API, so every record
  * crosses the peer hop A → B. Same user services as the direct baseline.
+ * `conveyor-mtls`: the same with mutual TLS on every hop between our
+ * processes (router ↔ sidecars, sidecar A → B), certificates made by openssl
+ * for the run; the pod-local hops to the user services stay plaintext.
  */
 import * as path from "node:path";
 import { applyPipeline } from "../src/cli/admin-client";
+import { clientConnection, PLAINTEXT, type ClientConnection } from "../src/cli/client-credentials";
 import { LocalCluster } from "../src/cluster/local-cluster";
 import { DEFAULT_SETTINGS } from "../src/config/pipeline";
+import { makeCa, makeLeaf } from "../src/testing/certs";
 import { freePortBlock } from "../e2e/harness/ports";
 import { measureRun, type NamedProcess, type VariantOptions, type VariantResult } from "./stats";
 
@@ -42,7 +47,7 @@ export function benchPipeline(
 export async function runConveyor(
   o: VariantOptions,
   repeat: number,
-  variant: "conveyor" | "conveyor-ordered" = "conveyor",
+  variant: "conveyor" | "conveyor-ordered" | "conveyor-mtls" = "conveyor",
 ): Promise<VariantResult> {
   const cluster = new LocalCluster(path.join(o.dir, "logs"), o.env);
   const statsFile = path.join(o.dir, "sink-stats.json");
@@ -54,7 +59,13 @@ export async function runConveyor(
     o.log(
       `  conveyor: router ${router}, pod A ${POD_A}, pod B ${POD_B} (sidecars :${base + 1}, services :${base + 2}-${base + 3})`,
     );
-    const routerProc = await cluster.startRouter({ host: ROUTER_HOST, port: base, heartbeatIntervalSecs: 1 });
+    const tls = variant === "conveyor-mtls" ? mtlsSetup(path.join(o.dir, "certs")) : undefined;
+    const routerProc = await cluster.startRouter({
+      host: ROUTER_HOST,
+      port: base,
+      heartbeatIntervalSecs: 1,
+      ...(tls ? { env: tls.env("router"), caFile: tls.caFile } : {}),
+    });
     const transform = await cluster.startStage({
       kind: "transform",
       name: "enrich",
@@ -75,6 +86,7 @@ export async function runConveyor(
       port: base + 1,
       router,
       ...discovery,
+      ...(tls ? { env: tls.env("bench-a"), caFile: tls.caFile } : {}),
     });
     const sidecarB = await cluster.startSidecar({
       id: "bench-b",
@@ -82,10 +94,15 @@ export async function runConveyor(
       port: base + 1,
       router,
       ...discovery,
+      ...(tls ? { env: tls.env("bench-b"), caFile: tls.caFile } : {}),
     });
     // Applied before the source exists: the pipeline waits for it. The source comes last because a
     // rate-limited source counts its allowance from its own start; sidecar A finds it on its next scan.
-    await applyPipeline(router, benchPipeline(o, variant === "conveyor-ordered" ? "key" : "none"));
+    await applyPipeline(
+      router,
+      benchPipeline(o, variant === "conveyor-ordered" ? "key" : "none"),
+      tls?.admin ?? PLAINTEXT,
+    );
     const source = await cluster.startStage({
       kind: "source",
       name: "gen",
@@ -116,4 +133,27 @@ export async function runConveyor(
   } finally {
     await cluster.stopAll();
   }
+}
+
+/** A CA and certificates for the router, both sidecars and the bench's admin client. */
+function mtlsSetup(dir: string): {
+  caFile: string;
+  env(who: "router" | "bench-a" | "bench-b"): NodeJS.ProcessEnv;
+  admin: ClientConnection;
+} {
+  const ca = makeCa(dir, "bench");
+  const td = "conveyor.local";
+  const leaf = (who: string, role: string, ip: string): { cert: string; key: string } =>
+    makeLeaf(ca, { stem: who, uri: `spiffe://${td}/ns/default/${role}/${who}`, ips: [ip] });
+  const files = {
+    router: leaf("router", "router", ROUTER_HOST),
+    "bench-a": leaf("bench-a", "sidecar", POD_A),
+    "bench-b": leaf("bench-b", "sidecar", POD_B),
+  };
+  const admin = leaf("bench-admin", "admin", ROUTER_HOST);
+  return {
+    caFile: ca.cert,
+    env: (who) => ({ TLS_CERT_FILE: files[who].cert, TLS_KEY_FILE: files[who].key, TLS_CA_FILE: ca.cert }),
+    admin: clientConnection({ cacert: ca.cert, cert: admin.cert, key: admin.key }),
+  };
 }

@@ -4,7 +4,7 @@
  * three services wired directly with grpc-js, in the same run, 1 KB records.
  *
  *   tsx bench/run.ts [--records N | --quick] [--repeats R] [--payload-bytes B]
- *                    [--batch-size N] [--in-flight N] [--rate N] [--variants direct,conveyor[,conveyor-ordered]]
+ *                    [--batch-size N] [--in-flight N] [--rate N] [--variants direct,conveyor[,conveyor-ordered][,conveyor-mtls]]
  *                    [--cpu-prof] [--keep] [--check] [--quiet-wait SECS] [--out FILE]
  *                    [--only pipeline|mirror] [--mirror-records N] [--mirror-payload-bytes B]
  *
@@ -156,8 +156,8 @@ async function main(o: CliOptions): Promise<number> {
   const records = o.quick ? 30_000 : o.records;
   const variants = o.variants.split(",").map((v) => v.trim()) as VariantName[];
   for (const v of variants)
-    if (v !== "direct" && v !== "conveyor" && v !== "conveyor-ordered")
-      throw new Error(`unknown variant "${v}" (direct, conveyor, conveyor-ordered)`);
+    if (v !== "direct" && v !== "conveyor" && v !== "conveyor-ordered" && v !== "conveyor-mtls")
+      throw new Error(`unknown variant "${v}" (direct, conveyor, conveyor-ordered, conveyor-mtls)`);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-bench-"));
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   const sample = generatorRecord(0, { payloadBytes: o.payloadBytes });
@@ -256,6 +256,15 @@ async function main(o: CliOptions): Promise<number> {
   const ordered = summaries.find((s) => s.variant === "conveyor-ordered");
   const orderingRatio =
     ordered && conveyor ? round(ordered.recordsPerSec / conveyor.recordsPerSec, 2) : undefined;
+  // The cost of mutual TLS on every hop between our processes (same run): throughput and CPU per record.
+  const mtls = summaries.find((s) => s.variant === "conveyor-mtls");
+  const mtlsRatio =
+    mtls && conveyor
+      ? {
+          recordsPerSec: round(mtls.recordsPerSec / conveyor.recordsPerSec, 2),
+          cpuMicrosPerRecord: round(mtls.cpuMicrosPerRecord / conveyor.cpuMicrosPerRecord, 2),
+        }
+      : undefined;
   const targets = {
     ratio: {
       target: `≥ ${TARGETS.minRatio}× direct`,
@@ -297,7 +306,7 @@ async function main(o: CliOptions): Promise<number> {
         pipeline: benchPipeline({ batchSize: o.batchSize, inFlightRecords: o.inFlight }),
       },
     },
-    summary: { variants: summaries, ratio, orderingRatio, targets },
+    summary: { variants: summaries, ratio, orderingRatio, mtlsRatio, targets },
     runs: results,
     transportFloor: floor,
     footprint,
@@ -351,6 +360,11 @@ async function main(o: CliOptions): Promise<number> {
     `\ntargets: ratio ${targets.ratio.target}: ${ratio ?? "n/a"} (${mark(targets.ratio.met)}); ` +
       `throughput ${targets.throughput.target}: ${conveyor?.recordsPerSec.toLocaleString("en-US") ?? "n/a"} (${mark(targets.throughput.met)})\n`,
   );
+  if (mtlsRatio)
+    process.stdout.write(
+      `mTLS on every peer hop vs plaintext (same run): throughput ${mtlsRatio.recordsPerSec}×, ` +
+        `CPU per record ${mtlsRatio.cpuMicrosPerRecord}×\n`,
+    );
   process.stdout.write(`results: ${path.relative(process.cwd(), o.out) || o.out}\n`);
   const missed =
     targets.ratio.met === false ||

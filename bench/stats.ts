@@ -10,7 +10,7 @@ import type { ManagedProcess } from "../src/cluster/managed-process";
 import type { LatencySummary, SinkStats } from "../src/demo/measuring-sink";
 
 /** conveyor-ordered: the conveyor variant with `settings.ordering: key` (64 keys, as the generator makes). */
-export type VariantName = "direct" | "conveyor" | "conveyor-ordered";
+export type VariantName = "direct" | "conveyor" | "conveyor-ordered" | "conveyor-mtls";
 
 export interface VariantOptions {
   /** Records the source produces (and the sink must see). */

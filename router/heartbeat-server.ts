@@ -11,6 +11,8 @@
  *   Deregister ─▶ forget the sidecar now ─▶ re-plan
  */
 import * as grpc from "@grpc/grpc-js";
+import type { Auth } from "../src/grpc/auth";
+import { checkSidecarIdentity } from "../src/grpc/identity";
 import type { ServiceBinding } from "../src/grpc/server";
 import { SERVICE, v1 } from "../src/proto";
 import { ConveyorError, toGrpcStatus } from "../src/errors";
@@ -25,7 +27,20 @@ export interface HeartbeatServerOptions {
   scheduler: Scheduler;
   membership: Membership;
   heartbeatIntervalMs: number;
+  /** Set: a sidecar may act only as the sidecar its certificate names. */
+  auth?: Auth;
   log: Logger;
+}
+
+/** A refusal status when the caller may not act as this sidecar (none when it may). */
+function refusedAs(
+  auth: Auth | undefined,
+  call: Parameters<Auth["callerOf"]>[0] & { getPath(): string },
+  claimed: { sidecarId: string; namespace?: string },
+): { code: grpc.status; details: string } | undefined {
+  if (!auth) return undefined;
+  const decision = checkSidecarIdentity(auth.callerOf(call), claimed, auth.policy);
+  return decision.allowed ? undefined : auth.refuse(call.getPath(), decision, call.getPeer());
 }
 
 export interface RouterService {
@@ -41,6 +56,8 @@ export function routerService(options: HeartbeatServerOptions): RouterService {
   const handlers: RouterHandlers = {
     Register(call, callback) {
       const req = call.request;
+      const refused = refusedAs(options.auth, call, { sidecarId: req.sidecarId, namespace: req.namespace });
+      if (refused) return callback(refused);
       Promise.resolve()
         .then(async () => {
           if (req.sidecarId === "")
@@ -81,6 +98,8 @@ export function routerService(options: HeartbeatServerOptions): RouterService {
 
     Deregister(call, callback) {
       const id = call.request.sidecarId;
+      const refused = refusedAs(options.auth, call, { sidecarId: id });
+      if (refused) return callback(refused);
       Promise.resolve()
         .then(async () => {
           scheduler.detachSidecar(id);
@@ -163,6 +182,11 @@ class HeartbeatStream implements Connection {
             new ConveyorError("PROTOCOL_VIOLATION", "the first heartbeat message must carry sidecar_id"),
           ),
         );
+        return;
+      }
+      const refused = refusedAs(this.options.auth, this.call, { sidecarId: status.sidecarId });
+      if (refused) {
+        this.fail(refused);
         return;
       }
       this.id = status.sidecarId;

@@ -4,9 +4,10 @@
  * /metrics on another. The logic lives in scheduler.ts and assignment.ts.
  */
 import type * as http from "node:http";
-import type { RouterConfig } from "../src/config/env";
+import { checkSecurityConfig, type RouterConfig } from "../src/config/env";
 import { loadPipelines, type PipelineSpec } from "../src/config/pipeline";
 import { ConveyorError } from "../src/errors";
+import { processSecurity } from "../src/grpc/security";
 import { startGrpcServer } from "../src/grpc/server";
 import { createLogger } from "../src/telemetry/log";
 import { metrics, startMetricsServer } from "../src/telemetry/metrics";
@@ -29,6 +30,7 @@ const SWEEP_INTERVAL_MS = 250;
 
 export async function startRouter(config: RouterConfig): Promise<RunningRouter> {
   const log = createLogger("router");
+  const security = processSecurity(checkSecurityConfig(config), "router", log);
   const store = createStore(config.store);
   const restored = restoreState(await store.load(), store.description);
   const fromDir = config.pipelinesDir !== undefined ? loadPipelineDir(config.pipelinesDir) : [];
@@ -76,12 +78,16 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
     scheduler,
     membership,
     heartbeatIntervalMs,
+    auth: security.auth,
     log: log.child({ service: "Router" }),
   });
-  const server = await startGrpcServer(config.host, config.port, [
-    router.binding,
-    adminService({ scheduler, membership, log: log.child({ service: "Admin" }) }),
-  ]).catch((err: unknown) => {
+  const server = await startGrpcServer(
+    config.host,
+    config.port,
+    [router.binding, adminService({ scheduler, membership, log: log.child({ service: "Admin" }) })],
+    {},
+    security,
+  ).catch((err: unknown) => {
     throw new ConveyorError(
       "CONFIG_INVALID",
       `router cannot listen on ${config.host}:${config.port}: ${err instanceof Error ? err.message : String(err)}`,
@@ -112,6 +118,7 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
         // Open heartbeat streams would hold a graceful shutdown until the grace ends.
         router.closeStreams();
         await server.stop(2000);
+        security.close();
         await new Promise<void>((resolve) =>
           metricsServer ? metricsServer.close(() => resolve()) : resolve(),
         );

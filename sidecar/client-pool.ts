@@ -34,6 +34,10 @@ export interface ClientPoolOptions {
    */
   peerTimeoutMs: number;
   log: Logger;
+  /** Credentials of channels to peer sidecars (TLS/mTLS when configured; stage services stay plaintext). */
+  peerCredentials?: grpc.ChannelCredentials;
+  /** Client interceptors of peer calls (the registration token, when configured). */
+  peerInterceptors?: grpc.Interceptor[];
   /** Told when a stream to an endpoint broke (e.g. to rescan the pod's ports). */
   onEndpointFailed?(endpoint: string, err: ConveyorError): void;
 }
@@ -92,6 +96,7 @@ export class ClientPool {
       (channel) => {
         const client = new FastClients.DataPlane(address, grpc.credentials.createInsecure(), {
           channelOverride: channel,
+          interceptors: this.opts.peerInterceptors ?? [],
         }) as unknown as DataPlaneClient;
         return new PeerForwardClient(
           new BatchStream({
@@ -109,6 +114,7 @@ export class ClientPool {
         // A peer is a sidecar, our own server: fast keepalive. Stage services may be any gRPC server.
       },
       CHANNEL_OPTIONS,
+      this.opts.peerCredentials,
     );
   }
 
@@ -143,12 +149,13 @@ export class ClientPool {
     key: string,
     create: (channel: grpc.Channel) => T,
     options: grpc.ChannelOptions = STAGE_CHANNEL_OPTIONS,
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
   ): T {
     let e = this.entries.get(endpoint);
     if (!e) {
       e = {
         // Wide HTTP/2 windows: a batch or a source read travels without WINDOW_UPDATE round trips.
-        channel: new grpc.Channel(endpoint, grpc.credentials.createInsecure(), {
+        channel: new grpc.Channel(endpoint, credentials, {
           ...options,
           ...FLOW_CONTROL_CHANNEL_OPTIONS,
         }),

@@ -4,6 +4,7 @@
  */
 import * as os from "node:os";
 import type * as http from "node:http";
+import { processSecurity } from "../src/grpc/security";
 import { startGrpcServer } from "../src/grpc/server";
 import type { SidecarConfig } from "../src/config/env";
 import { createLogger } from "../src/telemetry/log";
@@ -32,6 +33,8 @@ export interface RunningSidecar {
 
 export async function startSidecar(config: SidecarConfig): Promise<RunningSidecar> {
   const log = createLogger("sidecar", { sidecarId: config.sidecarId });
+  // TLS on the data-plane port and on channels to peers and the router; stage services stay plaintext.
+  const security = processSecurity(config, "sidecar", log);
   const discovery = new Discovery({
     host: config.discoveryHost,
     startPort: config.discoveryStartPort,
@@ -45,6 +48,8 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     batchTimeoutMs: 30_000,
     peerTimeoutMs: 5 * 60_000,
     log: log.child({ component: "client-pool" }),
+    peerCredentials: security.channelCredentials,
+    peerInterceptors: security.clientInterceptors,
     // A broken local service may have moved port or restarted: look again.
     onEndpointFailed: () => void discovery.rescan(),
   });
@@ -73,16 +78,23 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   });
 
   let accepting = true;
-  const server = await startGrpcServer(config.grpcHost, config.grpcPort, [
-    dataPlaneService({
-      forwarder,
-      taps,
-      localServices: () => discovery.current(),
-      lastScanMs: () => discovery.lastScanMs,
-      accepting: () => accepting,
-      log: log.child({ component: "peer-server" }),
-    }),
-  ]);
+  const server = await startGrpcServer(
+    config.grpcHost,
+    config.grpcPort,
+    [
+      dataPlaneService({
+        forwarder,
+        taps,
+        localServices: () => discovery.current(),
+        lastScanMs: () => discovery.lastScanMs,
+        accepting: () => accepting,
+        auth: security.auth,
+        log: log.child({ component: "peer-server" }),
+      }),
+    ],
+    {},
+    security,
+  );
   // Peers forward 100 KB batches: wide HTTP/2 windows spare them WINDOW_UPDATE round trips.
   widenServerWindows(server.server);
   // Serving (health SERVING) before the first scan, so a pod is ready as soon as it can take traffic:
@@ -114,6 +126,8 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     namespace: config.namespace,
     peerAddress,
     heartbeatIntervalMs: config.heartbeatIntervalSecs * 1000,
+    credentials: security.channelCredentials,
+    interceptors: security.clientInterceptors,
     services: () => discovery.current(),
     stages: () => stats.snapshot(),
     sources: () => sources.claims(),
@@ -171,6 +185,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
       localStages.close();
       pool.close();
       metricsServer?.close();
+      security.close();
       log.info("stopped");
     },
   };

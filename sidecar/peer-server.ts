@@ -6,6 +6,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { ConveyorError, asConveyorError, redactAtEdge, toGrpcStatus, type EdgeLogger } from "../src/errors";
 import { fastServices } from "./fast-codec";
 import { recordFromInject, recordSize } from "../src/records";
+import type { Auth } from "../src/grpc/auth";
 import type { ServiceBinding } from "../src/grpc/server";
 import type { DataPlaneHandlers } from "../src/generated/conveyor/v1/DataPlane";
 import type { ForwardAck } from "../src/generated/conveyor/v1/ForwardAck";
@@ -28,6 +29,8 @@ export interface PeerServerDeps {
   lastScanMs(): number;
   /** False while draining: new batches are refused (retryable) so peers go elsewhere. */
   accepting(): boolean;
+  /** Counts refusals of batches for stages not placed here (the interceptor checks the caller). */
+  auth?: Auth;
   log: Logger;
 }
 
@@ -75,6 +78,23 @@ export function checkGeneration(table: RoutingTable, batch: { pipeline: string; 
       { pipeline: batch.pipeline },
     );
   }
+}
+
+/**
+ * A peer may forward only to a stage the router placed on this sidecar: the
+ * receiver's own table says so. Run after checkGeneration, so sender and
+ * receiver route on the same generation and an honest sender never hits it.
+ */
+export function checkPlacedHere(table: RoutingTable, batch: { pipeline: string; stageIndex: number }): void {
+  const stage = table.hasPipeline(batch.pipeline)
+    ? table.stageAt(batch.pipeline, batch.stageIndex)
+    : undefined;
+  if (stage?.local === undefined)
+    throw new ConveyorError(
+      "STAGE_NOT_PLACED",
+      `stage ${batch.stageIndex} of pipeline "${batch.pipeline}" is not placed on this sidecar (table v${table.version})`,
+      { pipeline: batch.pipeline, stageIndex: batch.stageIndex },
+    );
 }
 
 /**
@@ -173,11 +193,18 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
       if (!deps.accepting()) throw new ConveyorError("SHUTTING_DOWN", "sidecar is draining");
       const table = forwarder.table;
       checkGeneration(table, batch);
+      checkPlacedHere(table, batch);
       const outcome = await forwarder.deliver(batch.pipeline, batch.stageIndex, batch.records, table);
       return { batchId: batch.batchId, credits: 1, ...outcome };
     } catch (err) {
       const e = asConveyorError(err);
       metrics.inputRejected.labels("forward", e.code).inc();
+      if (e.code === "STAGE_NOT_PLACED")
+        deps.auth?.count(
+          "/conveyor.v1.DataPlane/Forward",
+          { code: "PERMISSION_DENIED", reason: "stage_not_placed", message: e.message },
+          batch.senderId,
+        );
       log.warn(
         {
           pipeline: batch.pipeline,

@@ -31,6 +31,10 @@ export interface RouterClientOptions {
   namespace: string;
   peerAddress: string;
   heartbeatIntervalMs: number;
+  /** TLS/mTLS to the router when configured (default plaintext). */
+  credentials?: grpc.ChannelCredentials;
+  /** Client interceptors of every call (the registration token, when configured). */
+  interceptors?: grpc.Interceptor[];
   services(): LocalService__Output[];
   stages(): StageStatus[];
   /** The sources this sidecar reads now. */
@@ -54,8 +58,9 @@ export class RouterClient {
     // grpc-js backs off reconnects on its own, up to 120 s (1 s × 1.6ⁿ): after a long router outage
     // Register would fail fast with UNAVAILABLE long after the router is back. Keep the channel's
     // backoff within the sidecar's own (run(): 200 ms → 5 s).
-    this.client = new v1.Router(opts.endpoint, grpc.credentials.createInsecure(), {
+    this.client = new v1.Router(opts.endpoint, opts.credentials ?? grpc.credentials.createInsecure(), {
       ...CHANNEL_OPTIONS,
+      interceptors: opts.interceptors ?? [],
       "grpc.initial_reconnect_backoff_ms": 200,
       "grpc.max_reconnect_backoff_ms": 5000,
     });
@@ -129,8 +134,15 @@ export class RouterClient {
       } catch (err) {
         if (this.stopped) break;
         const message = (err as Error).message;
+        const code = (err as Partial<grpc.ServiceError>).code;
+        // Refused credentials are a configuration error: say so every time, not as "unreachable".
+        if (code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED)
+          this.opts.log.error(
+            { router: this.opts.endpoint, err: message },
+            "the router refused this sidecar's credentials; routing on the last table",
+          );
         // The first failure is worth a warning; repeats while the router is away are not.
-        if (failures++ === 0)
+        else if (failures++ === 0)
           this.opts.log.warn(
             { router: this.opts.endpoint, err: message },
             "router unreachable; routing on the last table",

@@ -115,6 +115,24 @@ export const ERROR_CODES = {
     countsAgainstStage: false,
     doc: "The process is draining and accepts no new work.",
   },
+  UNAUTHENTICATED: {
+    status: grpc.status.UNAUTHENTICATED,
+    retryable: false,
+    countsAgainstStage: false,
+    doc: "A call came without a credential the method needs, or with one that is not valid (unknown token, certificate not from the cluster's CA).",
+  },
+  PERMISSION_DENIED: {
+    status: grpc.status.PERMISSION_DENIED,
+    retryable: false,
+    countsAgainstStage: false,
+    doc: "A valid credential of the wrong role (e.g. a data-plane token on the Admin API), or a sidecar acting as another sidecar than its certificate names.",
+  },
+  STAGE_NOT_PLACED: {
+    status: grpc.status.PERMISSION_DENIED,
+    retryable: true,
+    countsAgainstStage: false,
+    doc: "A peer forwarded a batch for a stage the router did not place on the receiving sidecar; refused, never acked, retried by an honest sender once tables agree.",
+  },
   ROUTER_UNAVAILABLE: {
     status: grpc.status.UNAVAILABLE,
     retryable: true,

@@ -13,6 +13,7 @@ import type { ListPipelinesResponse__Output } from "../generated/conveyor/v1/Lis
 import type { ListSidecarsResponse__Output } from "../generated/conveyor/v1/ListSidecarsResponse";
 import type { PipelineStatus__Output } from "../generated/conveyor/v1/PipelineStatus";
 import { CHANNEL_OPTIONS, deadlineIn, v1 } from "../proto";
+import { PLAINTEXT, type ClientConnection } from "./client-credentials";
 
 export const DEFAULT_ROUTER_ADDRESS = "127.0.0.1:7070";
 export const DEFAULT_ADMIN_TIMEOUT_MS = 5000;
@@ -32,8 +33,12 @@ export class AdminApi {
   constructor(
     readonly address: string,
     private readonly timeoutMs: number = DEFAULT_ADMIN_TIMEOUT_MS,
+    connection: ClientConnection = PLAINTEXT,
   ) {
-    this.client = new v1.Admin(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.client = new v1.Admin(address, connection.credentials, {
+      ...CHANNEL_OPTIONS,
+      interceptors: connection.interceptors,
+    });
   }
 
   applyPipeline(req: ApplyPipelineRequest): Promise<ApplyPipelineResponse__Output> {
@@ -96,8 +101,12 @@ export function reason(err: grpc.ServiceError): string {
 }
 
 /** Applies one pipeline definition (YAML or JSON) to the router at `address`, then closes the client. */
-export async function applyPipeline(address: string, definition: string): Promise<void> {
-  const api = new AdminApi(address);
+export async function applyPipeline(
+  address: string,
+  definition: string,
+  connection: ClientConnection = PLAINTEXT,
+): Promise<void> {
+  const api = new AdminApi(address, DEFAULT_ADMIN_TIMEOUT_MS, connection);
   try {
     await api.applyPipeline({ definition });
   } finally {

@@ -10,6 +10,7 @@ import type { InjectResponse__Output } from "../generated/conveyor/v1/InjectResp
 import type { RoutingTable__Output } from "../generated/conveyor/v1/RoutingTable";
 import { CHANNEL_OPTIONS, deadlineIn, v1 } from "../proto";
 import { reason } from "./admin-client";
+import { PLAINTEXT, type ClientConnection } from "./client-credentials";
 
 export const DEFAULT_GET_ROUTES_TIMEOUT_MS = 5000;
 
@@ -18,8 +19,14 @@ type Invoke<T> = (options: grpc.CallOptions, callback: grpc.requestCallback<T>) 
 export class DataPlaneApi {
   private readonly client: DataPlaneClient;
 
-  constructor(readonly address: string) {
-    this.client = new v1.DataPlane(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  constructor(
+    readonly address: string,
+    connection: ClientConnection = PLAINTEXT,
+  ) {
+    this.client = new v1.DataPlane(address, connection.credentials, {
+      ...CHANNEL_OPTIONS,
+      interceptors: connection.interceptors,
+    });
   }
 
   getRoutes(timeoutMs = DEFAULT_GET_ROUTES_TIMEOUT_MS): Promise<RoutingTable__Output> {

@@ -18,6 +18,10 @@ export interface RouterSpec {
   deadAfterMissed?: number;
   metricsPort?: number;
   pipelinesDir?: string;
+  /** Added to the process's environment (e.g. TLS_CERT_FILE, ADMIN_TOKEN). */
+  env?: NodeJS.ProcessEnv;
+  /** PEM CA of the process's TLS certificate: the readiness check then uses TLS. */
+  caFile?: string;
 }
 
 export interface SidecarSpec {
@@ -32,6 +36,10 @@ export interface SidecarSpec {
   heartbeatIntervalSecs?: number;
   metricsPort?: number;
   shutdownGraceSecs?: number;
+  /** Added to the process's environment (e.g. TLS_CERT_FILE, REGISTRATION_TOKEN). */
+  env?: NodeJS.ProcessEnv;
+  /** PEM CA of the process's TLS certificate: the readiness check then uses TLS. */
+  caFile?: string;
 }
 
 /** A sample stage to run as its own process: the options of `serveSampleStage`. */
@@ -69,7 +77,14 @@ export class LocalCluster {
       args.push("--heartbeat-interval-secs", String(spec.heartbeatIntervalSecs));
     if (spec.deadAfterMissed) args.push("--dead-after-missed", String(spec.deadAfterMissed));
     if (spec.pipelinesDir) args.push("--pipelines-dir", spec.pipelinesDir);
-    return this.startGrpc("router", name, { compiled: "src/cli/main.ts" }, args, `${host}:${spec.port}`);
+    return this.startGrpc(
+      "router",
+      name,
+      { compiled: "src/cli/main.ts" },
+      args,
+      `${host}:${spec.port}`,
+      spec,
+    );
   }
 
   async startSidecar(spec: SidecarSpec): Promise<Started> {
@@ -98,6 +113,7 @@ export class LocalCluster {
       { compiled: "src/cli/main.ts" },
       args,
       `${spec.host}:${spec.port}`,
+      spec,
     );
   }
 
@@ -163,25 +179,34 @@ export class LocalCluster {
     script: { compiled: string } | { typescript: string },
     args: string[],
     address: string,
+    extra: { env?: NodeJS.ProcessEnv; caFile?: string } = {},
   ): Promise<Started> {
-    const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info", ...this.extraEnv };
+    const env = {
+      ...process.env,
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+      ...this.extraEnv,
+      ...extra.env,
+    };
     const log = path.join(this.baseDir, `${name}.log`);
     const p =
       "compiled" in script
         ? ManagedProcess.compiled(name, script.compiled, args, env, log)
         : ManagedProcess.typescript(name, script.typescript, args, env, log);
-    return this.track(role, p, address);
+    return this.track(role, p, address, extra.caFile);
   }
 
   private async track(
     role: "router" | "sidecar" | "stage",
     p: ManagedProcess,
     address: string,
+    caFile?: string,
   ): Promise<Started> {
     const name = p.name;
     this.processes.push({ role, process: p });
+    const credentials =
+      caFile !== undefined ? grpc.credentials.createSsl(fs.readFileSync(caFile)) : undefined;
     await Promise.race([
-      waitForServing(address, 30_000),
+      waitForServing(address, 30_000, credentials),
       p.exited.then((s) => {
         throw new Error(
           `${name} exited (code ${s.code}) before serving; output:\n${p.output().slice(-3000)}`,
@@ -206,8 +231,12 @@ const HealthCtor = (
 ).grpc.health.v1.Health;
 
 /** Polls grpc.health.v1 until the server answers SERVING. */
-export async function waitForServing(address: string, timeoutMs: number): Promise<void> {
-  const client = new HealthCtor(address, grpc.credentials.createInsecure());
+export async function waitForServing(
+  address: string,
+  timeoutMs: number,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): Promise<void> {
+  const client = new HealthCtor(address, credentials);
   const until = Date.now() + timeoutMs;
   try {
     for (;;) {

@@ -26,7 +26,7 @@ function parseStore(value: string): string {
   throw new InvalidArgumentError(`"${value}" is not a store; use memory or file:<path>`);
 }
 
-export interface RouterConfig {
+export interface RouterConfig extends SecurityConfig {
   host: string;
   port: number;
   store: string;
@@ -64,10 +64,11 @@ export function routerOptions(): Option[] {
       .env("METRICS_PORT")
       .default(9102)
       .argParser(parsePort),
+    ...securityOptions("router"),
   ];
 }
 
-export interface SidecarConfig {
+export interface SidecarConfig extends SecurityConfig {
   sidecarId: string;
   podName: string;
   namespace: string;
@@ -131,6 +132,7 @@ export function sidecarOptions(): Option[] {
     new Option("--state-dir <dir>", "where built-in stages keep state (mount a volume in Kubernetes)")
       .env("STATE_DIR")
       .default(".conveyor-state"),
+    ...securityOptions("sidecar"),
   ];
 }
 
@@ -144,5 +146,105 @@ export function checkSidecarConfig(c: SidecarConfig): SidecarConfig {
   if (c.discoveryEndPort - c.discoveryStartPort > 1000) {
     throw new InvalidArgumentError("discovery port range is wider than 1000 ports; narrow it");
   }
+  return checkSecurityConfig(c);
+}
+
+/** TLS and credentials of the router or a sidecar (docs/security.md). Plaintext and open without them. */
+export interface SecurityConfig {
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** Set: mutual TLS — peers must present a certificate from this CA, and every call needs a credential. */
+  tlsCaFile?: string;
+  /** Default 5 (TLS_DEFAULTS). */
+  tlsReloadIntervalSecs?: number;
+  /** Default conveyor.local (TLS_DEFAULTS). */
+  trustDomain?: string;
+  /** Router: the token sidecars present without mTLS. Sidecar: the token it presents (router and peers) and expects on Forward. */
+  registrationToken?: string;
+  /** Router only: the Admin API token. */
+  adminToken?: string;
+  /** Sidecar only: the token Inject, Tap, GetRoutes and ListLocalServices need. */
+  dataplaneToken?: string;
+}
+
+function parseTrustDomain(value: string): string {
+  if (!/^[a-z0-9.-]+$/.test(value))
+    throw new InvalidArgumentError(`"${value}" is not a trust domain (lower-case letters, digits, . and -)`);
+  return value;
+}
+
+export const TLS_DEFAULTS = { reloadIntervalSecs: 5, trustDomain: "conveyor.local" } as const;
+
+export function securityOptions(role: "router" | "sidecar"): Option[] {
+  return [
+    new Option(
+      "--tls-cert-file <file>",
+      "PEM certificate served on the gRPC port (TLS); reloaded on change",
+    ).env("TLS_CERT_FILE"),
+    new Option("--tls-key-file <file>", "PEM private key of --tls-cert-file").env("TLS_KEY_FILE"),
+    new Option("--tls-ca-file <file>", "PEM CA bundle: turns on mutual TLS and credential checks").env(
+      "TLS_CA_FILE",
+    ),
+    new Option("--tls-reload-interval-secs <secs>", "how often the TLS files are checked for a change")
+      .env("TLS_RELOAD_INTERVAL_SECS")
+      .default(TLS_DEFAULTS.reloadIntervalSecs)
+      .argParser(parsePositiveNumber),
+    new Option("--trust-domain <domain>", "SPIFFE trust domain of certificate identities")
+      .env("TRUST_DOMAIN")
+      .default(TLS_DEFAULTS.trustDomain)
+      .argParser(parseTrustDomain),
+    new Option(
+      "--registration-token <token>",
+      role === "router"
+        ? "token sidecars must present to register (without mTLS); prefer the env var"
+        : "token presented to the router and to peers, and required on Forward; prefer the env var",
+    ).env("REGISTRATION_TOKEN"),
+    ...(role === "router"
+      ? [
+          new Option("--admin-token <token>", "token the Admin API requires; prefer the env var").env(
+            "ADMIN_TOKEN",
+          ),
+        ]
+      : [
+          new Option(
+            "--dataplane-token <token>",
+            "token Inject, Tap, GetRoutes and ListLocalServices require; prefer the env var",
+          ).env("DATAPLANE_TOKEN"),
+        ]),
+  ];
+}
+
+/** Cert and key go together; a CA needs both (a process that checks peers must present itself too). */
+export function checkSecurityConfig<C extends SecurityConfig>(c: C): C {
+  if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined))
+    throw new InvalidArgumentError(
+      "--tls-cert-file and --tls-key-file (TLS_CERT_FILE, TLS_KEY_FILE) go together",
+    );
+  if (c.tlsCaFile !== undefined && c.tlsCertFile === undefined)
+    throw new InvalidArgumentError(
+      "--tls-ca-file (TLS_CA_FILE) turns on mutual TLS: set --tls-cert-file and --tls-key-file too",
+    );
   return c;
+}
+
+/** What a CLI client presents to the router or a sidecar (`conveyor apply|status|dlq`). */
+export interface ClientSecurityConfig {
+  /** CA that signed the server's certificate: turns TLS on. */
+  cacert?: string;
+  /** Client certificate and key, for mutual TLS. */
+  cert?: string;
+  key?: string;
+  /** Sent as `authorization: Bearer <token>`. */
+  token?: string;
+}
+
+export function clientSecurityOptions(): Option[] {
+  return [
+    new Option("--cacert <file>", "PEM CA of the server's certificate (turns TLS on)").env("CONVEYOR_CACERT"),
+    new Option("--cert <file>", "PEM client certificate (mutual TLS)").env("CONVEYOR_CERT"),
+    new Option("--key <file>", "PEM private key of --cert").env("CONVEYOR_KEY"),
+    new Option("--token <token>", "bearer token (admin or data-plane); prefer the env var").env(
+      "CONVEYOR_TOKEN",
+    ),
+  ];
 }

@@ -1,12 +1,21 @@
 /**
  * Every gRPC server the project starts goes through here, so that each one
  * serves server reflection (v1 and v1alpha, listing only what it serves) and
- * grpc.health.v1 — `grpcurl -plaintext host:port list` works on every port.
+ * grpc.health.v1 — `grpcurl -plaintext host:port list` works on every port —
+ * and, when the process has security configured (security.ts), serves TLS
+ * and checks every call's credentials before its handler runs (auth.ts).
  */
 import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import { CHANNEL_OPTIONS, reflectionPackageDefinition, SERVICE } from "../proto";
+import type { Auth } from "./auth";
+
+/** TLS credentials of the port and the auth interceptor; plaintext and open without. */
+export interface ServerSecurity {
+  serverCredentials: grpc.ServerCredentials;
+  auth?: Auth;
+}
 
 export interface ServiceBinding {
   /** Fully-qualified name, e.g. conveyor.v1.Transform. */
@@ -30,8 +39,13 @@ export async function startGrpcServer(
   port: number,
   services: ServiceBinding[],
   options: grpc.ServerOptions = {},
+  security?: ServerSecurity,
 ): Promise<RunningServer> {
-  const server = new grpc.Server({ ...CHANNEL_OPTIONS, ...options });
+  const interceptors = [
+    ...(options.interceptors ?? []),
+    ...(security?.auth ? [security.auth.interceptor] : []),
+  ];
+  const server = new grpc.Server({ ...CHANNEL_OPTIONS, ...options, interceptors });
   for (const s of services) server.addService(s.definition, s.implementation);
 
   const names = services.map((s) => s.name);
@@ -46,8 +60,10 @@ export async function startGrpcServer(
 
   const bindHost = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   const boundPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${bindHost}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
+    server.bindAsync(
+      `${bindHost}:${port}`,
+      security?.serverCredentials ?? grpc.ServerCredentials.createInsecure(),
+      (err, p) => (err ? reject(err) : resolve(p)),
     ),
   );
   return {

@@ -11,14 +11,16 @@
 import { Command } from "commander";
 import { loadPipelineFile, type PipelineSpec } from "../../config/pipeline";
 import { asConveyorError, ConveyorError } from "../../errors";
-import { AdminApi, routerAddress } from "../admin-client";
+import type { ClientSecurityConfig } from "../../config/env";
+import { AdminApi, DEFAULT_ADMIN_TIMEOUT_MS, routerAddress } from "../admin-client";
+import { clientConnection, withClientSecurity } from "../client-credentials";
 
-interface ApplyOptions {
+interface ApplyOptions extends ClientSecurityConfig {
   router?: string;
 }
 
 export function applyCommand(): Command {
-  return new Command("apply")
+  return withClientSecurity(new Command("apply"))
     .description("validate a pipeline file (YAML or JSON) and apply it on the router")
     .argument("<file>", "pipeline definition")
     .option("--router <host:port>", "router Admin address (default: $CONVEYOR_ROUTER or 127.0.0.1:7070)")
@@ -32,7 +34,11 @@ export function applyCommand(): Command {
           code: "conveyor.apply.invalid",
         });
       }
-      const api = new AdminApi(routerAddress(options.router));
+      const api = new AdminApi(
+        routerAddress(options.router),
+        DEFAULT_ADMIN_TIMEOUT_MS,
+        clientConnection(options),
+      );
       try {
         const res = await api.applyPipeline({ definition: JSON.stringify(spec) });
         process.stdout.write(

@@ -24,6 +24,8 @@ import {
   type ReplayOutcome,
 } from "../../dlq/replay";
 import { stageKindFromProto } from "../../stages/contract";
+import type { ClientSecurityConfig } from "../../config/env";
+import { clientConnection, withClientSecurity } from "../client-credentials";
 import { DataPlaneApi } from "../dataplane-client";
 import { formatTable } from "../table";
 
@@ -44,7 +46,7 @@ interface ListOptions extends SourceOptions, FilterOptions {
   json?: boolean;
 }
 
-interface ReplayOptions extends SourceOptions, FilterOptions {
+interface ReplayOptions extends SourceOptions, FilterOptions, ClientSecurityConfig {
   sidecar: string;
   pipeline: string;
   all?: boolean;
@@ -178,8 +180,10 @@ function showCommand(): Command {
 
 function replayCommand(): Command {
   return sourceAndFilterOptions(
-    new Command("replay").description(
-      "re-inject dead letters at the stage that failed them, through a sidecar's DataPlane.Inject",
+    withClientSecurity(
+      new Command("replay").description(
+        "re-inject dead letters at the stage that failed them, through a sidecar's DataPlane.Inject",
+      ),
     ),
     false,
   )
@@ -218,7 +222,7 @@ function replayCommand(): Command {
         process.stdout.write(`nothing to replay (${plan.skipped.length} already replayed)\n`);
         return;
       }
-      const api = new DataPlaneApi(o.sidecar);
+      const api = new DataPlaneApi(o.sidecar, clientConnection(o));
       try {
         await checkStages(api, o.pipeline, plan.send);
         const sent = await replayDeadLetters(plan.send, {

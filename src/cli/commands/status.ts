@@ -10,10 +10,12 @@ import type { PipelineSummary__Output } from "../../generated/conveyor/v1/Pipeli
 import type { PipelineStatus__Output } from "../../generated/conveyor/v1/PipelineStatus";
 import type { SidecarInfo__Output } from "../../generated/conveyor/v1/SidecarInfo";
 import { stageKindFromProto } from "../../stages/contract";
-import { AdminApi, routerAddress } from "../admin-client";
+import type { ClientSecurityConfig } from "../../config/env";
+import { AdminApi, DEFAULT_ADMIN_TIMEOUT_MS, routerAddress } from "../admin-client";
+import { clientConnection, withClientSecurity } from "../client-credentials";
 import { formatSection } from "../table";
 
-interface StatusOptions {
+interface StatusOptions extends ClientSecurityConfig {
   router?: string;
   json?: boolean;
 }
@@ -104,14 +106,18 @@ function ago(ms: number): string {
 }
 
 export function statusCommand(): Command {
-  return new Command("status")
+  return withClientSecurity(new Command("status"))
     .description(
       "show the router's pipelines, sidecars, stage counters (errors, dead letters) and assignments",
     )
     .option("--router <host:port>", "router Admin address (default: $CONVEYOR_ROUTER or 127.0.0.1:7070)")
     .option("--json", "print one JSON object {pipelines, sidecars, assignments, stages}")
     .action(async function (this: Command, options: StatusOptions) {
-      const api = new AdminApi(routerAddress(options.router));
+      const api = new AdminApi(
+        routerAddress(options.router),
+        DEFAULT_ADMIN_TIMEOUT_MS,
+        clientConnection(options),
+      );
       try {
         const status = await fetchStatus(api);
         process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
