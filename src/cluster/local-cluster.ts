@@ -18,6 +18,8 @@ export interface RouterSpec {
   deadAfterMissed?: number;
   metricsPort?: number;
   pipelinesDir?: string;
+  /** Router cluster (store etcd:…): TTL of the leader's lease. */
+  leaseTtlSecs?: number;
 }
 
 export interface SidecarSpec {
@@ -69,6 +71,7 @@ export class LocalCluster {
       args.push("--heartbeat-interval-secs", String(spec.heartbeatIntervalSecs));
     if (spec.deadAfterMissed) args.push("--dead-after-missed", String(spec.deadAfterMissed));
     if (spec.pipelinesDir) args.push("--pipelines-dir", spec.pipelinesDir);
+    if (spec.leaseTtlSecs) args.push("--lease-ttl-secs", String(spec.leaseTtlSecs));
     return this.startGrpc("router", name, { compiled: "src/cli/main.ts" }, args, `${host}:${spec.port}`);
   }
 
