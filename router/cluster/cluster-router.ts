@@ -34,10 +34,6 @@ export interface ClusterRouterOptions {
 export async function startClusterRouter(options: ClusterRouterOptions): Promise<RunningRouter> {
   const { config, pipelines } = options;
   const endpoints = config.store.slice("etcd:".length);
-  const address =
-    config.advertiseAddress ??
-    `${config.host === "0.0.0.0" || config.host === "::" ? os.hostname() : config.host}:${config.port}`;
-  const log = options.log.child({ router: address });
   const client = createEtcdClient(endpoints);
 
   let term: Term | undefined;
@@ -49,6 +45,39 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
       election.depose(`term failed to start: ${(err as Error).message}`);
     });
   };
+
+  const leader = (): string | undefined => election.leader;
+  const standby = standbyRouter(v1.Router.service, leader);
+  const adminForward = forwardToLeader(v1.Admin.service, leader);
+  /** The term's services while this router leads (after its term has started), else the standby's. */
+  const current = async (pickTerm: (t: Term) => object, standbyImpl: object): Promise<object> => {
+    await transitions;
+    return election.isLeader && term !== undefined ? pickTerm(term) : standbyImpl;
+  };
+  const server = await listen(config, [
+    {
+      name: SERVICE.router,
+      definition: v1.Router.service,
+      implementation: switchable(
+        v1.Router.service,
+        async () => (await current((t) => t.router.binding.implementation, standby)) as typeof standby,
+      ),
+    },
+    {
+      name: SERVICE.admin,
+      definition: v1.Admin.service,
+      implementation: switchable(
+        v1.Admin.service,
+        async () =>
+          (await current((t) => t.admin.implementation, adminForward.implementation)) as typeof standby,
+      ),
+    },
+  ]);
+  // The port is known now (port 0 resolves at bind): what standbys will name as the leader.
+  const address =
+    config.advertiseAddress ??
+    `${config.host === "0.0.0.0" || config.host === "::" ? os.hostname() : config.host}:${server.port}`;
+  const log = options.log.child({ router: address });
 
   const election: LeaderElection = new LeaderElection({
     client,
@@ -78,33 +107,6 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
     log,
   });
 
-  const leader = (): string | undefined => election.leader;
-  const standby = standbyRouter(v1.Router.service, leader);
-  const adminForward = forwardToLeader(v1.Admin.service, leader);
-  /** The term's services while this router leads (after its term has started), else the standby's. */
-  const current = async (pickTerm: (t: Term) => object, standbyImpl: object): Promise<object> => {
-    await transitions;
-    return election.isLeader && term !== undefined ? pickTerm(term) : standbyImpl;
-  };
-  const server = await listen(config, [
-    {
-      name: SERVICE.router,
-      definition: v1.Router.service,
-      implementation: switchable(
-        v1.Router.service,
-        async () => (await current((t) => t.router.binding.implementation, standby)) as typeof standby,
-      ),
-    },
-    {
-      name: SERVICE.admin,
-      definition: v1.Admin.service,
-      implementation: switchable(
-        v1.Admin.service,
-        async () =>
-          (await current((t) => t.admin.implementation, adminForward.implementation)) as typeof standby,
-      ),
-    },
-  ]);
   const metricsServer: http.Server | undefined = startMetricsServer(config.metricsPort, config.host, log);
   log.info(
     { address: server.address, advertised: address, etcd: endpoints, leaseTtlSecs: config.leaseTtlSecs },
