@@ -16,7 +16,8 @@
  * with the V8 profiler and adds per-process hot spots (inside the measurement
  * window) to the JSON. --check exits 1 when a target is missed. See
  * docs/benchmarks.md for the method and the figures. `tsx bench/run.ts failover`
- * measures the failover time instead (bench/failover.ts).
+ * measures the failover time instead (bench/failover.ts); `tsx bench/run.ts router-failover`
+ * the router cluster's leader failover (bench/router-failover.ts).
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -28,6 +29,7 @@ import { recordSize } from "../src/records";
 import { benchPipeline, runConveyor } from "./conveyor";
 import { DIRECT_DEFAULTS, runDirect } from "./direct";
 import { main as failoverMain } from "./failover";
+import { main as routerFailoverMain } from "./router-failover";
 import { main as relayMain } from "./relay";
 import { DEFAULT_SETTINGS } from "../src/config/pipeline";
 import { mirrorBenchSection, runMirrorOnly } from "./mirror";
@@ -474,9 +476,11 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => pr
 const run =
   process.argv[2] === "failover"
     ? failoverMain(process.argv.slice(3))
-    : process.argv[2] === "relay" // relay events/s per publisher (bench/relay.ts)
-      ? relayMain(process.argv.slice(3))
-      : program.parseAsync(process.argv);
+    : process.argv[2] === "router-failover" // kill -9 of the router-cluster leader (bench/router-failover.ts)
+      ? routerFailoverMain(process.argv.slice(3))
+      : process.argv[2] === "relay" // relay events/s per publisher (bench/relay.ts)
+        ? relayMain(process.argv.slice(3))
+        : program.parseAsync(process.argv);
 run.catch((err: unknown) => {
   process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);

@@ -1,122 +1,50 @@
 /**
- * The router process, wiring only: store → restored state → pipelines from
- * PIPELINES_DIR → scheduler + membership → Router and Admin on one gRPC port,
- * /metrics on another. The logic lives in scheduler.ts and assignment.ts.
+ * The router process, wiring only: pipelines from PIPELINES_DIR; with a memory
+ * or file store one term (term.ts: store → restored state → scheduler +
+ * membership → Router and Admin) on one gRPC port, /metrics on another; with
+ * ROUTER_STORE=etcd:… a member of the router cluster (cluster/cluster-router.ts).
+ * The logic lives in scheduler.ts and assignment.ts.
  */
 import type * as http from "node:http";
 import { checkSecurityConfig, type RouterConfig } from "../src/config/env";
 import { loadPipelines, type PipelineSpec } from "../src/config/pipeline";
 import { ConveyorError } from "../src/errors";
 import { processSecurity } from "../src/grpc/security";
-import { startGrpcServer } from "../src/grpc/server";
 import { createLogger } from "../src/telemetry/log";
-import { metrics, startMetricsServer } from "../src/telemetry/metrics";
-import { adminService } from "./admin-server";
-import { routerService } from "./heartbeat-server";
-import { Membership } from "./membership";
-import { restoreState, Scheduler } from "./scheduler";
+import { startMetricsServer } from "../src/telemetry/metrics";
+import { startClusterRouter } from "./cluster/cluster-router";
+import { listen, type RunningRouter } from "./listen";
 import { FileStore } from "./store/file";
 import { MemoryStore } from "./store/memory";
 import type { RouterStore } from "./store/store";
-
-export interface RunningRouter {
-  /** host:port of the Router + Admin services (port 0 resolved). */
-  address: string;
-  stop(): Promise<void>;
-}
-
-/** Liveness is checked often: detection time adds straight to failover time. */
-const SWEEP_INTERVAL_MS = 250;
+export type { RunningRouter } from "./listen";
+import { startTerm } from "./term";
 
 export async function startRouter(config: RouterConfig): Promise<RunningRouter> {
   const log = createLogger("router");
   const security = processSecurity(checkSecurityConfig(config), "router", log);
-  const store = createStore(config.store);
-  const restored = restoreState(await store.load(), store.description);
-  const fromDir = config.pipelinesDir !== undefined ? loadPipelineDir(config.pipelinesDir) : [];
-
-  const heartbeatIntervalMs = Math.round(config.heartbeatIntervalSecs * 1000);
-  const deadAfterMs = config.deadAfterMissed * heartbeatIntervalMs;
-  const membership = new Membership({ deadAfterMs });
-  const updateMetrics = (): void => {
-    const sidecars = membership.all();
-    metrics.routerSidecars.set({ state: "alive" }, sidecars.filter((s) => s.state === "alive").length);
-    metrics.routerSidecars.set({ state: "dead" }, sidecars.filter((s) => s.state === "dead").length);
-    const pipelines = scheduler.pipelineViews();
-    metrics.routerPipelines.set(
-      { state: "ready" },
-      pipelines.filter((p) => p.placement.state === "ready").length,
-    );
-    metrics.routerPipelines.set(
-      { state: "pending" },
-      pipelines.filter((p) => p.placement.state === "pending").length,
-    );
-    metrics.routerGeneration.set(scheduler.generation);
-  };
-  // Sidecars that ran stages before a restart get the same window to come
-  // back that a live sidecar gets before it is declared dead.
-  const scheduler = new Scheduler({
-    store,
-    membership,
+  const pipelines = config.pipelinesDir !== undefined ? loadPipelineDir(config.pipelinesDir) : [];
+  if (config.store.startsWith("etcd:")) return startClusterRouter({ config, log, pipelines, security });
+  const term = await startTerm({
+    config,
+    store: createStore(config.store),
     log,
-    restored,
-    holdMs: deadAfterMs,
-    onCommit: updateMetrics,
-  });
-  if (fromDir.length > 0) await scheduler.applyPipelines(fromDir);
-  log.info(
-    {
-      store: store.description,
-      generation: scheduler.generation,
-      pipelines: scheduler.pipelineViews().map((p) => p.name),
-    },
-    "router state loaded",
-  );
-  updateMetrics();
-
-  const router = routerService({
-    scheduler,
-    membership,
-    heartbeatIntervalMs,
+    pipelines,
     auth: security.auth,
-    log: log.child({ service: "Router" }),
   });
-  const server = await startGrpcServer(
-    config.host,
-    config.port,
-    [router.binding, adminService({ scheduler, membership, log: log.child({ service: "Admin" }) })],
-    {},
-    security,
-  ).catch((err: unknown) => {
-    throw new ConveyorError(
-      "CONFIG_INVALID",
-      `router cannot listen on ${config.host}:${config.port}: ${err instanceof Error ? err.message : String(err)}`,
-      { host: config.host, port: config.port },
-      { cause: err },
-    );
-  });
-  membership.startSweeping(SWEEP_INTERVAL_MS, (died) => {
-    for (const s of died)
-      log.warn(
-        { sidecar: s.id, lastHeartbeatMs: s.lastHeartbeatMs, deadAfterMs },
-        "sidecar dead (no heartbeat, or its stream broke and it did not come back)",
-      );
-    if (died.length > 0) scheduler.requestReplan(`sidecar ${died.map((s) => s.id).join(", ")} dead`);
-    scheduler.tick();
-    updateMetrics();
-  });
+  const server = await listen(config, [term.router.binding, term.admin], security);
   const metricsServer: http.Server | undefined = startMetricsServer(config.metricsPort, config.host, log);
-  log.info({ address: server.address, heartbeatIntervalMs, deadAfterMs }, "router listening");
+  log.info(
+    { address: server.address, heartbeatIntervalSecs: config.heartbeatIntervalSecs },
+    "router listening",
+  );
 
   let stopping: Promise<void> | undefined;
   return {
     address: server.address,
     stop: () => {
       stopping ??= (async () => {
-        membership.stopSweeping();
-        await scheduler.idle();
-        // Open heartbeat streams would hold a graceful shutdown until the grace ends.
-        router.closeStreams();
+        await term.stop();
         await server.stop(2000);
         security.close();
         await new Promise<void>((resolve) =>

@@ -9,6 +9,8 @@ export function inProcessRouterConfig(overrides: Partial<RouterConfig> = {}): Ro
     heartbeatIntervalSecs: 5,
     deadAfterMissed: 3,
     metricsPort: 0,
+    leaseTtlSecs: 2,
+    etcdPrefix: "/conveyor/",
     ...overrides,
   };
 }

@@ -10,6 +10,11 @@
  * While the router is unreachable the sidecar keeps forwarding on its last
  * routing table; it registers again when the router returns (a router that
  * restarted without state answers NOT_FOUND, which also means: register).
+ * With a router cluster (CLUSTER_ENDPOINT=a:7070,b:7070,c:7070) a standby
+ * answers NOT_LEADER with the leader's address: the sidecar goes there at once
+ * (router-endpoints.ts decides where next and how long to wait). Keepalive
+ * pings on the router channel notice a leader that stopped answering (paused,
+ * partitioned) within about two heartbeat intervals.
  */
 import * as grpc from "@grpc/grpc-js";
 import { CHANNEL_OPTIONS, deadlineIn, v1 } from "../src/proto";
@@ -23,8 +28,11 @@ import type { RegisterResponse__Output } from "../src/generated/conveyor/v1/Regi
 import { metrics } from "../src/telemetry/metrics";
 import type { Logger } from "../src/telemetry/log";
 import { Backoff, sleep } from "../src/backoff";
+import { parseLeaderRefusal } from "../src/grpc/leader-hint";
+import { parseEndpointList, RouterEndpoints } from "./router-endpoints";
 
 export interface RouterClientOptions {
+  /** One router (host:port) or several, comma-separated (a router cluster). */
   endpoint: string;
   sidecarId: string;
   podName: string;
@@ -46,7 +54,8 @@ export interface RouterClientOptions {
 }
 
 export class RouterClient {
-  private readonly client: RouterGrpcClient;
+  private readonly clients = new Map<string, RouterGrpcClient>();
+  private readonly endpoints: RouterEndpoints;
   private stream: grpc.ClientDuplexStream<SidecarStatus, RoutingTable__Output> | undefined;
   private stopped = false;
   private servicesChanged = false;
@@ -55,15 +64,32 @@ export class RouterClient {
   private ageTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: RouterClientOptions) {
-    // grpc-js backs off reconnects on its own, up to 120 s (1 s × 1.6ⁿ): after a long router outage
-    // Register would fail fast with UNAVAILABLE long after the router is back. Keep the channel's
-    // backoff within the sidecar's own (run(): 200 ms → 5 s).
-    this.client = new v1.Router(opts.endpoint, opts.credentials ?? grpc.credentials.createInsecure(), {
-      ...CHANNEL_OPTIONS,
-      interceptors: opts.interceptors ?? [],
-      "grpc.initial_reconnect_backoff_ms": 200,
-      "grpc.max_reconnect_backoff_ms": 5000,
-    });
+    this.endpoints = new RouterEndpoints(parseEndpointList(opts.endpoint));
+  }
+
+  /** The channel to one router, made on first use and kept (switching back is then instant). */
+  private clientFor(endpoint: string): RouterGrpcClient {
+    let client = this.clients.get(endpoint);
+    if (client === undefined) {
+      // grpc-js backs off reconnects on its own, up to 120 s (1 s × 1.6ⁿ): after a long router outage
+      // Register would fail fast with UNAVAILABLE long after the router is back. Keep the channel's
+      // backoff within the sidecar's own (run(): 200 ms → 5 s).
+      const keepaliveMs = Math.max(1000, 2 * this.opts.heartbeatIntervalMs);
+      client = new v1.Router(endpoint, this.opts.credentials ?? grpc.credentials.createInsecure(), {
+        ...CHANNEL_OPTIONS,
+        interceptors: this.opts.interceptors ?? [],
+        "grpc.initial_reconnect_backoff_ms": 200,
+        "grpc.max_reconnect_backoff_ms": 5000,
+        "grpc.keepalive_time_ms": keepaliveMs,
+        "grpc.keepalive_timeout_ms": keepaliveMs,
+      });
+      this.clients.set(endpoint, client);
+    }
+    return client;
+  }
+
+  private get client(): RouterGrpcClient {
+    return this.clientFor(this.endpoints.current);
   }
 
   start(): void {
@@ -114,42 +140,60 @@ export class RouterClient {
       ),
     );
     await this.loop;
-    this.client.close();
+    for (const client of this.clients.values()) client.close();
   }
 
   private async run(): Promise<void> {
     const backoff = new Backoff(200, 5000);
     let failures = 0;
     while (!this.stopped) {
+      let delayMs: number;
       try {
         const res = await this.register();
         failures = 0;
         backoff.reset();
+        this.endpoints.succeeded();
         const intervalMs = res.heartbeatIntervalMs || this.opts.heartbeatIntervalMs;
         this.opts.log.info(
-          { router: this.opts.endpoint, generation: res.generation, intervalMs },
+          { router: this.endpoints.current, generation: res.generation, intervalMs },
           "registered with the router",
         );
         await this.heartbeat(intervalMs);
+        delayMs = backoff.next();
       } catch (err) {
         if (this.stopped) break;
+        const from = this.endpoints.current;
+        const refusal = parseLeaderRefusal(err as grpc.ServiceError);
+        const next = this.endpoints.failed(
+          refusal ? { kind: "not-leader", leader: refusal.leader } : { kind: "unreachable" },
+        );
+        delayMs = next.delayMs;
         const message = (err as Error).message;
         const code = (err as Partial<grpc.ServiceError>).code;
         // Refused credentials are a configuration error: say so every time, not as "unreachable".
         if (code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED)
           this.opts.log.error(
-            { router: this.opts.endpoint, err: message },
+            { router: from, err: message },
             "the router refused this sidecar's credentials; routing on the last table",
+          );
+        else if (refusal)
+          this.opts.log.info(
+            { router: from, leader: refusal.leader, next: next.endpoint, delayMs },
+            "router is not the leader; following",
           );
         // The first failure is worth a warning; repeats while the router is away are not.
         else if (failures++ === 0)
           this.opts.log.warn(
-            { router: this.opts.endpoint, err: message },
+            { router: from, next: next.endpoint, err: message },
             "router unreachable; routing on the last table",
           );
-        else this.opts.log.debug({ err: message }, "router still unreachable");
+        else
+          this.opts.log.debug(
+            { router: from, next: next.endpoint, err: message },
+            "router still unreachable",
+          );
       }
-      if (!this.stopped) await sleep(backoff.next());
+      if (!this.stopped && delayMs > 0) await sleep(delayMs);
     }
   }
 
@@ -188,6 +232,12 @@ export class RouterClient {
         metrics.heartbeatAge.set(0);
         const newSession = first;
         first = false;
+        // The failover figure (bench/router-failover.ts) is measured to this line.
+        if (newSession)
+          this.opts.log.info(
+            { router: this.endpoints.current, version: Number(table.version) },
+            "first routing table of the session",
+          );
         this.opts.onTable(table, newSession);
         this.sendStatus();
       });

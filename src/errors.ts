@@ -139,6 +139,18 @@ export const ERROR_CODES = {
     countsAgainstStage: false,
     doc: "The router could not be reached.",
   },
+  NOT_LEADER: {
+    status: grpc.status.UNAVAILABLE,
+    retryable: true,
+    countsAgainstStage: false,
+    doc: "This router is a standby (or was deposed): the leader of the router cluster plans and commits.",
+  },
+  STORE_UNAVAILABLE: {
+    status: grpc.status.UNAVAILABLE,
+    retryable: true,
+    countsAgainstStage: false,
+    doc: "The router's state store (etcd) could not be reached; nothing was committed.",
+  },
   MIRROR_DESTINATION_INVALID: {
     status: grpc.status.FAILED_PRECONDITION,
     retryable: false,
@@ -266,7 +278,7 @@ function isServiceError(err: unknown): err is grpc.ServiceError {
   return err instanceof Error && typeof (err as Partial<grpc.ServiceError>).code === "number";
 }
 
-const CODE_METADATA_KEY = "conveyor-error-code";
+export const CODE_METADATA_KEY = "conveyor-error-code";
 
 /** Where a server edge logs the full text of an INTERNAL error (a pino Logger fits). */
 export interface EdgeLogger {

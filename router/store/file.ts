@@ -9,7 +9,8 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ConveyorError } from "../../src/errors";
 import { writeFileDurably } from "../../src/durable-file";
-import type { RouterState, RouterStore, StoredAssignment, StoredPipeline } from "./store";
+import { checkRouterState } from "./state-check";
+import type { RouterState, RouterStore } from "./store";
 
 /** Bumped if the layout ever changes incompatibly. */
 const FORMAT_VERSION = 1;
@@ -39,7 +40,7 @@ export class FileStore implements RouterStore {
     } catch (err) {
       throw this.corrupt(`is not valid JSON (${(err as Error).message})`, err);
     }
-    const problems = checkContent(raw);
+    const problems = checkRouterState(raw, FORMAT_VERSION);
     if (problems.length > 0) throw this.corrupt(`does not hold a router state: ${problems.join("; ")}`);
     const content = raw as FileContent;
     return { generation: content.generation, pipelines: content.pipelines, assignments: content.assignments };
@@ -69,46 +70,4 @@ export class FileStore implements RouterStore {
       { cause },
     );
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === "number" && Number.isInteger(v) && v >= 0;
-}
-
-/** Every reason the parsed JSON is not a FileContent (empty when it is). */
-function checkContent(raw: unknown): string[] {
-  if (!isObject(raw)) return ["the top level is not an object"];
-  const problems: string[] = [];
-  if (raw.formatVersion !== FORMAT_VERSION)
-    problems.push(`formatVersion is ${JSON.stringify(raw.formatVersion)}, expected ${FORMAT_VERSION}`);
-  if (!isCount(raw.generation)) problems.push("generation is not a non-negative integer");
-  if (!Array.isArray(raw.pipelines)) problems.push("pipelines is not an array");
-  else
-    raw.pipelines.forEach(
-      (p, i) => isPipeline(p) || problems.push(`pipelines[${i}] needs string name and definition`),
-    );
-  if (!Array.isArray(raw.assignments)) problems.push("assignments is not an array");
-  else raw.assignments.forEach((a, i) => isAssignment(a) || problems.push(`assignments[${i}] is malformed`));
-  return problems;
-}
-
-function isPipeline(p: unknown): p is StoredPipeline {
-  return isObject(p) && typeof p.name === "string" && typeof p.definition === "string";
-}
-
-function isAssignment(a: unknown): a is StoredAssignment {
-  return (
-    isObject(a) &&
-    typeof a.pipeline === "string" &&
-    typeof a.stage === "string" &&
-    isCount(a.stageIndex) &&
-    typeof a.sidecarId === "string" &&
-    Array.isArray(a.partitions) &&
-    a.partitions.every((p) => Number.isInteger(p)) &&
-    isCount(a.generation)
-  );
 }

@@ -22,6 +22,8 @@ export interface RouterSpec {
   env?: NodeJS.ProcessEnv;
   /** PEM CA of the process's TLS certificate: the readiness check then uses TLS. */
   caFile?: string;
+  /** Router cluster (store etcd:…): TTL of the leader's lease. */
+  leaseTtlSecs?: number;
 }
 
 export interface SidecarSpec {
@@ -77,6 +79,7 @@ export class LocalCluster {
       args.push("--heartbeat-interval-secs", String(spec.heartbeatIntervalSecs));
     if (spec.deadAfterMissed) args.push("--dead-after-missed", String(spec.deadAfterMissed));
     if (spec.pipelinesDir) args.push("--pipelines-dir", spec.pipelinesDir);
+    if (spec.leaseTtlSecs) args.push("--lease-ttl-secs", String(spec.leaseTtlSecs));
     return this.startGrpc(
       "router",
       name,

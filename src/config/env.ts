@@ -21,9 +21,17 @@ function parsePositiveNumber(value: string): number {
 
 function parseStore(value: string): string {
   if (value === "memory" || /^file:.+/.test(value)) return value;
-  if (value.startsWith("etcd:"))
-    throw new InvalidArgumentError("the etcd store is not available yet; use memory or file:<path>");
-  throw new InvalidArgumentError(`"${value}" is not a store; use memory or file:<path>`);
+  if (/^etcd:[^,\s]+(,[^,\s]+)*$/.test(value)) return value;
+  throw new InvalidArgumentError(
+    `"${value}" is not a store; use memory, file:<path> or etcd:<host:port>[,<host:port>…]`,
+  );
+}
+
+function parseWholeSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`"${value}" is not a whole number of seconds ≥ 1`);
+  return n;
 }
 
 export interface RouterConfig extends SecurityConfig {
@@ -35,6 +43,12 @@ export interface RouterConfig extends SecurityConfig {
   /** Missed heartbeats before a sidecar is marked dead. */
   deadAfterMissed: number;
   metricsPort: number;
+  /** Router cluster (etcd store): the address sidecars and standbys reach this router at. */
+  advertiseAddress?: string;
+  /** Router cluster: TTL of the leader's etcd lease (a paused leader is deposed after this). */
+  leaseTtlSecs: number;
+  /** Router cluster: prefix of the keys in etcd. */
+  etcdPrefix: string;
 }
 
 export function routerOptions(): Option[] {
@@ -44,7 +58,7 @@ export function routerOptions(): Option[] {
       .env("ROUTER_PORT")
       .default(7070)
       .argParser(parsePort),
-    new Option("--store <store>", "state store: memory | file:<path>")
+    new Option("--store <store>", "state store: memory | file:<path> | etcd:<host:port>[,…] (router cluster)")
       .env("ROUTER_STORE")
       .default("memory")
       .argParser(parseStore),
@@ -64,6 +78,17 @@ export function routerOptions(): Option[] {
       .env("METRICS_PORT")
       .default(9102)
       .argParser(parsePort),
+    new Option(
+      "--advertise-address <host:port>",
+      "router cluster: address sidecars and standbys reach this router at (default <host or hostname>:<port>)",
+    ).env("ROUTER_ADVERTISE_ADDRESS"),
+    new Option("--lease-ttl-secs <secs>", "router cluster: TTL of the leader's etcd lease")
+      .env("ROUTER_LEASE_TTL_SECS")
+      .default(2)
+      .argParser(parseWholeSeconds),
+    new Option("--etcd-prefix <prefix>", "router cluster: prefix of the router's keys in etcd")
+      .env("ROUTER_ETCD_PREFIX")
+      .default("/conveyor/"),
     ...securityOptions("router"),
   ];
 }
@@ -93,7 +118,10 @@ export function sidecarOptions(): Option[] {
     new Option("--sidecar-id <id>", "unique id of this sidecar").env("SIDECAR_ID").default(os.hostname()),
     new Option("--pod-name <name>", "pod this sidecar runs in").env("POD_NAME").default(os.hostname()),
     new Option("--namespace <ns>", "namespace of the pod").env("NAMESPACE").default("default"),
-    new Option("--cluster-endpoint <host:port>", "router address")
+    new Option(
+      "--cluster-endpoint <host:port,...>",
+      "router address; several for a router cluster (a:7070,b:7070,c:7070), or a DNS name with several addresses",
+    )
       .env("CLUSTER_ENDPOINT")
       .default("127.0.0.1:7070"),
     new Option("--grpc-host <host>", "address the DataPlane listens on").env("GRPC_HOST").default("0.0.0.0"),

@@ -1,0 +1,44 @@
+/** Shape checks for a stored router state (file and etcd stores): every problem, not just the first. */
+import type { StoredAssignment, StoredPipeline } from "./store";
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+}
+
+/** Every reason parsed JSON is not a stored router state of this format (empty when it is). */
+export function checkRouterState(raw: unknown, formatVersion: number): string[] {
+  if (!isObject(raw)) return ["the top level is not an object"];
+  const problems: string[] = [];
+  if (raw.formatVersion !== formatVersion)
+    problems.push(`formatVersion is ${JSON.stringify(raw.formatVersion)}, expected ${formatVersion}`);
+  if (!isCount(raw.generation)) problems.push("generation is not a non-negative integer");
+  if (!Array.isArray(raw.pipelines)) problems.push("pipelines is not an array");
+  else
+    raw.pipelines.forEach(
+      (p, i) => isPipeline(p) || problems.push(`pipelines[${i}] needs string name and definition`),
+    );
+  if (!Array.isArray(raw.assignments)) problems.push("assignments is not an array");
+  else raw.assignments.forEach((a, i) => isAssignment(a) || problems.push(`assignments[${i}] is malformed`));
+  return problems;
+}
+
+function isPipeline(p: unknown): p is StoredPipeline {
+  return isObject(p) && typeof p.name === "string" && typeof p.definition === "string";
+}
+
+function isAssignment(a: unknown): a is StoredAssignment {
+  return (
+    isObject(a) &&
+    typeof a.pipeline === "string" &&
+    typeof a.stage === "string" &&
+    isCount(a.stageIndex) &&
+    typeof a.sidecarId === "string" &&
+    Array.isArray(a.partitions) &&
+    a.partitions.every((p) => Number.isInteger(p)) &&
+    isCount(a.generation)
+  );
+}

@@ -1,0 +1,119 @@
+/**
+ * One term of a router as the planner: the registry of sidecars, the scheduler
+ * restored from the store, the Router and Admin services on top, and the
+ * liveness sweep. A single router (memory/file store) has one term for its
+ * whole life; in a router cluster each election won starts a term and
+ * stepping down ends it (cluster/cluster-router.ts), so a new leader rebuilds
+ * from the store and the sidecars' re-registrations, holding the stages of
+ * sidecars that were alive for as long as a live sidecar has to heartbeat.
+ */
+import type { RouterConfig } from "../src/config/env";
+import type { Auth } from "../src/grpc/auth";
+import type { PipelineSpec } from "../src/config/pipeline";
+import type { ServiceBinding } from "../src/grpc/server";
+import type { Logger } from "../src/telemetry/log";
+import { metrics } from "../src/telemetry/metrics";
+import { adminService } from "./admin-server";
+import { routerService, type RouterService } from "./heartbeat-server";
+import { Membership } from "./membership";
+import { restoreState, Scheduler } from "./scheduler";
+import type { RouterStore } from "./store/store";
+
+/** Liveness is checked often: detection time adds straight to failover time. */
+const SWEEP_INTERVAL_MS = 250;
+
+export interface TermOptions {
+  config: RouterConfig;
+  store: RouterStore;
+  log: Logger;
+  /** Pipelines from PIPELINES_DIR, upserted at the start of the term. */
+  pipelines: PipelineSpec[];
+  /** Who may call (TLS identities, tokens); Register/Heartbeat check the caller's sidecar id. */
+  auth?: Auth;
+}
+
+export interface Term {
+  router: RouterService;
+  admin: ServiceBinding;
+  scheduler: Scheduler;
+  /** Stops the sweep, lets queued commits finish, ends every heartbeat stream. */
+  stop(): Promise<void>;
+}
+
+export async function startTerm(options: TermOptions): Promise<Term> {
+  const { config, store, log } = options;
+  const restored = restoreState(await store.load(), store.description);
+  const heartbeatIntervalMs = Math.round(config.heartbeatIntervalSecs * 1000);
+  const deadAfterMs = config.deadAfterMissed * heartbeatIntervalMs;
+  const membership = new Membership({ deadAfterMs });
+  const updateMetrics = (): void => {
+    const sidecars = membership.all();
+    metrics.routerSidecars.set({ state: "alive" }, sidecars.filter((s) => s.state === "alive").length);
+    metrics.routerSidecars.set({ state: "dead" }, sidecars.filter((s) => s.state === "dead").length);
+    const pipelines = scheduler.pipelineViews();
+    metrics.routerPipelines.set(
+      { state: "ready" },
+      pipelines.filter((p) => p.placement.state === "ready").length,
+    );
+    metrics.routerPipelines.set(
+      { state: "pending" },
+      pipelines.filter((p) => p.placement.state === "pending").length,
+    );
+    metrics.routerGeneration.set(scheduler.generation);
+  };
+  // Sidecars that ran stages before a restart (or a failover) get the same window to come
+  // back that a live sidecar gets before it is declared dead.
+  const scheduler = new Scheduler({
+    store,
+    membership,
+    log,
+    restored,
+    holdMs: deadAfterMs,
+    onCommit: updateMetrics,
+  });
+  if (options.pipelines.length > 0) await scheduler.applyPipelines(options.pipelines);
+  log.info(
+    {
+      store: store.description,
+      generation: scheduler.generation,
+      pipelines: scheduler.pipelineViews().map((p) => p.name),
+    },
+    "router state loaded",
+  );
+  updateMetrics();
+
+  const router = routerService({
+    scheduler,
+    membership,
+    heartbeatIntervalMs,
+    ...(options.auth !== undefined ? { auth: options.auth } : {}),
+    log: log.child({ service: "Router" }),
+  });
+  const admin = adminService({ scheduler, membership, log: log.child({ service: "Admin" }) });
+  membership.startSweeping(SWEEP_INTERVAL_MS, (died) => {
+    for (const s of died)
+      log.warn(
+        { sidecar: s.id, lastHeartbeatMs: s.lastHeartbeatMs, deadAfterMs },
+        "sidecar dead (no heartbeat, or its stream broke and it did not come back)",
+      );
+    if (died.length > 0) scheduler.requestReplan(`sidecar ${died.map((s) => s.id).join(", ")} dead`);
+    scheduler.tick();
+    updateMetrics();
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    router,
+    admin,
+    scheduler,
+    stop: () => {
+      stopping ??= (async () => {
+        membership.stopSweeping();
+        await scheduler.idle();
+        // Open heartbeat streams would hold a graceful shutdown until the grace ends.
+        router.closeStreams();
+      })();
+      return stopping;
+    },
+  };
+}
