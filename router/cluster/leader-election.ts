@@ -53,6 +53,8 @@ export class LeaderElection {
   private lastKeepAliveMs = 0;
   private wake: ((reason: string) => void) | undefined;
   private lease: Lease | undefined;
+  private signalStop: () => void = () => undefined;
+  private readonly stopSignal = new Promise<void>((resolve) => (this.signalStop = resolve));
 
   constructor(private readonly o: LeaderElectionOptions) {}
 
@@ -87,6 +89,7 @@ export class LeaderElection {
   /** Resigns (deletes the leader key if still ours, revokes the lease) and stops campaigning. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.signalStop();
     const guard = this.currentGuard;
     this.wake?.("router stopping");
     await this.loop;
@@ -199,16 +202,7 @@ export class LeaderElection {
       return await Promise.race([
         new Promise<"deleted">((resolve) => watcher.on("delete", () => resolve("deleted"))),
         lost.then(() => "lost" as const),
-        new Promise<"lost">((resolve) => {
-          const check = setInterval(() => {
-            if (this.stopped) {
-              clearInterval(check);
-              resolve("lost");
-            }
-          }, 200);
-          void lost.then(() => clearInterval(check));
-          watcher.on("delete", () => clearInterval(check));
-        }),
+        this.stopSignal.then(() => "lost" as const),
       ]);
     } finally {
       probe?.stop();
