@@ -55,7 +55,7 @@ describe("conveyor validate", () => {
       exitCode: 0,
       stdout:
         `OK: ${path.join(dir, "flat.yaml")}: pipeline audit (2 stages)\n` +
-        `OK: ${path.join(dir, "payments.yaml")}: pipeline payments (4 stages)\n2 valid, 0 invalid\n`,
+        `OK: ${path.join(dir, "payments.yaml")}: pipeline payments (3 stages)\n2 valid, 0 invalid\n`,
       stderr: "",
     });
     const bad = path.join(tmp, "bad.yaml");
