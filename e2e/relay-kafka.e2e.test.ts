@@ -262,9 +262,12 @@ describe("relay ingest → Kafka", () => {
     const events = recentChangeEvents(20);
     server = await startSseServer({ events, retryMs: 20 });
     const deadPort = await freePort();
+    // -r=false (pleiades' form): without it, a start with no state file first waits for the topic to name
+    // the resume point (the next test); here the publish path itself meets the dead broker.
     const relay = startRelay("relay-nobroker", server.url, `127.0.0.1:${deadPort}`, "pleiades-events", [
       "--metricsPort",
       "0",
+      "-r=false",
     ]);
     const failure = new RegExp(
       `RELAY_PUBLISH_FAILED|Kafka 127\\.0\\.0\\.1:${deadPort} topic pleiades-events`,
@@ -282,5 +285,37 @@ describe("relay ingest → Kafka", () => {
     expect(out).toMatch(/reconnecting after a delay/);
     expect(fs.existsSync(path.join(dir, "relay-state.json"))).toBe(false); // nothing published, nothing saved
     expect(await relay.stop(10_000)).toEqual({ code: 0, signal: null });
+  });
+
+  it("no state file (a pod without a volume): resumes after the topic's newest event, none missing or twice", async () => {
+    const topic = "relay-topic-resume";
+    await createTopic(topic);
+    const events = recentChangeEvents(N);
+    const held = 210; // event 209 has an id: field (every 25th has none)
+    server = await startSseServer({ events, holdAt: held, retryMs: 20 });
+    const first = startRelay("relay-a", server.url, broker!.bootstrap, topic, ["--metricsPort", "0"]);
+    let messages: Consumed[] = [];
+    await eventually(
+      async () => (messages = await consume(topic)).length >= held,
+      45_000,
+      () => `${messages.length} messages; output:\n${first.output().slice(-3000)}`,
+    );
+    expect(await first.stop()).toEqual({ code: 0, signal: null });
+    fs.rmSync(path.join(dir, "relay-state.json"));
+
+    const second = startRelay("relay-b", server.url, broker!.bootstrap, topic, ["--metricsPort", "0"]);
+    await second.waitForOutput(/connected to the stream/, 30_000);
+    expect(second.output()).toContain("resuming after the kafka destination's newest event");
+    const resumed = server.connections[server.connections.length - 1];
+    expect(resumed.lastEventId).toBe(events[held - 1].id);
+    expect(resumed.startIndex).toBe(held);
+    server.release();
+    await eventually(
+      async () => new Set((messages = await consume(topic)).map((m) => m.eventId)).size >= N,
+      45_000,
+      () => `${messages.length} messages; output:\n${second.output().slice(-3000)}`,
+    );
+    expect(await second.stop()).toEqual({ code: 0, signal: null });
+    expect(expectEveryEvent(await consume(topic), events)).toBe(0);
   });
 });

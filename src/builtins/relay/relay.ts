@@ -69,10 +69,16 @@ export class Relay {
     await publisher.open();
     const saved = await state.load();
     this.savedId = saved?.lastEventId;
+    let from = this.savedId !== undefined ? "the saved event id" : "";
+    if (this.options.resume && saved === undefined && publisher.lastPublishedId !== undefined) {
+      // No local state (a pod without a volume): the destination says where the last run got to.
+      this.savedId = await this.destinationResumeId(publisher, initialBackoffMs, maxBackoffMs);
+      from = `the ${publisher.kind} destination's newest event`;
+    }
     this.lastEventId = this.options.resume ? this.savedId : undefined;
     log.info(
       { url: this.options.url, publisher: publisher.kind, lastEventId: this.lastEventId ?? null },
-      this.lastEventId ? "relay started; resuming after the saved event id" : "relay started",
+      this.lastEventId ? `relay started; resuming after ${from}` : "relay started",
     );
 
     let baseMs = initialBackoffMs;
@@ -139,6 +145,27 @@ export class Relay {
     }
     await publisher.close();
     log.info({ lastEventId: this.savedId ?? null }, "relay stopped");
+  }
+
+  /** Asks the destination for its newest event's resume id, retrying with backoff until it answers or stop(). */
+  private async destinationResumeId(
+    publisher: Publisher,
+    baseMs: number,
+    maxMs: number,
+  ): Promise<string | undefined> {
+    for (let failures = 1; !this.stopping; failures++) {
+      try {
+        return await publisher.lastPublishedId!();
+      } catch (err) {
+        const delay = backoffMs(baseMs, failures, maxMs);
+        this.options.log.warn(
+          { err, delayMs: delay },
+          `no local state, and reading the resume id from the ${publisher.kind} destination failed; retrying`,
+        );
+        await this.sleep(delay);
+      }
+    }
+    return undefined;
   }
 
   /** Hands one event to the publisher; waits while the window is full; throws once a publish failed. */
