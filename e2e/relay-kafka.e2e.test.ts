@@ -22,7 +22,7 @@ import {
 } from "../src/testing/sse-server";
 import { toolPath } from "../src/testing/tools";
 import { eventually } from "./harness/pipeline";
-import { metric, scrape } from "./harness/metrics";
+import { metric, scrape, sumSamples } from "./harness/metrics";
 
 jest.setTimeout(90_000);
 
@@ -50,6 +50,19 @@ afterEach(async () => {
   server = undefined;
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+function promtool(text: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      toolPath("promtool"),
+      ["check", "metrics"],
+      { timeout: 20_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+    );
+    child.stdin!.end(text);
+  });
+}
 
 function createTopic(topic: string, partitions = 3): Promise<void> {
   const kafka = new Kafka({
@@ -202,6 +215,31 @@ describe("relay ingest → Kafka", () => {
     );
     expect(metric(text, "conveyor_relay_kafka_wait_duration_seconds_count")).toBe(messages.length);
     expect(metric(text, "conveyor_relay_publish_lag_seconds")).toBeGreaterThan(0);
+    // pleiades' families beside them, under its names and labels (its dashboard's queries)
+    expect(metric(text, "pleiades_recv_events_total")).toBe(
+      metric(text, "conveyor_relay_received_events_total"),
+    );
+    expect(sumSamples(text, "pleiades_recv_event_lines_total", { type: "data" })).toBeGreaterThanOrEqual(N);
+    expect(sumSamples(text, "pleiades_recv_event_lines_total", { type: "id" })).toBeGreaterThan(0);
+    // the two cut connections: an unexpected EOF, a read_error as in pleiades (Go's io.ErrUnexpectedEOF)
+    expect(sumSamples(text, "pleiades_recv_errors_total", { type: "read_error" })).toBe(2);
+    expect(sumSamples(text, "pleiades_goroutine_restarts", { component: "wmf_consumer" })).toBe(2);
+    expect(metric(text, "pleiades_kafka_publish_events_total")).toBe(messages.length);
+    expect(metric(text, "pleiades_kafka_publish_writes_total")).toBe(
+      metric(text, "conveyor_relay_kafka_writes_total"),
+    );
+    expect(metric(text, "pleiades_kafka_writer_errors_total")).toBe(0);
+    expect(text).toMatch(/^pleiades_kafka_publish_write_time_seconds\{agg="max"\} \S+$/m);
+    const pleiades = text
+      .split(/\n(?=# HELP )/)
+      .filter((block) => block.startsWith("# HELP pleiades_"))
+      .join("\n");
+    expect(pleiades.match(/^# HELP /gm)).toHaveLength(12);
+    // promtool's one remark is pleiades' own unit in a name dashboards use
+    expect(await promtool(`${pleiades}\n`)).toEqual({
+      code: 3,
+      output: 'pleiades_kafka_publish_lag_milliseconds use base unit "seconds" instead of "milliseconds"\n',
+    });
     const state = JSON.parse(fs.readFileSync(path.join(dir, "relay-state.json"), "utf8")) as {
       lastEventId: string;
     };

@@ -34,6 +34,7 @@ import {
   RESUME_ID_HEADER,
 } from "./kafka-resume";
 import { relayMetrics } from "./metrics";
+import { pleiadesMetrics } from "./pleiades-metrics";
 import {
   eventIdentity,
   eventKey,
@@ -214,14 +215,20 @@ export class KafkaPublisher implements Publisher {
     try {
       const producer = await this.connected();
       const started = Date.now();
-      for (const p of batch) relayMetrics.kafkaWaitDuration.observe((started - p.event.receivedAtMs) / 1000);
+      const waits = batch.map((p) => (started - p.event.receivedAtMs) / 1000);
+      for (const w of waits) relayMetrics.kafkaWaitDuration.observe(w);
       relayMetrics.kafkaWrites.inc();
+      pleiadesMetrics.kafkaWrites.inc();
       await producer.send({ topic, acks: -1, messages: batch.map((p) => p.message) });
-      relayMetrics.kafkaWriteDuration.observe((Date.now() - started) / 1000);
+      const writeSeconds = (Date.now() - started) / 1000;
+      relayMetrics.kafkaWriteDuration.observe(writeSeconds);
       relayMetrics.kafkaPublishEvents.inc(batch.length);
+      pleiadesMetrics.kafkaEvents.inc(batch.length);
+      pleiadesMetrics.kafkaRequest(writeSeconds, waits, batch[batch.length - 1].event.lastEventId);
       for (const p of batch) p.resolve("written");
     } catch (err) {
       relayMetrics.kafkaPublishErrors.inc();
+      pleiadesMetrics.kafkaErrors.inc();
       const failed = [...batch, ...this.queue.splice(0)];
       const error = new ConveyorError(
         "RELAY_PUBLISH_FAILED",
