@@ -22,7 +22,7 @@ import {
 } from "../src/testing/sse-server";
 import { toolPath } from "../src/testing/tools";
 import { eventually } from "./harness/pipeline";
-import { metric, scrape } from "./harness/metrics";
+import { metric, scrape, sumSamples } from "./harness/metrics";
 
 jest.setTimeout(90_000);
 
@@ -50,6 +50,19 @@ afterEach(async () => {
   server = undefined;
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+function promtool(text: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      toolPath("promtool"),
+      ["check", "metrics"],
+      { timeout: 20_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+    );
+    child.stdin!.end(text);
+  });
+}
 
 function createTopic(topic: string, partitions = 3): Promise<void> {
   const kafka = new Kafka({
@@ -202,6 +215,31 @@ describe("relay ingest → Kafka", () => {
     );
     expect(metric(text, "conveyor_relay_kafka_wait_duration_seconds_count")).toBe(messages.length);
     expect(metric(text, "conveyor_relay_publish_lag_seconds")).toBeGreaterThan(0);
+    // pleiades' families beside them, under its names and labels (its dashboard's queries)
+    expect(metric(text, "pleiades_recv_events_total")).toBe(
+      metric(text, "conveyor_relay_received_events_total"),
+    );
+    expect(sumSamples(text, "pleiades_recv_event_lines_total", { type: "data" })).toBeGreaterThanOrEqual(N);
+    expect(sumSamples(text, "pleiades_recv_event_lines_total", { type: "id" })).toBeGreaterThan(0);
+    // the two cut connections: an unexpected EOF, a read_error as in pleiades (Go's io.ErrUnexpectedEOF)
+    expect(sumSamples(text, "pleiades_recv_errors_total", { type: "read_error" })).toBe(2);
+    expect(sumSamples(text, "pleiades_goroutine_restarts", { component: "wmf_consumer" })).toBe(2);
+    expect(metric(text, "pleiades_kafka_publish_events_total")).toBe(messages.length);
+    expect(metric(text, "pleiades_kafka_publish_writes_total")).toBe(
+      metric(text, "conveyor_relay_kafka_writes_total"),
+    );
+    expect(metric(text, "pleiades_kafka_writer_errors_total")).toBe(0);
+    expect(text).toMatch(/^pleiades_kafka_publish_write_time_seconds\{agg="max"\} \S+$/m);
+    const pleiades = text
+      .split(/\n(?=# HELP )/)
+      .filter((block) => block.startsWith("# HELP pleiades_"))
+      .join("\n");
+    expect(pleiades.match(/^# HELP /gm)).toHaveLength(12);
+    // promtool's one remark is pleiades' own unit in a name dashboards use
+    expect(await promtool(`${pleiades}\n`)).toEqual({
+      code: 3,
+      output: 'pleiades_kafka_publish_lag_milliseconds use base unit "seconds" instead of "milliseconds"\n',
+    });
     const state = JSON.parse(fs.readFileSync(path.join(dir, "relay-state.json"), "utf8")) as {
       lastEventId: string;
     };
@@ -262,9 +300,12 @@ describe("relay ingest → Kafka", () => {
     const events = recentChangeEvents(20);
     server = await startSseServer({ events, retryMs: 20 });
     const deadPort = await freePort();
+    // -r=false (pleiades' form): without it, a start with no state file first waits for the topic to name
+    // the resume point (the next test); here the publish path itself meets the dead broker.
     const relay = startRelay("relay-nobroker", server.url, `127.0.0.1:${deadPort}`, "pleiades-events", [
       "--metricsPort",
       "0",
+      "-r=false",
     ]);
     const failure = new RegExp(
       `RELAY_PUBLISH_FAILED|Kafka 127\\.0\\.0\\.1:${deadPort} topic pleiades-events`,
@@ -282,5 +323,37 @@ describe("relay ingest → Kafka", () => {
     expect(out).toMatch(/reconnecting after a delay/);
     expect(fs.existsSync(path.join(dir, "relay-state.json"))).toBe(false); // nothing published, nothing saved
     expect(await relay.stop(10_000)).toEqual({ code: 0, signal: null });
+  });
+
+  it("no state file (a pod without a volume): resumes after the topic's newest event, none missing or twice", async () => {
+    const topic = "relay-topic-resume";
+    await createTopic(topic);
+    const events = recentChangeEvents(N);
+    const held = 210; // event 209 has an id: field (every 25th has none)
+    server = await startSseServer({ events, holdAt: held, retryMs: 20 });
+    const first = startRelay("relay-a", server.url, broker!.bootstrap, topic, ["--metricsPort", "0"]);
+    let messages: Consumed[] = [];
+    await eventually(
+      async () => (messages = await consume(topic)).length >= held,
+      45_000,
+      () => `${messages.length} messages; output:\n${first.output().slice(-3000)}`,
+    );
+    expect(await first.stop()).toEqual({ code: 0, signal: null });
+    fs.rmSync(path.join(dir, "relay-state.json"));
+
+    const second = startRelay("relay-b", server.url, broker!.bootstrap, topic, ["--metricsPort", "0"]);
+    await second.waitForOutput(/connected to the stream/, 30_000);
+    expect(second.output()).toContain("resuming after the kafka destination's newest event");
+    const resumed = server.connections[server.connections.length - 1];
+    expect(resumed.lastEventId).toBe(events[held - 1].id);
+    expect(resumed.startIndex).toBe(held);
+    server.release();
+    await eventually(
+      async () => new Set((messages = await consume(topic)).map((m) => m.eventId)).size >= N,
+      45_000,
+      () => `${messages.length} messages; output:\n${second.output().slice(-3000)}`,
+    );
+    expect(await second.stop()).toEqual({ code: 0, signal: null });
+    expect(expectEveryEvent(await consume(topic), events)).toBe(0);
   });
 });

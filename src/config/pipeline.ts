@@ -12,6 +12,7 @@ import pipelineSchema from "../../schemas/pipeline.schema.json";
 import { builtinKindOf, builtinKinds, builtinNames, findBuiltin } from "../builtins/registry";
 import { ConveyorError } from "../errors";
 import { AJV_OPTIONS, formatAjvError, interpolate, unresolvedVariables } from "./config-file";
+import { isPipelineResource, resourceProblem, unwrapPipelineResource } from "./pipeline-resource";
 import type { StageKind } from "../stages/contract";
 
 export interface StageRef {
@@ -234,13 +235,22 @@ function parseWith(
     );
   }
   const problems: string[] = [];
-  const resolved = resolve(raw, problems);
+  let resolved = resolve(raw, problems);
+  // The Kubernetes shape (apiVersion, kind, metadata, spec): its spec meets the same schema and checks.
+  const resource = isPipelineResource(resolved as Record<string, unknown>);
+  const flatProblems: string[] = [];
+  if (resource) {
+    const unwrapped = unwrapPipelineResource(resolved as Record<string, unknown>);
+    problems.push(...unwrapped.problems);
+    resolved = unwrapped.flat;
+  }
   const validateSchema = pipelineValidator();
   if (!validateSchema(resolved)) {
-    for (const e of validateSchema.errors ?? []) problems.push(pipelineAjvError(e));
+    for (const e of validateSchema.errors ?? []) flatProblems.push(pipelineAjvError(e));
   } else {
-    checkStages(resolved, problems);
+    checkStages(resolved, flatProblems);
   }
+  problems.push(...(resource ? flatProblems.map(resourceProblem) : flatProblems));
   if (problems.length > 0) {
     const unique = [...new Set(problems)];
     throw new ConveyorError("CONFIG_INVALID", `${source}: invalid pipeline:\n  - ${unique.join("\n  - ")}`, {

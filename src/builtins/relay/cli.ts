@@ -119,18 +119,79 @@ function kafkaTopic(flag: string): string {
   return flag;
 }
 
-export function relayCommand(): Command {
-  return new Command("relay")
-    .description("relay a Server-Sent-Events stream (e.g. Wikimedia recentchange) to files or Kafka")
-    .addCommand(ingestCommand());
+/** pflag's boolean flags and their other names, for `--flag=<bool>` (pleiades' `-r=false`). */
+const BOOL_FLAGS: ReadonlyArray<{ names: readonly string[]; negated?: string }> = [
+  { names: ["-r", "--resume"], negated: "--no-resume" },
+  { names: ["-v", "--verbose"] },
+  { names: ["-q", "--quiet"] },
+  { names: ["--file.enable"] },
+  { names: ["--kafka.enable"] },
+];
+
+/**
+ * Rewrites pflag's `--flag=<bool>` / `-f=<bool>` (strconv.ParseBool values) into what commander takes:
+ * true → the flag; false → its `--no-` form, or nothing (and earlier uses dropped: the last one wins,
+ * as in pflag). Pure; throws an Error for a value that is not a boolean. Stops at `--`.
+ */
+export function normalizeBoolFlags(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const m = /^(--?[A-Za-z][\w.-]*)=(.*)$/.exec(arg);
+    const flag = m ? BOOL_FLAGS.find((f) => f.names.includes(m[1])) : undefined;
+    if (!m || !flag) {
+      out.push(arg);
+      continue;
+    }
+    const value = m[2];
+    let on: boolean;
+    if (["1", "t", "T", "true", "TRUE", "True"].includes(value)) on = true;
+    else if (["0", "f", "F", "false", "FALSE", "False"].includes(value)) on = false;
+    else throw new Error(`invalid value "${value}" for ${m[1]}: use true or false`);
+    for (let j = out.length - 1; j >= 0; j--) {
+      if (flag.names.includes(out[j]) || out[j] === flag.negated) out.splice(j, 1);
+    }
+    if (on) out.push(flag.names[flag.names.length - 1]);
+    else if (flag.negated !== undefined) out.push(flag.negated);
+  }
+  return out;
 }
 
-function ingestCommand(): Command {
-  return new Command("ingest")
-    .description(
-      "subscribe to an SSE stream and publish every event (one file per event, or Kafka), " +
-        "resuming after the last published event id across restarts",
-    )
+/** A Command that reads pflag's `--flag=<bool>` forms before commander parses its options. */
+class PflagCommand extends Command {
+  override parseOptions(argv: string[]): ReturnType<Command["parseOptions"]> {
+    let args: string[];
+    try {
+      args = normalizeBoolFlags(argv);
+    } catch (err) {
+      this.error(`conveyor ${this.name()}: ${(err as Error).message}`, {
+        exitCode: 2,
+        code: "conveyor.relay.flag",
+      });
+    }
+    return super.parseOptions(args);
+  }
+}
+
+function exitOnUsageError(cmd: Command): Command {
+  return cmd.exitOverride((err) => {
+    // Usage errors (unknown or conflicting options, bad values) exit 2 like the publisher check.
+    process.exit(err.exitCode === 1 && err.code.startsWith("commander.") ? 2 : err.exitCode);
+  });
+}
+
+/**
+ * `conveyor relay [global flags] ingest [flags]`: pleiades' shape (`pleiades [global flags] ingest`). The
+ * publisher, metrics and log flags are options of `relay` (pleiades' persistent root flags), so they go
+ * before or after `ingest`; `-r/--resume` is ingest's own, as in pleiades.
+ */
+export function relayCommand(): Command {
+  const relay = new PflagCommand("relay")
+    .description("relay a Server-Sent-Events stream (e.g. Wikimedia recentchange) to files or Kafka")
     .option("--url <url>", "SSE stream URL", DEFAULT_URL)
     .option("--file.enable", "publish each event as a file in --file.publishDir")
     .option("--file.publishDir <dir>", "directory for the event files", "./events")
@@ -144,29 +205,39 @@ function ingestCommand(): Command {
       "where the last published event id is kept (default: <publishDir>/.relay-state.json for files, " +
         "./relay-state.json for Kafka)",
     )
-    .option("-r, --resume", "resume after the saved event id (Last-Event-ID)", true)
-    .option("--no-resume", "start from the live end of the stream, ignoring the saved id")
     .addOption(new Option("-q, --quiet", "log warnings and errors only").conflicts("verbose"))
-    .addOption(new Option("-v, --verbose", "log every event (debug)").conflicts("quiet"))
-    .exitOverride((err) => {
-      // Usage errors (unknown or conflicting options, bad values) exit 2 like the publisher check.
-      process.exit(err.exitCode === 1 && err.code.startsWith("commander.") ? 2 : err.exitCode);
-    })
+    .addOption(new Option("-v, --verbose", "log every event (debug)").conflicts("quiet"));
+  return exitOnUsageError(relay).addCommand(ingestCommand());
+}
+
+function ingestCommand(): Command {
+  const ingest = new PflagCommand("ingest")
+    .description(
+      "subscribe to an SSE stream and publish every event (one file per event, or Kafka), " +
+        "resuming after the last published event id across restarts",
+    )
+    .configureHelp({ showGlobalOptions: true })
+    .option("-r, --resume", "resume after the saved event id (Last-Event-ID); -r=false as in pleiades", true)
+    .option("--no-resume", "start from the live end of the stream, ignoring the saved id");
+  return exitOnUsageError(ingest)
     .addHelpText(
       "after",
       [
         "",
-        "Exactly one publisher must be enabled. Exit status: 0 after SIGTERM/SIGINT (the event being",
-        "published is finished and its id saved), 1 when start-up fails, 2 for invalid or conflicting flags.",
+        "Exactly one publisher must be enabled. The relay flags go before or after `ingest`; boolean flags",
+        "also take pflag's =true/=false (-r=false, --kafka.enable=true). Exit status: 0 after SIGTERM/SIGINT",
+        "(the event being published is finished and its id saved), 1 when start-up fails, 2 for invalid or",
+        "conflicting flags.",
         "",
-        "Example:",
+        "Examples:",
         "  $ conveyor relay ingest --file.enable --file.publishDir ./events --metricsPort 0",
+        "  $ conveyor relay -v --kafka.enable --kafka.broker=my-cluster-kafka-bootstrap:9092 ingest -r=false",
       ].join("\n"),
     )
-    .action(async function (this: Command, flags: IngestFlags) {
+    .action(async function (this: Command) {
       let config: IngestConfig;
       try {
-        config = ingestConfig(flags);
+        config = ingestConfig(this.optsWithGlobals<IngestFlags>());
       } catch (err) {
         if (!(err instanceof ConveyorError)) throw err;
         this.error(`conveyor relay ingest: ${err.message}`, { exitCode: 2, code: "conveyor.relay.config" });

@@ -20,6 +20,7 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import type { Logger } from "../../telemetry/log";
 import { relayMetrics } from "./metrics";
+import { pleiadesMetrics } from "./pleiades-metrics";
 import { eventIdentity, sha256, type PublishOutcome, type Publisher, type RelayEvent } from "./publisher";
 import { fsyncDir } from "../../durable-file";
 
@@ -57,9 +58,11 @@ export class FilePublisher implements Publisher {
     try {
       const outcome = await this.write(event);
       relayMetrics.filePublishEvents.inc({ outcome });
+      pleiadesMetrics.filePublishEvents.inc();
       return outcome;
     } catch (err) {
       relayMetrics.filePublishErrors.inc();
+      pleiadesMetrics.filePublishErrors.inc({ type: "write" });
       throw err;
     }
   }

@@ -10,7 +10,8 @@
  *   message: key   = the event's wiki (data.wiki, else meta.domain), else its identity
  *            value = the event's data, as received
  *            headers relay-event-id (its identity: SSE id, else meta.id, else a data hash),
- *                    relay-event-type
+ *                    relay-event-type, relay-resume-id (only when the event had no id: field: the
+ *                    last event id it inherited, which the relay resumes after)
  *            timestamp = meta.dt when present, else the receive time
  *
  * A failed request rejects its batch *and everything queued behind it*
@@ -25,7 +26,15 @@
 import { Kafka, logLevel, Partitioners, type Message, type ProducerRecord } from "kafkajs";
 import { ConveyorError } from "../../errors";
 import type { Logger } from "../../telemetry/log";
+import {
+  EVENT_ID_HEADER,
+  EVENT_TYPE_HEADER,
+  newestResumeId,
+  readLastRecords,
+  RESUME_ID_HEADER,
+} from "./kafka-resume";
 import { relayMetrics } from "./metrics";
+import { pleiadesMetrics } from "./pleiades-metrics";
 import {
   eventIdentity,
   eventKey,
@@ -35,8 +44,7 @@ import {
   type RelayEvent,
 } from "./publisher";
 
-export const EVENT_ID_HEADER = "relay-event-id";
-export const EVENT_TYPE_HEADER = "relay-event-type";
+export { EVENT_ID_HEADER, EVENT_TYPE_HEADER, RESUME_ID_HEADER } from "./kafka-resume";
 
 export interface KafkaPublisherOptions {
   /** Bootstrap brokers, host:port each. */
@@ -68,11 +76,16 @@ export interface KafkaSender {
 /** The Kafka message for an event (pure; exported for tests). */
 export function kafkaMessage(event: RelayEvent): Message {
   const time = eventTimeMs(event) ?? event.receivedAtMs;
+  const id = eventIdentity(event).value;
   return {
     key: eventKey(event),
     value: event.data,
     timestamp: String(time),
-    headers: { [EVENT_ID_HEADER]: eventIdentity(event).value, [EVENT_TYPE_HEADER]: event.type },
+    headers: {
+      [EVENT_ID_HEADER]: id,
+      [EVENT_TYPE_HEADER]: event.type,
+      ...(event.lastEventId !== id ? { [RESUME_ID_HEADER]: event.lastEventId } : {}),
+    },
   };
 }
 
@@ -99,6 +112,7 @@ export class KafkaPublisher implements Publisher {
   readonly kind = "kafka";
   readonly maxPending: number;
   private readonly newProducer: () => KafkaSender;
+  private readonly kafka: Kafka | undefined;
   private readonly maxBatchEvents: number;
   private readonly maxBatchBytes: number;
   private producer: KafkaSender | undefined;
@@ -131,13 +145,13 @@ export class KafkaPublisher implements Publisher {
     const retries = options.retries ?? 5;
     if (options.newProducer !== undefined) this.newProducer = options.newProducer;
     else {
-      const kafka = new Kafka({
+      const kafka = (this.kafka = new Kafka({
         clientId: options.clientId ?? "conveyor-relay",
         brokers: options.brokers,
         logCreator: kafkaLogCreator(options.log),
         connectionTimeout: options.connectionTimeoutMs ?? 3000,
         retry: { retries, initialRetryTime: 300, maxRetryTime: 5000 },
-      });
+      }));
       // idempotent: the broker drops a retried request's duplicates (needs acks -1, retries > 0, and one
       // request in flight to keep the order of a partition's batches). The default partitioner is the Java
       // client's (murmur2 of the key), so a key lands on the same partition as with any Java producer.
@@ -153,6 +167,12 @@ export class KafkaPublisher implements Publisher {
   /** Nothing to prepare: the producer connects on the first publish (a broker down at start is retried). */
   async open(): Promise<void> {
     this.closed = false;
+  }
+
+  /** The resume id the topic's newest record names (kafka-resume.ts); undefined for an empty topic. */
+  async lastPublishedId(): Promise<string | undefined> {
+    if (this.kafka === undefined) return undefined;
+    return newestResumeId(await readLastRecords(this.kafka, this.options.topic));
   }
 
   publish(event: RelayEvent): Promise<PublishOutcome> {
@@ -195,14 +215,20 @@ export class KafkaPublisher implements Publisher {
     try {
       const producer = await this.connected();
       const started = Date.now();
-      for (const p of batch) relayMetrics.kafkaWaitDuration.observe((started - p.event.receivedAtMs) / 1000);
+      const waits = batch.map((p) => (started - p.event.receivedAtMs) / 1000);
+      for (const w of waits) relayMetrics.kafkaWaitDuration.observe(w);
       relayMetrics.kafkaWrites.inc();
+      pleiadesMetrics.kafkaWrites.inc();
       await producer.send({ topic, acks: -1, messages: batch.map((p) => p.message) });
-      relayMetrics.kafkaWriteDuration.observe((Date.now() - started) / 1000);
+      const writeSeconds = (Date.now() - started) / 1000;
+      relayMetrics.kafkaWriteDuration.observe(writeSeconds);
       relayMetrics.kafkaPublishEvents.inc(batch.length);
+      pleiadesMetrics.kafkaEvents.inc(batch.length);
+      pleiadesMetrics.kafkaRequest(writeSeconds, waits, batch[batch.length - 1].event.lastEventId);
       for (const p of batch) p.resolve("written");
     } catch (err) {
       relayMetrics.kafkaPublishErrors.inc();
+      pleiadesMetrics.kafkaErrors.inc();
       const failed = [...batch, ...this.queue.splice(0)];
       const error = new ConveyorError(
         "RELAY_PUBLISH_FAILED",

@@ -37,6 +37,11 @@ export interface Publisher {
   /** Resolves when the event is durable (or was already there); rejects when it is not. */
   publish(event: RelayEvent): Promise<PublishOutcome>;
   close(): Promise<void>;
+  /**
+   * The resume id the destination itself shows (Kafka: the topic's newest record), for a start without
+   * local state; undefined when it has none. Rejects when the destination cannot be read.
+   */
+  lastPublishedId?(): Promise<string | undefined>;
 }
 
 export type PublisherKind = "file" | "kafka";

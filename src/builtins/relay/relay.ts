@@ -19,9 +19,11 @@
  */
 import type { Logger } from "../../telemetry/log";
 import { relayMetrics } from "./metrics";
+import { pleiadesMetrics } from "./pleiades-metrics";
 import { PublishWindow } from "./publish-window";
 import { eventTimeMs, type Publisher, type RelayEvent } from "./publisher";
-import { connectSse } from "./sse-client";
+import { connectSse, SseIdleTimeout } from "./sse-client";
+import { SSE_LINE_TYPES } from "./sse-parser";
 import type { StateStore } from "./state-store";
 
 export interface RelayOptions {
@@ -69,16 +71,27 @@ export class Relay {
     await publisher.open();
     const saved = await state.load();
     this.savedId = saved?.lastEventId;
+    let from = this.savedId !== undefined ? "the saved event id" : "";
+    if (this.options.resume && saved === undefined && publisher.lastPublishedId !== undefined) {
+      // No local state (a pod without a volume): the destination says where the last run got to.
+      this.savedId = await this.destinationResumeId(publisher, initialBackoffMs, maxBackoffMs);
+      from = `the ${publisher.kind} destination's newest event`;
+    }
     this.lastEventId = this.options.resume ? this.savedId : undefined;
     log.info(
       { url: this.options.url, publisher: publisher.kind, lastEventId: this.lastEventId ?? null },
-      this.lastEventId ? "relay started; resuming after the saved event id" : "relay started",
+      this.lastEventId ? `relay started; resuming after ${from}` : "relay started",
     );
 
     let baseMs = initialBackoffMs;
     let failures = 0;
+    let restartOf: "wmf_consumer" | "file_publisher" | "kafka_publisher" = "wmf_consumer";
     for (let attempt = 0; !this.stopping; attempt++) {
-      if (attempt > 0) relayMetrics.restarts.inc();
+      if (attempt > 0) {
+        relayMetrics.restarts.inc();
+        pleiadesMetrics.restarts.inc({ component: restartOf });
+      }
+      let connected = false;
       const connection = new AbortController();
       this.connection = connection;
       let progressed = false;
@@ -96,8 +109,13 @@ export class Relay {
           lastEventId: this.lastEventId,
           signal: connection.signal,
           idleTimeoutMs: this.options.idleTimeoutMs ?? 60_000,
-          onLines: (n) => relayMetrics.receivedLines.inc(n),
+          onLines: (n, types) => {
+            relayMetrics.receivedLines.inc(n);
+            for (const type of SSE_LINE_TYPES)
+              if (types[type] > 0) pleiadesMetrics.recvLines.inc({ type }, types[type]);
+          },
         });
+        connected = true;
         log.info({ url: stream.url, lastEventId: this.lastEventId ?? null }, "connected to the stream");
         for await (const item of stream) {
           if (item.kind === "retry") {
@@ -105,12 +123,15 @@ export class Relay {
             continue;
           }
           relayMetrics.receivedEvents.inc();
+          pleiadesMetrics.recvEvents.inc();
           await this.submit(window, { ...item.event, receivedAtMs: Date.now() });
           if (this.stopping) break;
         }
         await this.drained(window);
         if (!this.stopping) {
           relayMetrics.receiveErrors.inc();
+          pleiadesMetrics.recvErrors.inc({ type: "eof" });
+          restartOf = "wmf_consumer";
           log.warn("the server closed the stream; reconnecting");
         }
       } catch (err) {
@@ -122,6 +143,12 @@ export class Relay {
         const cause = failure ?? err;
         if (!this.stopping || failure !== undefined) {
           if (!(cause instanceof PublishFailed)) relayMetrics.receiveErrors.inc();
+          restartOf = cause instanceof PublishFailed ? `${publisher.kind}_publisher` : "wmf_consumer";
+          // pleiades counted timeouts, read errors and EOF; a refused or non-2xx request was not counted.
+          if (cause instanceof SseIdleTimeout)
+            pleiadesMetrics.recvErrors.inc({ type: connected ? "body_read_timeout" : "request_timeout" });
+          else if (connected && !(cause instanceof PublishFailed))
+            pleiadesMetrics.recvErrors.inc({ type: "read_error" });
           log.warn(
             { err: cause instanceof PublishFailed ? cause.cause : cause },
             cause instanceof Error ? cause.message : "",
@@ -139,6 +166,27 @@ export class Relay {
     }
     await publisher.close();
     log.info({ lastEventId: this.savedId ?? null }, "relay stopped");
+  }
+
+  /** Asks the destination for its newest event's resume id, retrying with backoff until it answers or stop(). */
+  private async destinationResumeId(
+    publisher: Publisher,
+    baseMs: number,
+    maxMs: number,
+  ): Promise<string | undefined> {
+    for (let failures = 1; !this.stopping; failures++) {
+      try {
+        return await publisher.lastPublishedId!();
+      } catch (err) {
+        const delay = backoffMs(baseMs, failures, maxMs);
+        this.options.log.warn(
+          { err, delayMs: delay },
+          `no local state, and reading the resume id from the ${publisher.kind} destination failed; retrying`,
+        );
+        await this.sleep(delay);
+      }
+    }
+    return undefined;
   }
 
   /** Hands one event to the publisher; waits while the window is full; throws once a publish failed. */

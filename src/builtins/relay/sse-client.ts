@@ -15,7 +15,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
-import { SseParser, type SseItem } from "./sse-parser";
+import { SSE_LINE_TYPES, SseParser, type SseLineCounts, type SseItem } from "./sse-parser";
 
 export interface SseConnectOptions {
   url: string;
@@ -27,8 +27,13 @@ export interface SseConnectOptions {
   userAgent?: string;
   /** Extra request headers (e.g. Authorization); Accept and Last-Event-ID are always the client's. */
   headers?: Readonly<Record<string, string>>;
-  /** Called with the number of raw lines each chunk completed. */
-  onLines?: (n: number) => void;
+  /** Called with the number of raw lines each chunk completed, and how many of each type. */
+  onLines?: (n: number, types: SseLineCounts) => void;
+}
+
+/** A connection silent for idleTimeoutMs (before the response, or while reading its body). */
+export class SseIdleTimeout extends Error {
+  override name = "SseIdleTimeout";
 }
 
 export class SseConnectError extends Error {
@@ -89,7 +94,7 @@ function request(url: string, options: SseConnectOptions): Promise<http.Incoming
   return new Promise((resolve, reject) => {
     const req = get(target, { headers, signal: options.signal }, resolve);
     req.setTimeout(options.idleTimeoutMs, () =>
-      req.destroy(new Error(`no data from ${url} for ${options.idleTimeoutMs} ms`)),
+      req.destroy(new SseIdleTimeout(`no data from ${url} for ${options.idleTimeoutMs} ms`)),
     );
     req.on("error", reject);
   });
@@ -101,8 +106,13 @@ async function* items(res: http.IncomingMessage, options: SseConnectOptions): As
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {
       const before = parser.lines;
+      const typesBefore = { ...parser.lineTypes };
       const out = parser.feed(decoder.decode(chunk, { stream: true }));
-      options.onLines?.(parser.lines - before);
+      if (options.onLines !== undefined) {
+        const delta = { ...parser.lineTypes };
+        for (const t of SSE_LINE_TYPES) delta[t] -= typesBefore[t];
+        options.onLines(parser.lines - before, delta);
+      }
       yield* out;
     }
   } finally {

@@ -28,11 +28,18 @@ export interface SseEvent {
   data: string;
 }
 
+/** Line types as pleiades counts them (pleiades_recv_event_lines_total{type}); blank lines are none. */
+export const SSE_LINE_TYPES = ["comment", "id", "event", "data", "unknown"] as const;
+export type SseLineType = (typeof SSE_LINE_TYPES)[number];
+export type SseLineCounts = { [T in SseLineType]: number };
+
 export type SseItem = { kind: "event"; event: SseEvent } | { kind: "retry"; ms: number };
 
 export class SseParser {
   /** Raw lines seen so far (comments and blank lines included). */
   lines = 0;
+  /** Non-blank lines by type; "unknown" is any other field (retry: included, which pleiades ignored). */
+  readonly lineTypes: SseLineCounts = { comment: 0, id: 0, event: 0, data: 0, unknown: 0 };
   private buffer = "";
   private started = false;
   private pendingCr = false;
@@ -82,7 +89,10 @@ export class SseParser {
       this.dispatch(out);
       return;
     }
-    if (line.startsWith(":")) return;
+    if (line.startsWith(":")) {
+      this.lineTypes.comment++;
+      return;
+    }
     const colon = line.indexOf(":");
     let field: string;
     let value: string;
@@ -94,6 +104,7 @@ export class SseParser {
       value = line.slice(colon + 1);
       if (value.startsWith(" ")) value = value.slice(1);
     }
+    this.lineTypes[field === "event" || field === "data" || field === "id" ? field : "unknown"]++;
     switch (field) {
       case "event":
         this.type = value;

@@ -30,18 +30,74 @@ const FLAG_HELP: { [K in FlagKey]: { arg: string; help: string } } = {
   backoffBase: { arg: "<duration>", help: "wait before the first retry; doubles each retry (ms, s, m, h)" },
   slingBin: { arg: "<path>", help: "Sling CLI binary (a path, or a name looked up on PATH)" },
   timeout: { arg: "<duration>", help: "kill a Sling run after this long (the attempt fails)" },
-  otlpEndpoint: { arg: "<url>", help: "OTLP/HTTP collector base URL; spans are exported only when set" },
+  otlpEndpoint: {
+    arg: "<endpoint>",
+    help: "OTLP collector: host:port or http(s)://host:4317 (gRPC), http(s)://host:4318 (HTTP JSON); spans are exported only when set",
+  },
+  otlpProtocol: {
+    arg: "<protocol>",
+    help: "grpc | http/json (env OTEL_EXPORTER_OTLP_TRACES_PROTOCOL first); inferred from the endpoint when unset",
+  },
   metricsPort: { arg: "<port>", help: "serve Prometheus /metrics while the job runs (0 = off)" },
   metricsFile: { arg: "<file>", help: "write the metrics here when the job ends (textfile collector)" },
   pushgateway: { arg: "<url>", help: "push the metrics to this Prometheus Pushgateway when the job ends" },
 };
 
-function optionFor(key: FlagKey): Option {
-  const s = SETTINGS[key];
-  const help = `${FLAG_HELP[key].help} [env ${s.env}${s.default !== undefined ? `, default ${s.default}` : ""}]`;
-  // No commander .env()/.default(): config.ts resolves flag > env > default, so "given" stays observable
-  // (SLING_CONFIG and PIPELINE_DIR both given is an error; the default directory alone is not).
-  return new Option(`${s.flag} ${FLAG_HELP[key].arg}`, help);
+/** The attribute commander stores a flag under: --mission-cluster-id → missionClusterId. */
+function attributeOf(flag: string): string {
+  return flag.replace(/^--/, "").replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * The job flags as options of `conveyor sling` itself: commander recognises a parent's options before
+ * and after the subcommand, so `sling --config x run` and `sling run --config x` both work, as the
+ * wrapper's cobra persistent flags did. Conveyor's earlier names are hidden aliases.
+ */
+function jobOptions(): Option[] {
+  const options: Option[] = [];
+  for (const key of Object.keys(FLAG_HELP) as FlagKey[]) {
+    if (key === "mode") continue; // run's own (SYNC_MODE); noop and backfill fix it
+    const s = SETTINGS[key];
+    const aliases = s.aliases.length > 0 ? ` (alias ${s.aliases.join(", ")})` : "";
+    const help =
+      `${FLAG_HELP[key].help}${aliases} [env ${s.env}` +
+      `${s.default !== undefined ? `, default ${s.default}` : ""}]`;
+    // No commander .env()/.default(): config.ts resolves flag > env > default, so "given" stays observable
+    // (SLING_CONFIG and PIPELINE_DIR both given is an error; the default directory alone is not).
+    options.push(new Option(`${s.flag} ${FLAG_HELP[key].arg}`, help));
+    for (const alias of s.aliases) options.push(new Option(`${alias} ${FLAG_HELP[key].arg}`).hideHelp());
+  }
+  return options;
+}
+
+/** Commander's parsed options → SlingFlags; a flag given under two of its names with two values is refused. */
+export function slingFlagsFrom(opts: { [attribute: string]: unknown }): {
+  flags: SlingFlags;
+  problems: string[];
+} {
+  const flags: SlingFlags = {};
+  const problems: string[] = [];
+  for (const key of Object.keys(FLAG_HELP) as FlagKey[]) {
+    const s = SETTINGS[key];
+    const names: string[] = [s.flag, ...s.aliases];
+    const values = names
+      .map((name) => ({ name, value: opts[attributeOf(name)] }))
+      .filter((v): v is { name: string; value: string } => typeof v.value === "string");
+    if (values.length === 0) continue;
+    if (new Set(values.map((v) => v.value)).size > 1) {
+      problems.push(
+        `${values.map((v) => `${v.name} "${v.value}"`).join(" and ")} name one setting: give one`,
+      );
+    }
+    flags[key] = values[0].value;
+  }
+  return { flags, problems };
+}
+
+function exitOnUsageError(cmd: Command): Command {
+  return cmd.exitOverride((err) => {
+    process.exit(err.exitCode === 1 && err.code.startsWith("commander.") ? EXIT.invalid : err.exitCode);
+  });
 }
 
 function jobCommand(
@@ -50,30 +106,39 @@ function jobCommand(
   forcedMode: SyncMode | undefined,
   extraHelp: string,
 ): Command {
-  const cmd = new Command(name).summary(summary).description(`${summary}. ${extraHelp}`);
-  for (const key of Object.keys(FLAG_HELP) as FlagKey[]) {
-    if (key === "mode" && forcedMode !== undefined) continue;
-    cmd.addOption(optionFor(key));
+  const cmd = new Command(name)
+    .summary(summary)
+    .description(`${summary}. ${extraHelp}`)
+    .configureHelp({ showGlobalOptions: true });
+  if (forcedMode === undefined) {
+    const s = SETTINGS.mode;
+    cmd.addOption(
+      new Option(
+        `${s.flag} ${FLAG_HELP.mode.arg}`,
+        `${FLAG_HELP.mode.help} [env ${s.env}, default ${s.default}]`,
+      ),
+    );
+    cmd.alias("sync");
   }
-  if (forcedMode === undefined) cmd.alias("sync");
-  cmd.exitOverride((err) => {
-    process.exit(err.exitCode === 1 && err.code.startsWith("commander.") ? EXIT.invalid : err.exitCode);
-  });
+  exitOnUsageError(cmd);
   cmd.addHelpText(
     "after",
     [
       "",
+      "The job flags go before or after the subcommand (sling --config x.yaml run = sling run --config x.yaml).",
       "Sling reads connections from env vars holding URLs, e.g. MISSION=sqlite:///data/mission.db,",
       "COMMAND=postgresql://user:pass@host:5432/command. SLING_TIMEOUT and SLING_STATE are the wrapper's",
-      "and are not passed to Sling; SLING_LOGGING=JSON is set for it.",
+      "and are not passed to Sling; SLING_LOGGING=JSON and SYNC_JOB_ID (this job's id) are set for it.",
       "",
       "Exit status: 0 all pipelines succeeded, 1 a pipeline failed, 2 invalid configuration,",
-      "130/143 stopped by SIGINT/SIGTERM. Docs: docs/sling.md",
+      "130/143 stopped by SIGTERM/SIGINT. Docs: docs/sling.md",
     ].join("\n"),
   );
-  cmd.action(async function (this: Command, flags: SlingFlags) {
+  cmd.action(async function (this: Command) {
     let config;
     try {
+      const { flags, problems } = slingFlagsFrom(this.optsWithGlobals());
+      if (problems.length > 0) throw new ConveyorError("CONFIG_INVALID", problems.join("; "), { problems });
       config = resolveSlingConfig(flags, process.env, forcedMode);
     } catch (err) {
       if (!(err instanceof ConveyorError)) throw err;
@@ -114,12 +179,14 @@ function quickstartCommand(): Command {
     )
     .option("--dir <dir>", "working directory for the databases, pipelines and state", "./sling-quickstart")
     .option("--postgres-url <url>", "command database as a PostgreSQL URL instead of a SQLite file")
-    .option("--sling-bin <path>", "Sling CLI binary [env SLING_BIN, default sling]")
-    .action(async (opts: { dir: string; postgresUrl?: string; slingBin?: string }) => {
+    .configureHelp({ showGlobalOptions: true })
+    .action(async function (this: Command) {
+      const opts = this.opts<{ dir: string; postgresUrl?: string }>();
+      const { flags } = slingFlagsFrom(this.optsWithGlobals());
       const code = await runQuickstart({
         dir: opts.dir,
         ...(opts.postgresUrl !== undefined ? { postgresUrl: opts.postgresUrl } : {}),
-        slingBin: opts.slingBin ?? (process.env.SLING_BIN || "sling"),
+        slingBin: flags.slingBin ?? (process.env.SLING_BIN || "sling"),
         out: process.stdout,
         err: process.stderr,
         env: process.env,
@@ -130,7 +197,9 @@ function quickstartCommand(): Command {
 }
 
 export function slingCommand(): Command {
-  return new Command("sling")
+  const sling = new Command("sling");
+  for (const option of jobOptions()) sling.addOption(option);
+  return exitOnUsageError(sling)
     .summary("Sling jobs: mission databases → command database (run | noop | backfill | quickstart)")
     .description(
       "run Sling replication files (sling run -r <file>) as one job: retries with exponential backoff, a " +

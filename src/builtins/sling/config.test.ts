@@ -57,7 +57,7 @@ describe("resolveSlingConfig", () => {
       backoffBaseMs: 250,
       slingBin: "/opt/sling",
       timeoutMs: 3_600_000,
-      otlpEndpoint: "http://collector:4318",
+      otlp: { protocol: "http/json", url: "http://collector:4318/v1/traces" },
       metricsPort: 9464,
       metricsFile: "/tmp/m.prom",
       pushgateway: "http://pgw:9091",
@@ -102,18 +102,75 @@ describe("resolveSlingConfig", () => {
         SYNC_BACKOFF_BASE: "5",
         SLING_TIMEOUT: "0",
         SLING_STATE: "s3://b/state.json",
-        OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318",
+        OTEL_EXPORTER_OTLP_ENDPOINT: "otel-collector",
         SLING_METRICS_PORT: "70000",
       },
     );
     expect(problems).toEqual([
       'SYNC_MODE / --mode: "fast" must be one of normal, noop, backfill',
-      'SLING_STATE / --state: "s3://b/state.json": only file:// state is supported (the state is a local JSON file)',
+      expect.stringMatching(
+        /^SLING_STATE \/ --state: "s3:\/\/b\/state.json": only file:\/\/ state is supported: the job's record is a local JSON file .*OpenTelemetry Collector/,
+      ),
       'SYNC_MAX_RETRIES / --max-retries: "-1" must be a whole number from 0 to 100',
       'SYNC_BACKOFF_BASE / --backoff-base: "5" has no unit (use e.g. 5s or 5m; units: ms, s, m, h)',
-      'SLING_TIMEOUT / --timeout: "0" must be at least 1 ms',
+      'SLING_TIMEOUT / --sling-timeout: "0" must be at least 1 ms',
       'SLING_METRICS_PORT / --metrics-port: "70000" must be a whole number from 0 to 65535',
-      'OTEL_EXPORTER_OTLP_ENDPOINT / --otlp-endpoint: "collector:4318" must be an http(s) URL (e.g. http://otel-collector:4318)',
+      'OTEL_EXPORTER_OTLP_ENDPOINT / --otel-endpoint: "otel-collector" is neither host:port (OTLP/gRPC, e.g. otel-collector:4317) nor an http(s) URL (e.g. http://otel-collector:4318)',
+    ]);
+  });
+
+  it("takes the sling-sync-wrapper's Helm values: gRPC host:port; a greptimedb:// state says what is supported", () => {
+    const helm = {
+      MISSION_CLUSTER_ID: "mission-01",
+      PIPELINE_DIR: "/etc/sling/pipelines",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "otel-collector:4317",
+      SYNC_MODE: "normal",
+      SYNC_MAX_RETRIES: "3",
+      SYNC_BACKOFF_BASE: "5s",
+      SLING_TIMEOUT: "30m",
+    };
+    expect(resolveSlingConfig({}, helm).otlp).toEqual({
+      protocol: "grpc",
+      url: "http://otel-collector:4317",
+    });
+    const problems = problemsOf({}, { ...helm, SLING_STATE: "greptimedb://greptimedb:4001/sling_state" });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('SLING_STATE / --state: "greptimedb://greptimedb:4001/sling_state"');
+    expect(problems[0]).toContain("only file:// state is supported");
+    expect(problems[0]).toContain("OpenTelemetry Collector");
+  });
+
+  it("follows the OTLP environment conventions: traces-specific variables first, a flag over both", () => {
+    expect(
+      resolveSlingConfig(
+        {},
+        { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" },
+      ).otlp,
+    ).toEqual({ protocol: "grpc", url: "http://c:4318" });
+    expect(
+      resolveSlingConfig(
+        {},
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: "c:4317",
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://t:443/otlp/v1/traces",
+          OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+          OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json",
+        },
+      ).otlp,
+    ).toEqual({ protocol: "http/json", url: "https://t/otlp/v1/traces" });
+    expect(
+      resolveSlingConfig(
+        { otlpEndpoint: "flag:4317", otlpProtocol: "grpc" },
+        {
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://t:4318/v1/traces",
+          OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json",
+        },
+      ).otlp,
+    ).toEqual({ protocol: "grpc", url: "http://flag:4317" });
+    expect(
+      problemsOf({}, { OTEL_EXPORTER_OTLP_ENDPOINT: "c:4317", OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" }),
+    ).toEqual([
+      'OTEL_EXPORTER_OTLP_PROTOCOL / --otlp-protocol: "http/protobuf" is not supported here (its exporter is not installed): use grpc (a collector\'s port 4317) or http/json (port 4318)',
     ]);
   });
 });

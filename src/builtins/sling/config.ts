@@ -6,6 +6,7 @@
  */
 import { ConveyorError } from "../../errors";
 import { parseDuration } from "./duration";
+import { parseOtlpProtocol, resolveOtlpExport, type OtlpExport, type OtlpProtocol } from "./otlp-endpoint";
 import { DEFAULT_SLING_STATE, parseStatePath } from "./state-path";
 
 export const SYNC_MODES = ["normal", "noop", "backfill"] as const;
@@ -25,6 +26,7 @@ export interface SlingFlags {
   slingBin?: string;
   timeout?: string;
   otlpEndpoint?: string;
+  otlpProtocol?: string;
   metricsPort?: string;
   metricsFile?: string;
   pushgateway?: string;
@@ -46,30 +48,59 @@ export interface SlingJobConfig {
   backoffBaseMs: number;
   slingBin: string;
   timeoutMs: number;
-  otlpEndpoint?: string;
+  /** Where spans go (OTLP/gRPC or OTLP/HTTP JSON); absent: spans are kept in memory only. */
+  otlp?: OtlpExport;
   metricsPort: number;
   metricsFile?: string;
   pushgateway?: string;
 }
 
-/** Each setting: flag name, env var, default. One table, so help text and errors agree. */
+/**
+ * Each setting: flag name (sling-sync-wrapper's where it had one), Conveyor's earlier name as an alias,
+ * env var, default. One table, so help text and errors agree.
+ */
 export const SETTINGS = {
-  clusterId: { flag: "--cluster-id", env: "MISSION_CLUSTER_ID", default: "unknown-cluster" },
-  config: { flag: "--config", env: "SLING_CONFIG", default: undefined },
-  pipelineDir: { flag: "--pipeline-dir", env: "PIPELINE_DIR", default: DEFAULT_PIPELINE_DIR },
-  state: { flag: "--state", env: "SLING_STATE", default: DEFAULT_SLING_STATE },
-  mode: { flag: "--mode", env: "SYNC_MODE", default: "normal" },
-  maxRetries: { flag: "--max-retries", env: "SYNC_MAX_RETRIES", default: "3" },
-  backoffBase: { flag: "--backoff-base", env: "SYNC_BACKOFF_BASE", default: "5s" },
-  slingBin: { flag: "--sling-bin", env: "SLING_BIN", default: "sling" },
-  timeout: { flag: "--timeout", env: "SLING_TIMEOUT", default: "30m" },
-  otlpEndpoint: { flag: "--otlp-endpoint", env: "OTEL_EXPORTER_OTLP_ENDPOINT", default: undefined },
-  metricsPort: { flag: "--metrics-port", env: "SLING_METRICS_PORT", default: "0" },
-  metricsFile: { flag: "--metrics-file", env: "SLING_METRICS_FILE", default: undefined },
-  pushgateway: { flag: "--pushgateway", env: "PROMETHEUS_PUSHGATEWAY_URL", default: undefined },
+  clusterId: {
+    flag: "--mission-cluster-id",
+    aliases: ["--cluster-id"],
+    env: "MISSION_CLUSTER_ID",
+    default: "unknown-cluster",
+  },
+  config: { flag: "--config", aliases: [], env: "SLING_CONFIG", default: undefined },
+  pipelineDir: { flag: "--pipeline-dir", aliases: [], env: "PIPELINE_DIR", default: DEFAULT_PIPELINE_DIR },
+  state: { flag: "--state", aliases: [], env: "SLING_STATE", default: DEFAULT_SLING_STATE },
+  mode: { flag: "--mode", aliases: [], env: "SYNC_MODE", default: "normal" },
+  maxRetries: { flag: "--max-retries", aliases: [], env: "SYNC_MAX_RETRIES", default: "3" },
+  backoffBase: { flag: "--backoff-base", aliases: [], env: "SYNC_BACKOFF_BASE", default: "5s" },
+  slingBin: { flag: "--sling-binary", aliases: ["--sling-bin"], env: "SLING_BIN", default: "sling" },
+  timeout: { flag: "--sling-timeout", aliases: ["--timeout"], env: "SLING_TIMEOUT", default: "30m" },
+  otlpEndpoint: {
+    flag: "--otel-endpoint",
+    aliases: ["--otlp-endpoint"],
+    env: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    default: undefined,
+  },
+  otlpProtocol: {
+    flag: "--otlp-protocol",
+    aliases: [],
+    env: "OTEL_EXPORTER_OTLP_PROTOCOL",
+    default: undefined,
+  },
+  metricsPort: { flag: "--metrics-port", aliases: [], env: "SLING_METRICS_PORT", default: "0" },
+  metricsFile: { flag: "--metrics-file", aliases: [], env: "SLING_METRICS_FILE", default: undefined },
+  pushgateway: { flag: "--pushgateway", aliases: [], env: "PROMETHEUS_PUSHGATEWAY_URL", default: undefined },
 } as const satisfies {
-  [K in keyof SlingFlags]-?: { flag: string; env: string; default: string | undefined };
+  [K in keyof SlingFlags]-?: {
+    flag: string;
+    aliases: readonly string[];
+    env: string;
+    default: string | undefined;
+  };
 };
+
+/** The per-signal variants the OpenTelemetry conventions put before the general ones. */
+const TRACES_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+const TRACES_PROTOCOL_ENV = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
 
 type Setting = keyof typeof SETTINGS;
 
@@ -81,7 +112,11 @@ function label(key: Setting): string {
 function given(key: Setting, flags: SlingFlags, env: NodeJS.ProcessEnv): string | undefined {
   const f = flags[key];
   if (f !== undefined) return f;
-  const e = env[SETTINGS[key].env];
+  return envValue(env, SETTINGS[key].env);
+}
+
+function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const e = env[name];
   return e !== undefined && e.trim() !== "" ? e.trim() : undefined;
 }
 
@@ -115,9 +150,42 @@ function url(key: Setting, text: string | undefined, problems: string[]): string
     const u = new URL(text);
     if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error("not http(s)");
   } catch {
-    problems.push(`${label(key)}: "${text}" must be an http(s) URL (e.g. http://otel-collector:4318)`);
+    problems.push(`${label(key)}: "${text}" must be an http(s) URL (e.g. http://pushgateway:9091)`);
   }
   return text.replace(/\/+$/, "");
+}
+
+/**
+ * Where spans go. A flag wins over both env vars; without one, the per-signal variable
+ * (OTEL_EXPORTER_OTLP_TRACES_*) wins over the general one, as the OpenTelemetry conventions say.
+ */
+function otlpExport(flags: SlingFlags, env: NodeJS.ProcessEnv, problems: string[]): OtlpExport | undefined {
+  let protocol: OtlpProtocol | undefined;
+  const protocolText =
+    flags.otlpProtocol ?? envValue(env, TRACES_PROTOCOL_ENV) ?? given("otlpProtocol", flags, env);
+  if (protocolText !== undefined) {
+    try {
+      protocol = parseOtlpProtocol(protocolText);
+    } catch (err) {
+      const name = flags.otlpProtocol === undefined && envValue(env, TRACES_PROTOCOL_ENV) !== undefined;
+      problems.push(`${name ? TRACES_PROTOCOL_ENV : label("otlpProtocol")}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+  const tracesEndpoint = flags.otlpEndpoint === undefined ? envValue(env, TRACES_ENDPOINT_ENV) : undefined;
+  const endpoint = given("otlpEndpoint", flags, env);
+  try {
+    return resolveOtlpExport({
+      ...(tracesEndpoint !== undefined ? { tracesEndpoint } : {}),
+      ...(endpoint !== undefined ? { endpoint } : {}),
+      ...(protocol !== undefined ? { protocol } : {}),
+    });
+  } catch (err) {
+    problems.push(
+      `${tracesEndpoint !== undefined ? TRACES_ENDPOINT_ENV : label("otlpEndpoint")}: ${(err as Error).message}`,
+    );
+    return undefined;
+  }
 }
 
 /**
@@ -172,8 +240,8 @@ export function resolveSlingConfig(
     timeoutMs: duration("timeout", value("timeout", flags, env)!, problems, 1),
     metricsPort: integer("metricsPort", value("metricsPort", flags, env)!, 0, 65535, problems),
   };
-  const otlp = url("otlpEndpoint", given("otlpEndpoint", flags, env), problems);
-  if (otlp !== undefined) config.otlpEndpoint = otlp;
+  const otlp = otlpExport(flags, env, problems);
+  if (otlp !== undefined) config.otlp = otlp;
   const push = url("pushgateway", given("pushgateway", flags, env), problems);
   if (push !== undefined) config.pushgateway = push;
   const metricsFile = given("metricsFile", flags, env);

@@ -61,12 +61,15 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 function scripted(script: { [pipeline: string]: AttemptOutcome[] }) {
   const calls: Array<{ pipeline: string; attempt: number; fullRefresh: boolean }> = [];
   const sleeps: number[] = [];
+  const jobIds: string[] = [];
   return {
     calls,
     sleeps,
+    jobIds,
     sleep: async (ms: number) => void sleeps.push(ms),
     runAttempt: async (req: AttemptRequest): Promise<AttemptOutcome> => {
       calls.push({ pipeline: req.pipeline.name, attempt: req.attempt, fullRefresh: req.fullRefresh });
+      jobIds.push(req.jobId);
       req.onLine({
         level: "info",
         message: `attempt ${req.attempt} of ${req.pipeline.name}`,
@@ -95,6 +98,7 @@ describe("runJob", () => {
       { pipeline: "b", attempt: 1, fullRefresh: false },
     ]);
     expect(sling.sleeps).toEqual([100, 200]);
+    expect(sling.jobIds).toEqual(["job-1", "job-1", "job-1", "job-1"]); // Sling's SYNC_JOB_ID
     expect(result.status).toBe("failed");
     expect(result.pipelines.map((p) => [p.pipeline, p.status, p.attempts, p.rowsSynced, p.code])).toEqual([
       ["a", "failed", 3, 0, "SLING_PIPELINE_FAILED"],

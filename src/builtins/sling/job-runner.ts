@@ -28,6 +28,8 @@ export type RunMode = Exclude<SyncMode, "noop">;
 export type PipelineStatus = "succeeded" | "failed" | "cancelled";
 
 export interface AttemptRequest {
+  /** The job's sync_job_id: Sling gets it as SYNC_JOB_ID, as the wrapper did. */
+  jobId: string;
   pipeline: PipelineFile;
   attempt: number;
   fullRefresh: boolean;
@@ -170,7 +172,7 @@ export async function runJob(
       ? notRun(pipeline, span, "cancelled", "SLING_PIPELINE_FAILED", "the job was stopped before it started")
       : invalid !== undefined
         ? notRun(pipeline, span, "failed", "CONFIG_INVALID", invalid, log)
-        : await runPipeline(settings, pipeline, span, { ...deps, sleep, signal, now }, log);
+        : await runPipeline(settings, pipeline, span, { ...deps, sleep, signal, now, jobId }, log);
     results.push(result);
     recordState(deps.state, settings.clusterId, jobId, result, now());
     recordMetrics(result);
@@ -201,7 +203,7 @@ export async function runJob(
   return { jobId, traceId, mode: settings.mode, status, durationSeconds, stateCleared, pipelines: results };
 }
 
-type Resolved = Required<Pick<JobDeps, "sleep" | "signal" | "now">> & JobDeps;
+type Resolved = Required<Pick<JobDeps, "sleep" | "signal" | "now" | "jobId">> & JobDeps;
 
 async function runPipeline(
   settings: JobSettings,
@@ -236,6 +238,7 @@ async function runPipeline(
       );
     };
     last = await deps.runAttempt({
+      jobId: deps.jobId,
       pipeline,
       attempt,
       fullRefresh: settings.mode === "backfill",

@@ -77,7 +77,7 @@ export async function executeSlingJob(config: SlingJobConfig, io: JobIo): Promis
     return { exitCode: err.code === "CONFIG_INVALID" ? EXIT.invalid : EXIT.failed };
   }
 
-  const tracing = startTracing(config.otlpEndpoint, config.clusterId);
+  const tracing = startTracing(config.otlp, config.clusterId);
   const metricsServer = startMetricsServer(config.metricsPort, "0.0.0.0", io.log);
   const childEnv = slingChildEnv(io.env);
   let result: JobResult;
@@ -103,7 +103,7 @@ export async function executeSlingJob(config: SlingJobConfig, io: JobIo): Promis
           runSling({
             bin,
             args: replicationArgs(req.pipeline.file, req.fullRefresh),
-            env: childEnv,
+            env: { ...childEnv, SYNC_JOB_ID: req.jobId },
             timeoutMs: config.timeoutMs,
             signal: req.signal,
             onLine: req.onLine,
@@ -123,7 +123,10 @@ export async function executeSlingJob(config: SlingJobConfig, io: JobIo): Promis
 
   const exportError = await tracing.shutdown();
   if (exportError)
-    io.log.warn({ err: exportError, otlp_endpoint: config.otlpEndpoint }, "spans could not be exported");
+    io.log.warn(
+      { err: exportError, otlp_endpoint: config.otlp?.url, otlp_protocol: config.otlp?.protocol },
+      "spans could not be exported",
+    );
   await publishMetrics(config, io.log);
   metricsServer?.close();
   return { exitCode: result.status === "succeeded" ? EXIT.ok : EXIT.failed, result };

@@ -16,7 +16,12 @@ export function parseStatePath(value: string): string {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(v);
   if (!scheme) return v;
   if (scheme[1].toLowerCase() !== "file") {
-    throw new Error(`"${v}": only file:// state is supported (the state is a local JSON file)`);
+    throw new Error(
+      `"${v}": only file:// state is supported: the job's record is a local JSON file ` +
+        "(e.g. file:///var/lib/sling/sling_state.json on a PersistentVolume, or a plain path); Sling keeps " +
+        "its incremental position in the target database itself. To put traces in GreptimeDB, send them " +
+        "through an OpenTelemetry Collector (docs/sling.md, GreptimeDB)",
+    );
   }
   // file://localhost/x is the one host RFC 8089 allows; anything else after file:// is the path itself.
   const rest = v.slice(scheme[0].length).replace(/^localhost\//, "/");

@@ -1,14 +1,20 @@
 /**
- * OpenTelemetry for Sling jobs: a tracer whose spans are exported over OTLP/HTTP (JSON) when an endpoint
- * is set, and only kept in memory otherwise (they still get ids, so JSON logs carry trace_id/span_id
- * either way). No global provider or context manager is installed: the runner passes parent contexts
- * explicitly, which works the same under every module loader.
+ * OpenTelemetry for Sling jobs: a tracer whose spans are exported over OTLP/gRPC or OTLP/HTTP (JSON) when
+ * an endpoint is set (otlp-endpoint.ts picks which), and only kept in memory otherwise (they still get
+ * ids, so JSON logs carry trace_id/span_id either way). Only the exporter in use is loaded. No global
+ * provider or context manager is installed: the runner passes parent contexts explicitly, which works
+ * the same under every module loader.
  */
 import type { Tracer } from "@opentelemetry/api";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+import type { OtlpExport } from "./otlp-endpoint";
 
 export interface JobTracing {
   tracer: Tracer;
@@ -20,19 +26,29 @@ export interface JobTracing {
   shutdown(timeoutMs?: number): Promise<Error | undefined>;
 }
 
-export function tracesUrl(endpoint: string): string {
-  // OTEL_EXPORTER_OTLP_ENDPOINT is the collector's base URL; the signal path is appended, as the SDK does.
-  return `${endpoint.replace(/\/+$/, "")}/v1/traces`;
+const EXPORT_TIMEOUT_MS = 10_000;
+
+function exporterFor(otlp: OtlpExport): SpanExporter {
+  switch (otlp.protocol) {
+    case "grpc": {
+      // grpc-js and the protobuf serializer load only when gRPC export is asked for.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const grpc: typeof import("@opentelemetry/exporter-trace-otlp-grpc") = require("@opentelemetry/exporter-trace-otlp-grpc");
+      // The URL's scheme picks the credentials: http:// plaintext, https:// TLS.
+      return new grpc.OTLPTraceExporter({ url: otlp.url, timeoutMillis: EXPORT_TIMEOUT_MS });
+    }
+    case "http/json": {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const http: typeof import("@opentelemetry/exporter-trace-otlp-http") = require("@opentelemetry/exporter-trace-otlp-http");
+      return new http.OTLPTraceExporter({ url: otlp.url, timeoutMillis: EXPORT_TIMEOUT_MS });
+    }
+  }
 }
 
-export function startTracing(otlpEndpoint: string | undefined, missionClusterId: string): JobTracing {
+export function startTracing(otlp: OtlpExport | undefined, missionClusterId: string): JobTracing {
   const spanProcessors: SpanProcessor[] = [];
-  if (otlpEndpoint !== undefined) {
-    spanProcessors.push(
-      new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(otlpEndpoint), timeoutMillis: 10_000 }), {
-        scheduledDelayMillis: 1000,
-      }),
-    );
+  if (otlp !== undefined) {
+    spanProcessors.push(new BatchSpanProcessor(exporterFor(otlp), { scheduledDelayMillis: 1000 }));
   }
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({

@@ -48,6 +48,26 @@ describe("conveyor validate", () => {
     expect(r.stdout.endsWith("2 valid, 0 invalid\n")).toBe(true);
   });
 
+  it("takes pipelines in the Kubernetes style beside flat ones; a bad envelope is reported at its path", async () => {
+    const dir = testdata("resource");
+    const r = await run(dir);
+    expect(r).toEqual({
+      exitCode: 0,
+      stdout:
+        `OK: ${path.join(dir, "flat.yaml")}: pipeline audit (2 stages)\n` +
+        `OK: ${path.join(dir, "payments.yaml")}: pipeline payments (3 stages)\n2 valid, 0 invalid\n`,
+      stderr: "",
+    });
+    const bad = path.join(tmp, "bad.yaml");
+    fs.writeFileSync(
+      bad,
+      fs.readFileSync(path.join(dir, "payments.yaml"), "utf8").replace("kind: Pipeline", "kind: Pipelines"),
+    );
+    const b = await run(bad);
+    expect(b.exitCode).toBe(1);
+    expect(b.stderr).toContain('/kind: must be "Pipeline"');
+  });
+
   it("a single file", async () => {
     const file = testdata("good", "user-stages.yaml");
     const r = await run(file);
