@@ -134,7 +134,7 @@ describe("mirror to the filesystem (real Kafka broker)", () => {
       "max-time-ms": 60_000,
     });
     const validate = await cli(["mirror", "validate", "--config", config]);
-    expect(validate).toMatchObject({ code: 0, stdout: "OK: 1 mirror(s)\n" });
+    expect(validate).toMatchObject({ code: 0, stdout: "OK: 1 mirror(s), destination type = filesystem\n" });
 
     const mirror = startMirror(config);
     await eventually(

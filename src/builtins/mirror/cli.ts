@@ -1,7 +1,7 @@
 /**
  * `conveyor mirror validate|run|status --config <file>`.
  *
- *   validate  OK: 2 mirror(s)                       → stdout, exit 0
+ *   validate  OK: 2 mirror(s), destination type = s3 → stdout, exit 0
  *             INVALID: mirror.yaml + every problem  → stderr, exit 1
  *   run       runs every mirror of the file in this process; SIGTERM/SIGINT flush and exit 0;
  *             a mirror error stops all (each flushed) and exits 1
@@ -57,7 +57,8 @@ function validateSubcommand(): Command {
     .addOption(configOption())
     .action(function (this: Command, options: ConfigOptions) {
       const plans = loadOrExit(this, options.config);
-      writers(this).out(`OK: ${plans.length} mirror(s)\n`);
+      const type = plans[0]?.destination.type;
+      writers(this).out(`OK: ${plans.length} mirror(s)${type ? `, destination type = ${type}` : ""}\n`);
     });
 }
 
@@ -100,6 +101,12 @@ function runSubcommand(): Command {
     )
     .action(async function (this: Command, options: RunOptions) {
       const plans = loadOrExit(this, options.config);
+      if (plans.length === 0) {
+        this.error(`conveyor mirror: ${options.config} configures no mirrors; nothing to run`, {
+          exitCode: 1,
+          code: "conveyor.mirror.empty",
+        });
+      }
       const log = createLogger("mirror");
       startMetricsServer(options.metricsPort, "0.0.0.0", log);
       const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
