@@ -122,6 +122,7 @@ describe("mirror to S3 (real Kafka broker, real moto_server)", () => {
       [
         "destination:",
         "  type: s3",
+        "  format: ndjson",
         `  bucket: ${BUCKET}`,
         `  prefix: ${PREFIX}/`,
         `  endpoint: "${endpoint}"`,
@@ -253,7 +254,7 @@ describe("mirror to S3 (real Kafka broker, real moto_server)", () => {
 
     const status = await cli(["mirror", "status", "--config", config, "--json"]);
     expect(JSON.parse(status.stdout)).toEqual([
-      expect.objectContaining({ mirror: "crash", sourceHigh: 3500, destNext: 3500, lag: 0, error: null }),
+      expect.objectContaining({ name: "crash", source_high: 3500, dest_next: 3500, lag: 0 }),
     ]);
   });
 
@@ -272,7 +273,7 @@ describe("mirror to S3 (real Kafka broker, real moto_server)", () => {
     await b.waitForOutput(/"next":100,[^\n]*"msg":"mirror starting: destination chain valid"/, 30_000);
     await produce("two", 100, 10); // both copy 100..109 and race for the same key
 
-    const key = `s3://${BUCKET}/${PREFIX}/two/0/${segmentName(100, 109)}`;
+    const key = `s3://${BUCKET}/${PREFIX}/two/0/${segmentName(100, 109, "ndjson")}`;
     await eventually(
       () => !a.running || !b.running,
       30_000,

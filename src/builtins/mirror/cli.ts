@@ -5,7 +5,8 @@
  *             INVALID: mirror.yaml + every problem  → stderr, exit 1
  *   run       runs every mirror of the file in this process; SIGTERM/SIGINT flush and exit 0;
  *             a mirror error stops all (each flushed) and exits 1
- *   status    MIRROR  PARTITION  SOURCE-HIGH  DEST-NEXT  LAG   (or --json); exit 1 if any is in error
+ *   status    MIRROR  PARTITION  SOURCE-HIGH  DEST-NEXT  LAG   (or --format json / --json: mirror-v3's keys);
+ *             exit 1 if any is in error
  */
 import { Command, Option } from "commander";
 import { ConveyorError } from "../../errors";
@@ -13,7 +14,7 @@ import { createLogger, flushLogs } from "../../telemetry/log";
 import { startMetricsServer } from "../../telemetry/metrics";
 import { loadMirrorConfig, type MirrorPlan } from "./config";
 import { runMirrors } from "./runner";
-import { formatStatusTable, mirrorStatus } from "./status";
+import { formatStatusTable, mirrorStatus, statusJson } from "./status";
 
 interface ConfigOptions {
   config: string;
@@ -125,6 +126,7 @@ function runSubcommand(): Command {
 }
 
 interface StatusOptions extends ConfigOptions {
+  format: "table" | "json";
   json?: boolean;
 }
 
@@ -132,12 +134,21 @@ function statusSubcommand(): Command {
   return new Command("status")
     .summary("source high watermark, destination next offset and lag of each mirror")
     .addOption(configOption())
-    .option("--json", "print a JSON array instead of the table")
+    .addOption(
+      new Option(
+        "--format <format>",
+        "table, or json: mirror-v3's array of {name, source_high, dest_next, error}",
+      )
+        .choices(["table", "json"])
+        .default("table"),
+    )
+    .option("--json", "the same as --format json")
     .action(async function (this: Command, options: StatusOptions) {
       const plans = loadOrExit(this, options.config);
       const rows = await Promise.all(plans.map(mirrorStatus));
       const w = writers(this);
-      w.out(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatStatusTable(rows));
+      const json = options.json === true || options.format === "json";
+      w.out(json ? `${JSON.stringify(statusJson(rows), null, 2)}\n` : formatStatusTable(rows));
       const bad = rows.filter((r) => r.error !== null);
       if (bad.length > 0) {
         this.error(`conveyor mirror status: ${bad.length} mirror(s) in error`, {
