@@ -43,6 +43,23 @@ function loadOrExit(cmd: Command, file: string): MirrorPlan[] {
   }
 }
 
+/** mirror-v3's MIRROR_V3_METRICS_PORT when MIRROR_METRICS_PORT / --metrics-port are not given (default 9090). */
+function envPort(): number {
+  const v = process.env.MIRROR_V3_METRICS_PORT;
+  const n = v === undefined ? 9090 : Number(v);
+  return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : 9090;
+}
+
+/** mirror-v3's MIRROR_V3_HEARTBEAT_SECS: the heartbeat interval, 0 disables it (default 30 s). */
+function heartbeatMs(): number {
+  const v = process.env.MIRROR_V3_HEARTBEAT_SECS;
+  if (v === undefined || v.trim() === "") return 30_000;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`MIRROR_V3_HEARTBEAT_SECS: invalid number of seconds: ${v}`);
+  return n * 1000;
+}
+
 const configOption = (): Option =>
   new Option("-c, --config <file>", "mirror config file (YAML or JSON)")
     .env("MIRROR_CONFIG")
@@ -80,7 +97,7 @@ function runSubcommand(): Command {
     .addOption(
       new Option("--metrics-port <port>", "serve Prometheus /metrics on this port (0 disables)")
         .env("MIRROR_METRICS_PORT")
-        .default(9090)
+        .default(envPort())
         .argParser((v) => {
           const n = Number(v);
           if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port: ${v}`);
@@ -118,7 +135,12 @@ function runSubcommand(): Command {
           });
         }
       });
-      const failures = await runMirrors(plans, { log, stopSignal, retryBudgetMs: options.retryBudgetMs });
+      const failures = await runMirrors(plans, {
+        log,
+        stopSignal,
+        retryBudgetMs: options.retryBudgetMs,
+        heartbeatMs: heartbeatMs(),
+      });
       for (const f of failures) writers(this).err(`conveyor mirror: ${f.code}: ${f.message}\n`);
       flushLogs();
       process.exit(failures.length > 0 ? 1 : 0);

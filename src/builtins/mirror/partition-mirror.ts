@@ -23,7 +23,7 @@
 import type { Logger } from "../../telemetry/log";
 import type { FlushPolicy } from "./config";
 import type { DestinationBatch, PartitionDestination } from "./destination";
-import { mirrorMetrics } from "./metrics";
+import { mirrorMetrics, mirrorV3Metrics } from "./metrics";
 import { MirrorError } from "./mirror-error";
 import type { MirrorRecord } from "./record-line";
 import { SourceOffsetOutOfRange, type PartitionSource } from "./source-kafka";
@@ -139,10 +139,14 @@ export class PartitionMirror {
   /** Opens the destination, checks the source against it, and says where to read from. */
   private async takeOver(): Promise<number> {
     const { destination, log } = this.o;
-    const { next, last, facts } = await this.retrying("open", () => destination.open(this.o.startOffset));
+    const { next, last, facts } = await this.retrying("open", this.o.startOffset, () =>
+      destination.open(this.o.startOffset),
+    );
     this.next = this.durableNext = this.bufferFrom = next;
     this.batch = destination.newBatch(); // the destination knows its format only now
     mirrorMetrics.destinationOffset.set(this.labels, next);
+    mirrorV3Metrics.offsetVerified.set(this.labels, next);
+    mirrorV3Metrics.inflightRetry.set(this.labels, 0);
     const wm = await this.sourceWatermarks();
     this.checkWatermarks(wm, next);
     mirrorMetrics.lag.set(this.labels, wm.high - next);
@@ -282,7 +286,7 @@ export class PartitionMirror {
     const started = Date.now();
     const { destination } = this.o;
     let failedBefore = false;
-    const where = await this.retrying(`write offsets ${from}-${to}`, async () => {
+    const where = await this.retrying(`write offsets ${from}-${to}`, from, async () => {
       const head = await this.checkDestination(from, failedBefore ? to + 1 : undefined);
       if (head.next === to + 1) {
         this.o.log.warn(
@@ -308,6 +312,12 @@ export class PartitionMirror {
     mirrorMetrics.flushes.inc(this.labels);
     mirrorMetrics.lastFlush.set(this.labels, Date.now() / 1000);
     mirrorMetrics.destinationOffset.set(this.labels, this.durableNext);
+    mirrorV3Metrics.records.inc(this.labels, count);
+    mirrorV3Metrics.bytes.inc(this.labels, batch.bytes);
+    mirrorV3Metrics.flushes.inc(this.labels);
+    mirrorV3Metrics.lastFlush.set(this.labels, now / 1000);
+    mirrorV3Metrics.offsetVerified.set(this.labels, this.durableNext);
+    mirrorV3Metrics.inflightRetry.set(this.labels, 0);
     this.o.log.info(
       {
         path: where,
@@ -330,7 +340,7 @@ export class PartitionMirror {
    * transient failure of the destination) with exponential backoff and jitter
    * until the retry budget is spent: then MIRROR_DESTINATION_UNREACHABLE.
    */
-  private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private async retrying<T>(what: string, offset: number, fn: () => Promise<T>): Promise<T> {
     const started = Date.now();
     const budget = this.o.retryBudgetMs ?? 30_000;
     for (let attempt = 1; ; attempt++) {
@@ -348,6 +358,7 @@ export class PartitionMirror {
             { cause: err },
           );
         }
+        mirrorV3Metrics.inflightRetry.set(this.labels, offset);
         const delay = Math.min(5000, 100 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
         this.o.log.warn(
           { err, attempt, delay_ms: Math.round(delay), destination: this.o.destination.location },
