@@ -149,9 +149,9 @@ describe("mirror to the filesystem (real Kafka broker)", () => {
     );
     expectExactly("fifty", 50);
     expect(records("fifty")[0]!.headers.map(([k, v]) => [k, v?.toString()])).toEqual([["h", "x"]]);
-    // Every flush is logged with path, from, to, count, bytes, elapsed_ms and trigger.
+    // Every flush is logged with path, from, to, count, bytes, elapsed_ms, interval_ms and trigger.
     expect(mirror.output()).toMatch(
-      /"path":"[^"]+00000000000000000040-00000000000000000049\.ndjson","from":40,"to":49,"count":10,"bytes":\d+,"elapsed_ms":\d+,"trigger":"max-offsets"/,
+      /"path":"[^"]+00000000000000000040-00000000000000000049\.ndjson","from":40,"to":49,"count":10,"bytes":\d+,"elapsed_ms":\d+,"interval_ms":\d+,"trigger":"max-offsets"/,
     );
 
     const status = await cli(["mirror", "status", "--config", config, "--json"]);
@@ -231,7 +231,7 @@ describe("mirror to the filesystem (real Kafka broker)", () => {
     );
     const second = startMirror(config);
     await waitForOutput(second, /standby: another member of the consumer group holds the partition/);
-    expect(second.output()).not.toMatch(/"msg":"flush"/);
+    expect(second.output()).not.toMatch(/"msg":"flushed batch"/);
     await produce("lease", 1000, 1000);
     await eventually(
       () => segments("lease").some((f) => f.endsWith(`-${String(1999).padStart(20, "0")}.ndjson`)),

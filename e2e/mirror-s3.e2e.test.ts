@@ -233,7 +233,7 @@ describe("mirror to S3 (real Kafka broker, real moto_server)", () => {
     expect(await second.stop()).toEqual({ code: 0, signal: null });
     await expectExactly("crash", 3500);
     expect(second.output()).toMatch(
-      /"path":"s3:\/\/mirror\/archive\/crash\/0\/\d{20}-00000000000000003499\.ndjson","from":\d+,"to":3499,"count":\d+,"bytes":\d+,"elapsed_ms":\d+,"trigger":"[a-z-]+"/,
+      /"path":"s3:\/\/mirror\/archive\/crash\/0\/\d{20}-00000000000000003499\.ndjson","from":\d+,"to":3499,"count":\d+,"bytes":\d+,"elapsed_ms":\d+,"interval_ms":\d+,"trigger":"[a-z-]+"/,
     );
 
     expect(metrics).toMatch(/^conveyor_mirror_destination_next_offset\{topic="crash",partition="0"\} 3500$/m);
