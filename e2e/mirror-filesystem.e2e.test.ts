@@ -61,6 +61,7 @@ describe("mirror to the filesystem (real Kafka broker)", () => {
     const lines = [
       "destination:",
       "  type: filesystem",
+      "  format: ndjson",
       `  root: \${DEST_ROOT:-${path.join(dir, "dest")}}`,
       `  flush: { ${Object.entries(flush)
         .map(([k, v]) => `${k}: ${v}`)
@@ -134,7 +135,7 @@ describe("mirror to the filesystem (real Kafka broker)", () => {
       "max-time-ms": 60_000,
     });
     const validate = await cli(["mirror", "validate", "--config", config]);
-    expect(validate).toMatchObject({ code: 0, stdout: "OK: 1 mirror(s)\n" });
+    expect(validate).toMatchObject({ code: 0, stdout: "OK: 1 mirror(s), destination type = filesystem\n" });
 
     const mirror = startMirror(config);
     await eventually(
@@ -143,18 +144,20 @@ describe("mirror to the filesystem (real Kafka broker)", () => {
       () => mirror.output().slice(-3000),
     );
     expect(await mirror.stop()).toEqual({ code: 0, signal: null });
-    expect(segments("fifty")).toEqual([0, 10, 20, 30, 40].map((from) => segmentName(from, from + 9)));
+    expect(segments("fifty")).toEqual(
+      [0, 10, 20, 30, 40].map((from) => segmentName(from, from + 9, "ndjson")),
+    );
     expectExactly("fifty", 50);
-    expect(records("fifty")[0]!.headers.map(([k, v]) => [k, v.toString()])).toEqual([["h", "x"]]);
-    // Every flush is logged with path, from, to, count, bytes, elapsed_ms and trigger.
+    expect(records("fifty")[0]!.headers.map(([k, v]) => [k, v?.toString()])).toEqual([["h", "x"]]);
+    // Every flush is logged with path, from, to, count, bytes, elapsed_ms, interval_ms and trigger.
     expect(mirror.output()).toMatch(
-      /"path":"[^"]+00000000000000000040-00000000000000000049\.ndjson","from":40,"to":49,"count":10,"bytes":\d+,"elapsed_ms":\d+,"trigger":"max-offsets"/,
+      /"path":"[^"]+00000000000000000040-00000000000000000049\.ndjson","from":40,"to":49,"count":10,"bytes":\d+,"elapsed_ms":\d+,"interval_ms":\d+,"trigger":"max-offsets"/,
     );
 
     const status = await cli(["mirror", "status", "--config", config, "--json"]);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toEqual([
-      expect.objectContaining({ mirror: "fifty", sourceHigh: 50, destNext: 50, lag: 0, error: null }),
+      expect.objectContaining({ name: "fifty", source_high: 50, dest_next: 50, lag: 0 }),
     ]);
     const table = await cli(["mirror", "status", "--config", config]);
     expect(table.stdout).toMatch(
@@ -228,7 +231,7 @@ describe("mirror to the filesystem (real Kafka broker)", () => {
     );
     const second = startMirror(config);
     await waitForOutput(second, /standby: another member of the consumer group holds the partition/);
-    expect(second.output()).not.toMatch(/"msg":"flush"/);
+    expect(second.output()).not.toMatch(/"msg":"flushed batch"/);
     await produce("lease", 1000, 1000);
     await eventually(
       () => segments("lease").some((f) => f.endsWith(`-${String(1999).padStart(20, "0")}.ndjson`)),
@@ -307,8 +310,8 @@ describe("mirror to the filesystem (real Kafka broker)", () => {
     await waitForOutput(mirror, /"mirror":"term-b"[^\n]*"next":13,"buffered":13/);
     expect(segments("term-a")).toEqual([]);
     expect(await mirror.stop()).toEqual({ code: 0, signal: null });
-    expect(segments("term-a")).toEqual([segmentName(0, 24)]);
-    expect(segments("term-b")).toEqual([segmentName(0, 12)]);
+    expect(segments("term-a")).toEqual([segmentName(0, 24, "ndjson")]);
+    expect(segments("term-b")).toEqual([segmentName(0, 12, "ndjson")]);
     expectExactly("term-a", 25);
     expectExactly("term-b", 13);
     expect(mirror.output()).toMatch(/"count":25,[^\n]*"trigger":"shutdown"/);

@@ -196,11 +196,10 @@ describe("mirror Kafka → Kafka with transactions (real Kafka broker)", () => {
     );
     expect(JSON.parse(status)).toEqual([
       expect.objectContaining({
-        mirror: "orders",
-        sourceHigh: 20_500,
-        destNext: 20_500,
+        name: "orders",
+        source_high: 20_500,
+        dest_next: 20_500,
         lag: 0,
-        error: null,
       }),
     ]);
     // Headers of the source survive, ours is added.

@@ -70,7 +70,12 @@ describe("builtin: mirror as a pipeline source", () => {
         source: {
           builtin: "mirror",
           config: {
-            destination: { type: "filesystem", root, flush: { "max-offsets": 10, "max-time-ms": 60_000 } },
+            destination: {
+              type: "filesystem",
+              root,
+              format: "ndjson",
+              flush: { "max-offsets": 10, "max-time-ms": 60_000 },
+            },
             mirrors: [
               {
                 name: "orders-0",
@@ -111,7 +116,7 @@ describe("builtin: mirror as a pipeline source", () => {
       60_000,
       () => `${segments().length} segments, ${flushes().length} flush records`,
     );
-    expect(segments()).toEqual([0, 10, 20, 30, 40].map((from) => segmentName(from, from + 9)));
+    expect(segments()).toEqual([0, 10, 20, 30, 40].map((from) => segmentName(from, from + 9, "ndjson")));
     expect(flushes().map((f) => [f.from, f.to])).toEqual([0, 10, 20, 30, 40].map((from) => [from, from + 9]));
 
     running.process.kill("SIGKILL");
@@ -128,7 +133,9 @@ describe("builtin: mirror as a pipeline source", () => {
       decodeSegment(fs.readFileSync(path.join(partitionDir, f), "utf8")).map((r) => r.offset),
     );
     expect(offsets).toEqual(Array.from({ length: 100 }, (_, i) => i));
-    expect(segments()).toEqual(Array.from({ length: 10 }, (_, i) => segmentName(i * 10, i * 10 + 9)));
+    expect(segments()).toEqual(
+      Array.from({ length: 10 }, (_, i) => segmentName(i * 10, i * 10 + 9, "ndjson")),
+    );
     await eventually(
       () => new Set(flushes().map((f) => f.from)).size >= 10,
       20_000,

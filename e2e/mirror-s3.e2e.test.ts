@@ -122,6 +122,7 @@ describe("mirror to S3 (real Kafka broker, real moto_server)", () => {
       [
         "destination:",
         "  type: s3",
+        "  format: ndjson",
         `  bucket: ${BUCKET}`,
         `  prefix: ${PREFIX}/`,
         `  endpoint: "${endpoint}"`,
@@ -232,7 +233,7 @@ describe("mirror to S3 (real Kafka broker, real moto_server)", () => {
     expect(await second.stop()).toEqual({ code: 0, signal: null });
     await expectExactly("crash", 3500);
     expect(second.output()).toMatch(
-      /"path":"s3:\/\/mirror\/archive\/crash\/0\/\d{20}-00000000000000003499\.ndjson","from":\d+,"to":3499,"count":\d+,"bytes":\d+,"elapsed_ms":\d+,"trigger":"[a-z-]+"/,
+      /"path":"s3:\/\/mirror\/archive\/crash\/0\/\d{20}-00000000000000003499\.ndjson","from":\d+,"to":3499,"count":\d+,"bytes":\d+,"elapsed_ms":\d+,"interval_ms":\d+,"trigger":"[a-z-]+"/,
     );
 
     expect(metrics).toMatch(/^conveyor_mirror_destination_next_offset\{topic="crash",partition="0"\} 3500$/m);
@@ -253,7 +254,7 @@ describe("mirror to S3 (real Kafka broker, real moto_server)", () => {
 
     const status = await cli(["mirror", "status", "--config", config, "--json"]);
     expect(JSON.parse(status.stdout)).toEqual([
-      expect.objectContaining({ mirror: "crash", sourceHigh: 3500, destNext: 3500, lag: 0, error: null }),
+      expect.objectContaining({ name: "crash", source_high: 3500, dest_next: 3500, lag: 0 }),
     ]);
   });
 
@@ -272,7 +273,7 @@ describe("mirror to S3 (real Kafka broker, real moto_server)", () => {
     await b.waitForOutput(/"next":100,[^\n]*"msg":"mirror starting: destination chain valid"/, 30_000);
     await produce("two", 100, 10); // both copy 100..109 and race for the same key
 
-    const key = `s3://${BUCKET}/${PREFIX}/two/0/${segmentName(100, 109)}`;
+    const key = `s3://${BUCKET}/${PREFIX}/two/0/${segmentName(100, 109, "ndjson")}`;
     await eventually(
       () => !a.running || !b.running,
       30_000,

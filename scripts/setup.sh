@@ -48,6 +48,7 @@ MOTO_VERSION="5.2.5"
 SLING_VERSION="1.4.11"
 # The Python stage services of e2e/python-stages.e2e.test.ts: grpcio and its siblings, one release.
 PY_GRPC_VERSION="1.85.1"
+PYARROW_VERSION="26.0.1"
 # Node.js lines the tests also run on (scripts/test.sh), beside the machine's own node.
 NODE_LINES=("22.23.3" "24.21.0")
 # Debian bookworm packages whose binaries the tests use: tool name -> packages to unpack.
@@ -238,6 +239,12 @@ install_py_grpc() {
   install_venv grpcio "$CACHE/py-grpc-venv" "$PY_GRPC_VERSION" "the Python stage services of the e2e tests" \
     "grpcio==$PY_GRPC_VERSION" "grpcio-tools==$PY_GRPC_VERSION" \
     "grpcio-reflection==$PY_GRPC_VERSION" "grpcio-health-checking==$PY_GRPC_VERSION"
+}
+
+# pyarrow: the real Parquet reader the mirror's e2e tests check its segments with.
+install_pyarrow() {
+  install_venv pyarrow "$CACHE/pyarrow-venv" "$PYARROW_VERSION" "the Parquet reader of the mirror tests" \
+    "pyarrow==$PYARROW_VERSION"
 }
 
 # ---------------------------------------------------------------- sling (the sling built-in's tests)
@@ -431,6 +438,7 @@ main() {
   install_kafka
   install_moto
   install_py_grpc
+  install_pyarrow
   install_sling
   install_deb_tools
   install_postgres

@@ -1,7 +1,7 @@
 import { MirrorError } from "./mirror-error";
 import { parseSegmentName, segmentName, validateChain } from "./chain";
 
-const seg = (from: number, to: number): string => segmentName(from, to);
+const seg = (from: number, to: number): string => segmentName(from, to, "ndjson");
 
 function chainError(names: string[], start = 0): MirrorError {
   try {
@@ -16,7 +16,9 @@ function chainError(names: string[], start = 0): MirrorError {
 describe("segment names", () => {
   it("are zero-padded to 20 digits and parse back", () => {
     expect(seg(0, 9)).toBe("00000000000000000000-00000000000000000009.ndjson");
-    expect(parseSegmentName(seg(40, 49))).toEqual({ from: 40, to: 49, name: seg(40, 49) });
+    expect(parseSegmentName(seg(40, 49))).toEqual({ from: 40, to: 49, name: seg(40, 49), format: "ndjson" });
+    expect(segmentName(0, 9, "parquet")).toBe("00000000000000000000-00000000000000000009.parquet");
+    expect(parseSegmentName(segmentName(0, 9, "parquet"))?.format).toBe("parquet");
     expect(parseSegmentName("0-9.ndjson")).toBeUndefined();
     expect(parseSegmentName(seg(9, 0))).toBeUndefined();
   });
@@ -56,5 +58,18 @@ describe("validateChain", () => {
     const e = chainError([seg(0, 9), "notes.txt"]);
     expect(e.message).toContain("foreign file /d/t/0/notes.txt");
     expect(e.details).toEqual({ file: "/d/t/0/notes.txt" });
+  });
+
+  it("ignores mirror-v3's unfinished writes (*.tmp.<uuid>) and says the chain's format", () => {
+    const tmp = `${segmentName(10, 19, "parquet")}.tmp.0f8fad5b-d9cb-469f-a165-70867728950e`;
+    const r = validateChain([segmentName(0, 9, "parquet"), tmp], 0, "/d");
+    expect(r).toMatchObject({ next: 10, format: "parquet" });
+    expect(validateChain([], 0, "/d").format).toBeUndefined();
+  });
+
+  it("refuses a chain of two formats, naming the file", () => {
+    const e = chainError([seg(0, 9), segmentName(10, 19, "parquet")]);
+    expect(e.message).toContain("mixed formats in the destination");
+    expect(e.details).toMatchObject({ expected: "ndjson", actual: "parquet" });
   });
 });

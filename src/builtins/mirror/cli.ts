@@ -1,11 +1,12 @@
 /**
  * `conveyor mirror validate|run|status --config <file>`.
  *
- *   validate  OK: 2 mirror(s)                       → stdout, exit 0
+ *   validate  OK: 2 mirror(s), destination type = s3 → stdout, exit 0
  *             INVALID: mirror.yaml + every problem  → stderr, exit 1
  *   run       runs every mirror of the file in this process; SIGTERM/SIGINT flush and exit 0;
  *             a mirror error stops all (each flushed) and exits 1
- *   status    MIRROR  PARTITION  SOURCE-HIGH  DEST-NEXT  LAG   (or --json); exit 1 if any is in error
+ *   status    MIRROR  PARTITION  SOURCE-HIGH  DEST-NEXT  LAG   (or --format json / --json: mirror-v3's keys);
+ *             exit 1 if any is in error
  */
 import { Command, Option } from "commander";
 import { ConveyorError } from "../../errors";
@@ -13,7 +14,7 @@ import { createLogger, flushLogs } from "../../telemetry/log";
 import { startMetricsServer } from "../../telemetry/metrics";
 import { loadMirrorConfig, type MirrorPlan } from "./config";
 import { runMirrors } from "./runner";
-import { formatStatusTable, mirrorStatus } from "./status";
+import { formatStatusTable, mirrorStatus, statusJson } from "./status";
 
 interface ConfigOptions {
   config: string;
@@ -42,6 +43,23 @@ function loadOrExit(cmd: Command, file: string): MirrorPlan[] {
   }
 }
 
+/** mirror-v3's MIRROR_V3_METRICS_PORT when MIRROR_METRICS_PORT / --metrics-port are not given (default 9090). */
+function envPort(): number {
+  const v = process.env.MIRROR_V3_METRICS_PORT;
+  const n = v === undefined ? 9090 : Number(v);
+  return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : 9090;
+}
+
+/** mirror-v3's MIRROR_V3_HEARTBEAT_SECS: the heartbeat interval, 0 disables it (default 30 s). */
+function heartbeatMs(): number {
+  const v = process.env.MIRROR_V3_HEARTBEAT_SECS;
+  if (v === undefined || v.trim() === "") return 30_000;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`MIRROR_V3_HEARTBEAT_SECS: invalid number of seconds: ${v}`);
+  return n * 1000;
+}
+
 const configOption = (): Option =>
   new Option("-c, --config <file>", "mirror config file (YAML or JSON)")
     .env("MIRROR_CONFIG")
@@ -57,7 +75,8 @@ function validateSubcommand(): Command {
     .addOption(configOption())
     .action(function (this: Command, options: ConfigOptions) {
       const plans = loadOrExit(this, options.config);
-      writers(this).out(`OK: ${plans.length} mirror(s)\n`);
+      const type = plans[0]?.destination.type;
+      writers(this).out(`OK: ${plans.length} mirror(s)${type ? `, destination type = ${type}` : ""}\n`);
     });
 }
 
@@ -78,7 +97,7 @@ function runSubcommand(): Command {
     .addOption(
       new Option("--metrics-port <port>", "serve Prometheus /metrics on this port (0 disables)")
         .env("MIRROR_METRICS_PORT")
-        .default(9090)
+        .default(envPort())
         .argParser((v) => {
           const n = Number(v);
           if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port: ${v}`);
@@ -100,6 +119,12 @@ function runSubcommand(): Command {
     )
     .action(async function (this: Command, options: RunOptions) {
       const plans = loadOrExit(this, options.config);
+      if (plans.length === 0) {
+        this.error(`conveyor mirror: ${options.config} configures no mirrors; nothing to run`, {
+          exitCode: 1,
+          code: "conveyor.mirror.empty",
+        });
+      }
       const log = createLogger("mirror");
       startMetricsServer(options.metricsPort, "0.0.0.0", log);
       const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
@@ -110,7 +135,12 @@ function runSubcommand(): Command {
           });
         }
       });
-      const failures = await runMirrors(plans, { log, stopSignal, retryBudgetMs: options.retryBudgetMs });
+      const failures = await runMirrors(plans, {
+        log,
+        stopSignal,
+        retryBudgetMs: options.retryBudgetMs,
+        heartbeatMs: heartbeatMs(),
+      });
       for (const f of failures) writers(this).err(`conveyor mirror: ${f.code}: ${f.message}\n`);
       flushLogs();
       process.exit(failures.length > 0 ? 1 : 0);
@@ -118,6 +148,7 @@ function runSubcommand(): Command {
 }
 
 interface StatusOptions extends ConfigOptions {
+  format: "table" | "json";
   json?: boolean;
 }
 
@@ -125,12 +156,21 @@ function statusSubcommand(): Command {
   return new Command("status")
     .summary("source high watermark, destination next offset and lag of each mirror")
     .addOption(configOption())
-    .option("--json", "print a JSON array instead of the table")
+    .addOption(
+      new Option(
+        "--format <format>",
+        "table, or json: mirror-v3's array of {name, source_high, dest_next, error}",
+      )
+        .choices(["table", "json"])
+        .default("table"),
+    )
+    .option("--json", "the same as --format json")
     .action(async function (this: Command, options: StatusOptions) {
       const plans = loadOrExit(this, options.config);
       const rows = await Promise.all(plans.map(mirrorStatus));
       const w = writers(this);
-      w.out(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatStatusTable(rows));
+      const json = options.json === true || options.format === "json";
+      w.out(json ? `${JSON.stringify(statusJson(rows), null, 2)}\n` : formatStatusTable(rows));
       const bad = rows.filter((r) => r.error !== null);
       if (bad.length > 0) {
         this.error(`conveyor mirror status: ${bad.length} mirror(s) in error`, {

@@ -36,7 +36,14 @@ describe("mirror config", () => {
       destinationName: "orders",
       startOffset: 0,
       flush: { maxOffsets: 10, maxBytes: 1048576, maxTimeMs: 1000 },
-      destination: { type: "filesystem", bootstrapServers: [], root: "/data/m", prefix: "" },
+      destination: {
+        type: "filesystem",
+        bootstrapServers: [],
+        root: "/data/m",
+        prefix: "",
+        compression: "zstd-1",
+        timestampMode: "source",
+      },
     });
     expect(plans[1]).toMatchObject({
       groupId: "conveyor-mirror.orders-1",
@@ -59,6 +66,43 @@ describe("mirror config", () => {
 
   it("rejects duplicate names, duplicate (topic, partition) and two mirrors on one destination (golden)", () => {
     expect(problems("duplicates.yaml")).toEqual(golden("duplicates.golden"));
+  });
+
+  it.each(["kafka-to-kafka", "parallel-mirrors-filesystem", "s3-versitygw"])(
+    "accepts mirror-v3's own example %s.yaml unchanged",
+    (name) => {
+      const plans = loadMirrorConfig(testdata(`mirror-v3/${name}.yaml`), {});
+      expect(plans.length).toBeGreaterThan(0);
+      expect(plans[0]!.destination.format).toBeUndefined(); // the destination decides: what is there, else parquet
+      expect(plans[0]!.destination.compression).toBe("zstd-1");
+    },
+  );
+
+  it("accepts mirror-v3's explicit nulls, zero flush values and format fields", () => {
+    const [plan] = loadMirrorConfig(testdata("mirror-v3-nulls.yaml"), {});
+    expect(plan).toMatchObject({
+      groupId: "conveyor-mirror.a",
+      destinationName: "t",
+      flush: { maxOffsets: 0, maxBytes: 0, maxTimeMs: 0 },
+      destination: { type: "s3", prefix: "", format: "ndjson", compression: "snappy" },
+    });
+    expect(plan!.destination.endpoint).toBeUndefined();
+  });
+
+  it("accepts timestamp-mode for Kafka and an empty mirrors list", () => {
+    const plans = parseMirrorConfig(
+      "destination: {type: kafka, bootstrap-servers: t:1, timestamp-mode: destination}\nmirrors: []",
+    );
+    expect(plans).toEqual([]);
+    const [plan] = parseMirrorConfig(
+      "destination: {type: kafka, bootstrap-servers: t:1, timestamp-mode: destination}\n" +
+        "mirrors: [{name: a, source: {bootstrap-servers: k:1}, topic: t, partition: 0}]",
+    );
+    expect(plan!.destination.timestampMode).toBe("destination");
+  });
+
+  it("refuses fields of another destination type and a partition beyond 32 bits (golden)", () => {
+    expect(problems("cross-type.yaml")).toEqual(golden("cross-type.golden"));
   });
 
   it("names a variable without default that is unset", () => {
@@ -90,6 +134,9 @@ describe("schemas/mirror.schema.json", () => {
       region: true,
       bucket: true,
       prefix: true,
+      format: true,
+      compression: true,
+      "timestamp-mode": true,
       flush: true,
     };
     const mirror: { [K in keyof Required<M>]: true } = {

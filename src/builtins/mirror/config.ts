@@ -7,13 +7,19 @@
  * Every problem is reported at once (CONFIG_INVALID, details.problems).
  */
 import * as fs from "node:fs";
-import Ajv, { type ValidateFunction } from "ajv";
+import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import YAML from "yaml";
 import mirrorSchema from "../../../schemas/mirror.schema.json";
 import { AJV_OPTIONS, formatAjvError, interpolate } from "../../config/config-file";
 import { ConveyorError } from "../../errors";
 
 export type DestinationType = "filesystem" | "s3" | "kafka";
+/** The segment format of filesystem and S3 destinations (mirror-v3's names). */
+export type SegmentFormat = "parquet" | "ndjson";
+/** The Parquet codec (mirror-v3's names); ignored for NDJSON. */
+export type ParquetCompression = "zstd-1" | "zstd-3" | "snappy" | "lz4" | "uncompressed";
+/** Kafka destinations: keep the source timestamp, or let the target broker stamp each record. */
+export type TimestampMode = "source" | "destination";
 
 /** The file format, as written (kebab-case). */
 export interface MirrorFileConfig {
@@ -21,18 +27,21 @@ export interface MirrorFileConfig {
     type: DestinationType;
     "bootstrap-servers"?: string | string[];
     root?: string;
-    endpoint?: string;
+    endpoint?: string | null;
     region?: string;
     bucket?: string;
-    prefix?: string;
+    prefix?: string | null;
+    format?: SegmentFormat;
+    compression?: ParquetCompression;
+    "timestamp-mode"?: TimestampMode;
     flush?: { "max-time-ms"?: number; "max-bytes"?: number; "max-offsets"?: number };
   };
   mirrors: Array<{
     name: string;
-    source: { "bootstrap-servers": string | string[]; "group-id"?: string };
+    source: { "bootstrap-servers": string | string[]; "group-id"?: string | null };
     topic: string;
     partition: number;
-    "destination-name-override"?: string;
+    "destination-name-override"?: string | null;
     "start-offset"?: number;
   }>;
 }
@@ -53,6 +62,10 @@ export interface DestinationSpec {
   region?: string;
   bucket?: string;
   prefix: string;
+  /** filesystem, s3: the configured format; undefined = the format already there, else parquet. */
+  format?: SegmentFormat;
+  compression: ParquetCompression;
+  timestampMode: TimestampMode;
 }
 
 /** One mirror, normalised: everything the core needs to copy one partition. */
@@ -121,10 +134,13 @@ export function toPlans(config: MirrorFileConfig): MirrorPlan[] {
     type: d.type,
     bootstrapServers: d["bootstrap-servers"] === undefined ? [] : brokers(d["bootstrap-servers"]),
     ...(d.root !== undefined ? { root: d.root } : {}),
-    ...(d.endpoint !== undefined ? { endpoint: d.endpoint } : {}),
+    ...(d.endpoint !== undefined && d.endpoint !== null ? { endpoint: d.endpoint } : {}),
     ...(d.region !== undefined ? { region: d.region } : {}),
     ...(d.bucket !== undefined ? { bucket: d.bucket } : {}),
     prefix: d.prefix ?? "",
+    ...(d.format !== undefined ? { format: d.format } : {}),
+    compression: d.compression ?? "zstd-1",
+    timestampMode: d["timestamp-mode"] ?? "source",
   };
   const flush: FlushPolicy = {
     maxOffsets: d.flush?.["max-offsets"] ?? DEFAULT_FLUSH.maxOffsets,
@@ -178,7 +194,7 @@ export function mirrorPlansFrom(
   if (!validateMirrorFileConfig(interpolated)) {
     for (const e of validateMirrorFileConfig.errors ?? []) {
       if (e.keyword === "if") continue; // the failing `then` says what is missing
-      problems.push(formatAjvError(e));
+      problems.push(mirrorAjvError(e, interpolated));
     }
   } else {
     checkUnique(interpolated, problems);
@@ -195,6 +211,14 @@ export function mirrorPlansFrom(
     );
   }
   return toPlans(interpolated as MirrorFileConfig);
+}
+
+/** formatAjvError, plus the field of another destination type (a `false` schema in the type's `then`). */
+function mirrorAjvError(e: ErrorObject, config: unknown): string {
+  if (e.keyword !== "false schema") return formatAjvError(e);
+  const field = e.instancePath.split("/").at(-1) ?? "";
+  const type = (config as { destination?: { type?: unknown } }).destination?.type;
+  return `${e.instancePath.slice(0, -field.length - 1) || "/"}: field "${field}" does not belong to a destination of type ${String(type)}`;
 }
 
 export function loadMirrorConfig(file: string, env: NodeJS.ProcessEnv = process.env): MirrorPlan[] {

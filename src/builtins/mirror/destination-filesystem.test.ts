@@ -11,22 +11,27 @@ describe("FilesystemSegmentStore", () => {
   });
   afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
-  const seg = (from: number, to: number) => ({ from, to, name: segmentName(from, to) });
+  const seg = (from: number, to: number) => ({
+    from,
+    to,
+    name: segmentName(from, to, "ndjson"),
+    format: "ndjson" as const,
+  });
 
   it("writes <root>/<name>/<partition>/<segment> and lists it", async () => {
     const d = new FilesystemSegmentStore(root, "orders", 3);
     const file = await d.write(seg(0, 1), [Buffer.from("a\n"), Buffer.alloc(0), Buffer.from("b\n")]);
-    expect(file).toBe(path.join(root, "orders", "3", segmentName(0, 1)));
+    expect(file).toBe(path.join(root, "orders", "3", segmentName(0, 1, "ndjson")));
     expect(fs.readFileSync(file, "utf8")).toBe("a\nb\n");
-    expect(await d.list()).toEqual([segmentName(0, 1)]);
+    expect(await d.list()).toEqual([segmentName(0, 1, "ndjson")]);
   });
 
   it("never overwrites: a taken name fails with EEXIST and keeps the first contents", async () => {
     const d = new FilesystemSegmentStore(root, "t", 0);
     await d.write(seg(0, 1), [Buffer.from("first\n")]);
     await expect(d.write(seg(0, 1), [Buffer.from("second\n")])).rejects.toMatchObject({ code: "EEXIST" });
-    expect(fs.readFileSync(path.join(d.location, segmentName(0, 1)), "utf8")).toBe("first\n");
-    expect(fs.readdirSync(d.location)).toEqual([segmentName(0, 1)]); // no temp file left
+    expect(fs.readFileSync(path.join(d.location, segmentName(0, 1, "ndjson")), "utf8")).toBe("first\n");
+    expect(fs.readdirSync(d.location)).toEqual([segmentName(0, 1, "ndjson")]); // no temp file left
   });
 
   it("cleanup removes temp files an interrupted write left; list ignores them", async () => {

@@ -5,6 +5,7 @@ describe("KafkaBatch", () => {
   const rec = (offset: number, valueBytes: number) => ({
     offset,
     timestamp: 1700000000000 + offset,
+    timestampType: "create_time" as const,
     key: Buffer.from(`k${offset}`),
     value: Buffer.alloc(valueBytes, 1),
     headers: [

@@ -27,7 +27,10 @@ import {
 import type { Logger } from "../../telemetry/log";
 import type { DestinationBatch, DestinationHead, PartitionDestination } from "./destination";
 import { MirrorError } from "./mirror-error";
+import type { TimestampMode } from "./config";
 import type { MirrorRecord } from "./record-line";
+
+const EMPTY = Buffer.alloc(0);
 import { singlePartitionAssigner } from "./kafkajs-support";
 
 /** Header on every mirrored record: `<source topic>/<source partition>@<source offset>`. */
@@ -54,6 +57,8 @@ export interface KafkaDestinationOptions {
   log: Logger;
   /** The broker aborts a transaction left open this long (default 60 s). */
   transactionTimeoutMs?: number;
+  /** source (default): each record keeps its timestamp; destination: the target stamps it. */
+  timestampMode?: TimestampMode;
 }
 
 export function sourceHeaderValue(topic: string, partition: number, offset: number): string {
@@ -101,6 +106,7 @@ export class KafkaBatch implements DestinationBatch {
     private readonly partition: number,
     private readonly sourceTopic: string,
     private readonly sourcePartition: number,
+    private readonly timestampMode: TimestampMode = "source",
   ) {}
 
   get count(): number {
@@ -115,7 +121,8 @@ export class KafkaBatch implements DestinationBatch {
     // One IHeaders object, a value per name, an array only for a repeated name (kafkajs' shape).
     const headers: Record<string, Buffer | Buffer[]> = {};
     let bytes = (r.key?.length ?? 0) + (r.value?.length ?? 0) + 32;
-    const put = (k: string, v: Buffer): void => {
+    const put = (k: string, v: Buffer | null): void => {
+      v ??= EMPTY; // kafkajs sends no null header value: it becomes an empty one
       const had = headers[k];
       headers[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
       bytes += k.length + v.length;
@@ -126,7 +133,10 @@ export class KafkaBatch implements DestinationBatch {
       partition: this.partition,
       key: r.key,
       value: r.value,
-      timestamp: String(r.timestamp),
+      // timestamp-mode destination (mirror-v3): no timestamp, so the producer's send time / the broker's clock.
+      ...(this.timestampMode === "source" && r.timestampType !== "not_available"
+        ? { timestamp: String(r.timestamp) }
+        : {}),
       headers,
     });
     this.sizes.push(bytes);
@@ -155,6 +165,8 @@ export class KafkaBatch implements DestinationBatch {
 
 export class KafkaDestination implements PartitionDestination<KafkaBatch> {
   readonly location: string;
+  /** The target knows records only: a batch ends at its last record, whose header names its source offset. */
+  readonly coversOffsets = false;
   readonly transactionalId: string;
   private readonly kafka: Kafka;
   private admin: Admin | undefined;
@@ -224,7 +236,7 @@ export class KafkaDestination implements PartitionDestination<KafkaBatch> {
   }
 
   newBatch(): KafkaBatch {
-    return new KafkaBatch(this.o.partition, this.o.sourceTopic, this.o.sourcePartition);
+    return new KafkaBatch(this.o.partition, this.o.sourceTopic, this.o.sourcePartition, this.o.timestampMode);
   }
 
   async write(from: number, to: number, batch: KafkaBatch): Promise<string> {

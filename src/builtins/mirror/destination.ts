@@ -11,7 +11,7 @@
  *   write    one batch [from, to], durable and atomic, never replacing what is there
  *
  * Two families implement it: segment stores (filesystem, S3: one
- * `{from:020}-{to:020}.ndjson` file or object per flush, wrapped by
+ * `{from:020}-{to:020}.{parquet|ndjson}` file or object per flush, wrapped by
  * SegmentDestination in destination-segments.ts) and Kafka (one transaction
  * per flush, destination-kafka.ts).
  */
@@ -38,6 +38,13 @@ export interface DestinationBatch {
 export interface PartitionDestination<B extends DestinationBatch = DestinationBatch> {
   /** Where this partition's copy lives, for messages (a directory, s3://bucket/prefix, kafka topic/partition). */
   readonly location: string;
+  /**
+   * true: a batch covers a range of offsets and may hold fewer records (or
+   * none) when the source proved the others empty (segment stores: the name
+   * says the range). false: the destination knows records only, so a batch
+   * ends at its last record (Kafka: the last record's source header).
+   */
+  readonly coversOffsets: boolean;
   /**
    * Read-only: validates what the destination holds and returns the next offset.
    * Throws MIRROR_DESTINATION_INVALID naming the file/record that breaks the chain.

@@ -1,3 +1,6 @@
+import { execFileSync } from "node:child_process";
+import * as lz4 from "lz4-napi";
+import * as snappy from "snappy";
 /**
  * The fetch protocol against kafkajs' own encoders (an independent
  * implementation): its Fetch v4 request, and record batches it builds,
@@ -134,7 +137,7 @@ describe("Fetch v4 response and record batches", () => {
     ]);
     expect(decoded.map((r) => r.key?.toString() ?? null)).toEqual(["k0", null, "k2", ""]);
     expect(decoded.map((r) => r.value?.toString() ?? null)).toEqual(["v0", "v1", null, "a".repeat(3000)]);
-    expect(decoded[0]!.headers.map(([k, v]) => [k, v.toString()])).toEqual([
+    expect(decoded[0]!.headers.map(([k, v]) => [k, v?.toString()])).toEqual([
       ["trace", "abc"],
       ["dup", "1"],
       ["dup", "2"],
@@ -172,12 +175,46 @@ describe("Fetch v4 response and record batches", () => {
     expect(nextFetchOffset(fetched.records, 0)).toBe(8);
   });
 
-  it("names the partition error and refuses compression it cannot read", async () => {
+  it("names the partition error and refuses a codec it does not know", async () => {
     expect(decodeFetchResponse(response(Buffer.alloc(0), { errorCode: 1 }), "orders", 3).errorCode).toBe(1);
     expect(() => decodeFetchResponse(response(Buffer.alloc(0)), "other", 3)).toThrow(/no other\/3/);
-    const snappy = await batch(0, records);
-    snappy.writeInt16BE(2, 21);
-    const fetched = decodeFetchResponse(response(snappy), "orders", 3);
-    expect(() => decodeRecords(fetched, 0)).toThrow(/compressed with snappy/);
+    const unknown = await batch(0, records);
+    unknown.writeInt16BE(5, 21);
+    const fetched = decodeFetchResponse(response(unknown), "orders", 3);
+    expect(() => decodeRecords(fetched, 0)).toThrow(/record batch at offset 0 \(codec 5\)/);
+  });
+
+  /** The batch with its records section compressed by `compress` and the codec bits set (CRC not checked). */
+  async function compressed(codec: number, compress: (b: Buffer) => Buffer): Promise<Buffer> {
+    const plain = await batch(40, records);
+    const out = Buffer.concat([plain.subarray(0, 61), compress(plain.subarray(61))]);
+    out.writeInt32BE(out.length - 12, 8);
+    out.writeInt16BE((out.readInt16BE(21) & ~0x07) | codec, 21);
+    return out;
+  }
+  /** Node 20's zlib has no zstd: the zstd CLI compresses (a real zstd frame, as librdkafka writes). */
+  const zstdCompress = (b: Buffer): Buffer => execFileSync("zstd", ["-q", "-c", "-3"], { input: b });
+  const xerial = (b: Buffer): Buffer => {
+    // snappy-java's framing (the Java producer): magic, version 1, compatible 1, then [int32 length][block]s.
+    const head = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0, 0, 0, 0, 1, 0, 0, 0, 1]);
+    const half = Math.floor(b.length / 2);
+    const blocks = [b.subarray(0, half), b.subarray(half)].map((part) => {
+      const c = snappy.compressSync(part);
+      const n = Buffer.alloc(4);
+      n.writeInt32BE(c.length);
+      return Buffer.concat([n, c]);
+    });
+    return Buffer.concat([head, ...blocks]);
+  };
+
+  it.each([
+    ["snappy (raw, librdkafka)", 2, (b: Buffer) => snappy.compressSync(b)],
+    ["snappy (xerial framing, Java)", 2, xerial],
+    ["lz4 (frame)", 3, (b: Buffer) => lz4.compressFrameSync(b)],
+    ["zstd", 4, (b: Buffer) => Buffer.from(zstdCompress(b))],
+  ] as const)("decodes %s batches", async (_, codec, compress) => {
+    const plain = decodeRecords(decodeFetchResponse(response(await batch(40, records)), "orders", 3), 0);
+    const fetched = decodeFetchResponse(response(await compressed(codec, compress)), "orders", 3);
+    expect(decodeRecords(fetched, 0)).toEqual(plain);
   });
 });

@@ -15,8 +15,8 @@
  * `first_offset` until that producer's ABORT marker; control batches are never
  * records.
  */
-import * as zlib from "node:zlib";
-import type { MirrorRecord } from "./record-line";
+import { CODEC_NAMES, decompressRecords } from "./kafka-codecs";
+import type { MirrorRecord, TimestampType } from "./record-line";
 
 export const FETCH_API_KEY = 1;
 export const FETCH_VERSION = 4;
@@ -126,7 +126,6 @@ const ATTR_COMPRESSION = 0x07;
 const ATTR_LOG_APPEND_TIME = 0x08;
 const ATTR_TRANSACTIONAL = 0x10;
 const ATTR_CONTROL = 0x20;
-const COMPRESSION = ["none", "gzip", "snappy", "lz4", "zstd"];
 
 /**
  * The offset after the last complete batch in `records` (the next fetch
@@ -187,16 +186,18 @@ export function* recordsOf(fetch: PartitionFetch, from: number): Generator<Mirro
     }
     if (attributes & ATTR_CONTROL) continue;
     const codec = attributes & ATTR_COMPRESSION;
-    let body = records.subarray(batch + BATCH_HEADER, end);
-    if (codec === 1) body = zlib.gunzipSync(body);
-    else if (codec !== 0) {
+    let body: Buffer;
+    try {
+      body = decompressRecords(codec, records.subarray(batch + BATCH_HEADER, end));
+    } catch (err) {
       throw new Error(
-        `record batch at offset ${baseOffset} is compressed with ${COMPRESSION[codec] ?? `codec ${codec}`}; ` +
-          "the mirror reads uncompressed and gzip batches",
+        `cannot decompress the record batch at offset ${baseOffset} (${CODEC_NAMES[codec] ?? `codec ${codec}`}): ` +
+          (err as Error).message,
+        { cause: err },
       );
     }
-    const timestampOverride = attributes & ATTR_LOG_APPEND_TIME ? maxTimestamp : -1;
-    yield* batchRecords(body, count, baseOffset, baseTimestamp, timestampOverride, from);
+    const logAppendTime = (attributes & ATTR_LOG_APPEND_TIME) !== 0;
+    yield* batchRecords(body, count, baseOffset, baseTimestamp, logAppendTime ? maxTimestamp : -1, from);
   }
 }
 
@@ -221,19 +222,16 @@ function* batchRecords(
     }
     const key = r.varBytes();
     const value = r.varBytes();
-    const headers: Array<[string, Buffer]> = [];
+    const headers: Array<[string, Buffer | null]> = [];
     for (let h = r.varint(); h > 0; h--) {
       const name = r.varBytes();
-      headers.push([name ? name.toString("utf8") : "", r.varBytes() ?? Buffer.alloc(0)]);
+      headers.push([name ? name.toString("utf8") : "", r.varBytes()]);
     }
     r.pos = end;
-    yield {
-      offset,
-      timestamp: timestampOverride >= 0 ? timestampOverride : baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-    };
+    const timestamp = timestampOverride >= 0 ? timestampOverride : baseTimestamp + timestampDelta;
+    const timestampType: TimestampType =
+      timestampOverride >= 0 ? "log_append_time" : timestamp < 0 ? "not_available" : "create_time";
+    yield { offset, timestamp: timestamp < 0 ? -1 : timestamp, timestampType, key, value, headers };
   }
 }
 

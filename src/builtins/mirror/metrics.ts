@@ -1,6 +1,8 @@
 /**
  * Mirror metrics, in the project registry (served by startMetricsServer).
  * Labels are stream identity only: topic and partition (the source's).
+ * `mirror_v3_destination_*` are mirror-v3's families under its names, kept so
+ * its dashboards and alerts work unchanged (docs/mirror.md#metrics).
  */
 import client from "prom-client";
 import { registry } from "../../telemetry/metrics";
@@ -50,4 +52,27 @@ export const mirrorMetrics = {
     labelNames,
     registers: [registry],
   }),
+};
+
+const v3 = (
+  name: string,
+  help: string,
+): { name: string; help: string; labelNames: typeof labelNames; registers: [typeof registry] } => ({
+  name: `mirror_v3_destination_${name}`,
+  help: `${help} (mirror-v3's name)`,
+  labelNames,
+  registers: [registry],
+});
+
+export const mirrorV3Metrics = {
+  offsetVerified: new client.Gauge(
+    v3("offset_verified", "Next offset to copy, as verified in the destination"),
+  ),
+  inflightRetry: new client.Gauge(
+    v3("offset_inflight_retry", "First offset of the batch whose write is being retried, 0 when none"),
+  ),
+  records: new client.Counter(v3("records_total", "Records written durably to the destination")),
+  bytes: new client.Counter(v3("bytes_total", "Segment bytes written durably to the destination")),
+  flushes: new client.Counter(v3("flushes_total", "Flushes written to the destination")),
+  lastFlush: new client.Gauge(v3("last_flush_timestamp_seconds", "Unix time of the last flush")),
 };

@@ -7,13 +7,22 @@ import { FilesystemSegmentStore } from "./destination-filesystem";
 import { SegmentDestination, type SegmentStore } from "./destination-segments";
 import type { Segment } from "./chain";
 import { PartitionMirror } from "./partition-mirror";
-import type { MirrorRecord } from "./record-line";
+import { decodeSegment, type MirrorRecord } from "./record-line";
 import { SourceOffsetOutOfRange, type PartitionSource, type Watermarks } from "./source-kafka";
 
 const log = pino({ level: "silent" });
 
+async function waitFor(ok: () => boolean, ms = 3000): Promise<void> {
+  for (const end = Date.now() + ms; !ok();) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 class FakeSource implements PartitionSource {
-  deliver: ((records: MirrorRecord[]) => Promise<void>) | undefined;
+  private onRecords: ((records: MirrorRecord[], through: number) => Promise<void>) | undefined;
+  /** Delivers records; `through` (the offsets the source's answer covered) defaults to the last record + 1. */
+  deliver: ((records: MirrorRecord[], through?: number) => Promise<void>) | undefined;
   crash: ((err: Error) => void) | undefined;
   from = -1;
   constructor(public wm: Watermarks) {}
@@ -22,11 +31,13 @@ class FakeSource implements PartitionSource {
   }
   async start(
     takeOver: () => Promise<number>,
-    onRecords: (records: MirrorRecord[]) => Promise<void>,
+    onRecords: (records: MirrorRecord[], through: number) => Promise<void>,
     onCrash: (err: Error) => void,
   ): Promise<void> {
     this.from = await takeOver();
-    this.deliver = onRecords;
+    this.onRecords = onRecords;
+    this.deliver = (records, through) =>
+      onRecords(records, through ?? (records.length > 0 ? records.at(-1)!.offset + 1 : this.from));
     this.crash = onCrash;
   }
   async stop(): Promise<void> {
@@ -37,6 +48,7 @@ class FakeSource implements PartitionSource {
 const rec = (offset: number): MirrorRecord => ({
   offset,
   timestamp: 1,
+  timestampType: "create_time",
   key: null,
   value: Buffer.from(`v-${offset}`),
   headers: [],
@@ -63,7 +75,12 @@ describe("PartitionMirror", () => {
       startOffset: 0,
       flush: { maxOffsets: 4, maxBytes: 1 << 20, maxTimeMs },
       source,
-      destination: new SegmentDestination(store),
+      destination: new SegmentDestination(store, {
+        topic: "t",
+        partition: 0,
+        format: "ndjson",
+        compression: "zstd-1",
+      }),
       log,
       retryBudgetMs: 300,
     });
@@ -78,7 +95,11 @@ describe("PartitionMirror", () => {
     await source.deliver!(range(0, 5));
     await source.deliver!(range(3, 9)); // 3..5 again (before a seek took effect): skipped
     await m.stop();
-    expect(files()).toEqual([segmentName(0, 3), segmentName(4, 7), segmentName(8, 9)]);
+    expect(files()).toEqual([
+      segmentName(0, 3, "ndjson"),
+      segmentName(4, 7, "ndjson"),
+      segmentName(8, 9, "ndjson"),
+    ]);
 
     const again = new FakeSource({ low: 0, high: 10 });
     const m2 = mirror(again);
@@ -92,24 +113,34 @@ describe("PartitionMirror", () => {
     const m = mirror(source, 50);
     await m.start();
     await source.deliver!(range(0, 1));
-    for (let i = 0; i < 50 && !fs.existsSync(path.join(root, "t", "0", segmentName(0, 1))); i++) {
+    for (let i = 0; i < 50 && !fs.existsSync(path.join(root, "t", "0", segmentName(0, 1, "ndjson"))); i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
     await m.stop();
-    expect(files()).toEqual([segmentName(0, 1)]);
+    expect(files()).toEqual([segmentName(0, 1, "ndjson")]);
   });
 
-  it("a record above the expected offset stops the mirror with MIRROR_OFFSET_GONE", async () => {
-    const source = new FakeSource({ low: 0, high: 10 });
-    const m = mirror(source);
+  it("offset gaps the source proved (compaction, markers) are covered: each segment holds the records in its range", async () => {
+    const source = new FakeSource({ low: 0, high: 20 });
+    const m = mirror(source, 50);
     await m.start();
-    await source.deliver!([rec(0), rec(2)]);
-    await expect(m.finished).resolves.toMatchObject({
-      code: "MIRROR_OFFSET_GONE",
-      details: { expected: 1, actual: 2 },
-    });
+    await source.deliver!([rec(0), rec(2), rec(3)], 6); // 1, 4, 5: no record (the broker's batches said so)
+    await source.deliver!([rec(6), rec(9)], 10); // max-offsets 4 reached at 6: segment 0-6
+    await source.deliver!([], 12); // only markers / aborted records: 10-11 hold nothing
+    await waitFor(() => files().length === 2); // the max-time flush of 7-11 (records 9)
     await m.stop();
-    expect(files()).toEqual([]); // nothing of a failed mirror's buffer is written
+    expect(files()).toEqual([segmentName(0, 6, "ndjson"), segmentName(7, 11, "ndjson")]);
+    const offsets = files().map((f) =>
+      decodeSegment(fs.readFileSync(path.join(root, "t", "0", f), "utf8")).map((r) => r.offset),
+    );
+    expect(offsets).toEqual([[0, 2, 3, 6], [9]]);
+    expect(m.nextOffset).toBe(12);
+    // A restart continues after the covered range.
+    const again = new FakeSource({ low: 0, high: 20 });
+    const m2 = mirror(again);
+    await m2.start();
+    expect(again.from).toBe(12);
+    await m2.stop();
   });
 
   it("refuses to start when the source went backwards or lost the expected offset", async () => {
@@ -199,7 +230,7 @@ describe("PartitionMirror", () => {
     await source.deliver!(range(0, 7));
     await m.stop();
     expect(m.error).toBeUndefined();
-    expect(files()).toEqual([segmentName(0, 3), segmentName(4, 7)]);
+    expect(files()).toEqual([segmentName(0, 3, "ndjson"), segmentName(4, 7, "ndjson")]);
     expect(store.writes).toBe(2);
     expect(m.nextOffset).toBe(8);
   });
@@ -241,13 +272,13 @@ describe("PartitionMirror", () => {
     // deliver() returns while its flush is written (the next batch fills meanwhile): wait for it.
     for (let i = 0; i < 100 && m.nextOffset < 4; i++) await new Promise((r) => setTimeout(r, 10));
     expect(m.nextOffset).toBe(4);
-    const intruder = path.join(root, "t", "0", segmentName(4, 5));
+    const intruder = path.join(root, "t", "0", segmentName(4, 5, "ndjson"));
     fs.writeFileSync(intruder, "");
     await source.deliver!(range(4, 7));
     const err = await m.finished;
     expect(err).toMatchObject({ code: "MIRROR_DESTINATION_CHANGED" });
     expect(err?.message).toContain(intruder);
     await m.stop();
-    expect(files()).toEqual([segmentName(0, 3), segmentName(4, 5)]);
+    expect(files()).toEqual([segmentName(0, 3, "ndjson"), segmentName(4, 5, "ndjson")]);
   });
 });

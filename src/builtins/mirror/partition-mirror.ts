@@ -5,8 +5,12 @@
  *          takeOver) destination.open (list + validate the chain / read the last
  *          committed record) ─► next offset ─► source watermarks (high < next:
  *          SOURCE_BACKWARDS; low > next: OFFSET_GONE) ─► the source reads from next
- *   loop:  records ─► offset == next? (below: already copied, skip; above: OFFSET_GONE)
- *          ─► batch ─► trigger (max-offsets | max-bytes | max-time) ─► flush
+ *   loop:  records ─► offset < next? (already copied: skip) ─► batch ─► next = offset + 1,
+ *          then next = what the source's answer covered (offsets it proved to hold no
+ *          record: compaction, transaction markers, aborted records) ─► trigger
+ *          (max-offsets | max-bytes | max-time) ─► flush
+ *   batch: segment stores cover [from, to] = [previous to + 1, next - 1], records or
+ *          not; Kafka ends a batch at its last record (the target knows records only)
  *   flush: destination.check: still ends at `from`? (else DESTINATION_CHANGED; ends at
  *          `to` + 1 after a failed attempt: that attempt had succeeded) ─► destination.write
  *          (never overwrites; transient errors retried within the budget, then
@@ -19,7 +23,7 @@
 import type { Logger } from "../../telemetry/log";
 import type { FlushPolicy } from "./config";
 import type { DestinationBatch, PartitionDestination } from "./destination";
-import { mirrorMetrics } from "./metrics";
+import { mirrorMetrics, mirrorV3Metrics } from "./metrics";
 import { MirrorError } from "./mirror-error";
 import type { MirrorRecord } from "./record-line";
 import { SourceOffsetOutOfRange, type PartitionSource } from "./source-kafka";
@@ -35,7 +39,7 @@ export interface PartitionMirrorOptions {
   source: PartitionSource;
   destination: PartitionDestination;
   log: Logger;
-  /** Heartbeat log line + source/destination checks (default 30 s). */
+  /** Heartbeat log line + source/destination checks (default 30 s; 0 disables them). */
   heartbeatMs?: number;
   /** How long an unreachable destination is retried (open, each flush) before the mirror fails (default 30 s). */
   retryBudgetMs?: number;
@@ -70,8 +74,13 @@ export class PartitionMirror {
   /** Next offset the destination does not hold yet. */
   private durableNext = 0;
   private batch: DestinationBatch;
+  /** The first offset the current batch covers (the previous flush's `to` + 1). */
   private bufferFrom = 0;
+  /** When the current batch got its first record or covered offset (0: nothing yet). */
   private bufferSince = 0;
+  /** The offset of the current batch's last record. */
+  private lastRecord = -1;
+  private lastFlushAt: number | undefined;
   private flushChain: Promise<void> = Promise.resolve();
   private failure: MirrorError | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -106,11 +115,12 @@ export class PartitionMirror {
     this.timers.push(
       setInterval(() => this.onTick(), Math.max(10, Math.min(250, this.o.flush.maxTimeMs / 4))),
     );
-    this.timers.push(setInterval(() => void this.heartbeat(), this.o.heartbeatMs ?? 30_000));
+    const heartbeatMs = this.o.heartbeatMs ?? 30_000;
+    if (heartbeatMs > 0) this.timers.push(setInterval(() => void this.heartbeat(), heartbeatMs));
     try {
       await this.o.source.start(
         () => this.takeOver(),
-        (records) => this.onRecords(records),
+        (records, through) => this.onRecords(records, through),
         (err) => void this.onSourceCrash(err),
       );
     } catch (err) {
@@ -129,9 +139,14 @@ export class PartitionMirror {
   /** Opens the destination, checks the source against it, and says where to read from. */
   private async takeOver(): Promise<number> {
     const { destination, log } = this.o;
-    const { next, last, facts } = await this.retrying("open", () => destination.open(this.o.startOffset));
-    this.next = this.durableNext = next;
+    const { next, last, facts } = await this.retrying("open", this.o.startOffset, () =>
+      destination.open(this.o.startOffset),
+    );
+    this.next = this.durableNext = this.bufferFrom = next;
+    this.batch = destination.newBatch(); // the destination knows its format only now
     mirrorMetrics.destinationOffset.set(this.labels, next);
+    mirrorV3Metrics.offsetVerified.set(this.labels, next);
+    mirrorV3Metrics.inflightRetry.set(this.labels, 0);
     const wm = await this.sourceWatermarks();
     this.checkWatermarks(wm, next);
     mirrorMetrics.lag.set(this.labels, wm.high - next);
@@ -155,7 +170,7 @@ export class PartitionMirror {
     } catch (err) {
       this.o.log.warn({ err }, "source did not stop cleanly");
     }
-    if (!this.failure && this.batch.count > 0) void this.enqueueFlush("shutdown");
+    if (!this.failure && this.hasBuffered()) void this.enqueueFlush("shutdown");
     await this.flushChain;
     try {
       await this.o.destination.close();
@@ -193,7 +208,13 @@ export class PartitionMirror {
     );
   }
 
-  private async onRecords(records: MirrorRecord[]): Promise<void> {
+  /**
+   * Records from the source, and `through`: the source's answer covers every
+   * offset below it (the offsets in between hold no record, as the broker's
+   * batches show). Offsets are never assumed: a record past `next` is only
+   * taken because the source read every batch between them.
+   */
+  private async onRecords(records: MirrorRecord[], through: number): Promise<void> {
     for (const r of records) {
       // A fetch holds thousands of records: let a flush's I/O steps run between slices of them.
       if (++this.sinceYield === YIELD_EVERY) {
@@ -202,34 +223,29 @@ export class PartitionMirror {
       }
       if (this.failure || this.state !== "running") return;
       if (r.offset < this.next) continue; // before the seek took effect: already copied
-      if (r.offset > this.next) {
-        const wm = await this.sourceWatermarks().catch(() => undefined);
-        this.fail(
-          new MirrorError(
-            "MIRROR_OFFSET_GONE",
-            `offset ${this.next} of ${this.o.topic}/${this.o.partition} is not in the source: the next record is at ` +
-              `${r.offset}${wm ? ` (low watermark ${wm.low})` : ""}; the partition was compacted, truncated by ` +
-              "retention, or holds transaction markers",
-            { expected: this.next, actual: r.offset, low: wm?.low },
-          ),
-        );
-        return;
-      }
-      if (this.batch.count === 0) {
-        this.bufferFrom = r.offset;
-        this.bufferSince = Date.now();
-      }
+      if (this.bufferSince === 0) this.bufferSince = Date.now();
       this.batch.add(r);
       this.next = r.offset + 1;
+      this.lastRecord = r.offset;
       this.recordsSinceHeartbeat++;
       if (this.batch.count >= this.o.flush.maxOffsets) await this.enqueueFlush("max-offsets");
       else if (this.batch.bytes >= this.o.flush.maxBytes) await this.enqueueFlush("max-bytes");
     }
+    if (this.failure || this.state !== "running") return;
+    if (through > this.next) {
+      this.next = through;
+      if (this.bufferSince === 0 && this.o.destination.coversOffsets) this.bufferSince = Date.now();
+    }
     this.o.log.debug({ next: this.next, buffered: this.batch.count }, "records received");
   }
 
+  /** Something to flush: records, or (segment stores) offsets the source proved empty. */
+  private hasBuffered(): boolean {
+    return this.batch.count > 0 || (this.o.destination.coversOffsets && this.next > this.bufferFrom);
+  }
+
   private onTick(): void {
-    if (this.state !== "running" || this.failure || this.batch.count === 0) return;
+    if (this.state !== "running" || this.failure || !this.hasBuffered()) return;
     if (Date.now() - this.bufferSince >= this.o.flush.maxTimeMs) void this.enqueueFlush("max-time");
   }
 
@@ -241,8 +257,10 @@ export class PartitionMirror {
   private enqueueFlush(trigger: FlushTrigger): Promise<void> {
     const batch = this.batch;
     const from = this.bufferFrom;
-    const to = this.next - 1;
+    const to = this.o.destination.coversOffsets ? this.next - 1 : this.lastRecord;
     this.batch = this.o.destination.newBatch();
+    this.bufferFrom = to + 1;
+    this.bufferSince = 0;
     const previous = this.flushChain;
     this.flushChain = previous.then(async () => {
       if (this.failure) return;
@@ -268,7 +286,7 @@ export class PartitionMirror {
     const started = Date.now();
     const { destination } = this.o;
     let failedBefore = false;
-    const where = await this.retrying(`write offsets ${from}-${to}`, async () => {
+    const where = await this.retrying(`write offsets ${from}-${to}`, from, async () => {
       const head = await this.checkDestination(from, failedBefore ? to + 1 : undefined);
       if (head.next === to + 1) {
         this.o.log.warn(
@@ -285,15 +303,33 @@ export class PartitionMirror {
       }
     });
     this.durableNext = to + 1;
-    const count = to - from + 1;
+    const count = batch.count;
+    const now = Date.now();
+    const interval = this.lastFlushAt === undefined ? 0 : now - this.lastFlushAt;
+    this.lastFlushAt = now;
     mirrorMetrics.records.inc(this.labels, count);
     mirrorMetrics.bytes.inc(this.labels, batch.bytes);
     mirrorMetrics.flushes.inc(this.labels);
     mirrorMetrics.lastFlush.set(this.labels, Date.now() / 1000);
     mirrorMetrics.destinationOffset.set(this.labels, this.durableNext);
+    mirrorV3Metrics.records.inc(this.labels, count);
+    mirrorV3Metrics.bytes.inc(this.labels, batch.bytes);
+    mirrorV3Metrics.flushes.inc(this.labels);
+    mirrorV3Metrics.lastFlush.set(this.labels, now / 1000);
+    mirrorV3Metrics.offsetVerified.set(this.labels, this.durableNext);
+    mirrorV3Metrics.inflightRetry.set(this.labels, 0);
     this.o.log.info(
-      { path: where, from, to, count, bytes: batch.bytes, elapsed_ms: Date.now() - started, trigger },
-      "flush",
+      {
+        path: where,
+        from,
+        to,
+        count,
+        bytes: batch.bytes,
+        elapsed_ms: now - started,
+        interval_ms: interval,
+        trigger,
+      },
+      "flushed batch",
     );
     const { name: mirror, topic, partition } = this.o;
     this.o.onFlush?.({ mirror, topic, partition, path: where, from, to, count, bytes: batch.bytes, trigger });
@@ -304,7 +340,7 @@ export class PartitionMirror {
    * transient failure of the destination) with exponential backoff and jitter
    * until the retry budget is spent: then MIRROR_DESTINATION_UNREACHABLE.
    */
-  private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private async retrying<T>(what: string, offset: number, fn: () => Promise<T>): Promise<T> {
     const started = Date.now();
     const budget = this.o.retryBudgetMs ?? 30_000;
     for (let attempt = 1; ; attempt++) {
@@ -322,6 +358,7 @@ export class PartitionMirror {
             { cause: err },
           );
         }
+        mirrorV3Metrics.inflightRetry.set(this.labels, offset);
         const delay = Math.min(5000, 100 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
         this.o.log.warn(
           { err, attempt, delay_ms: Math.round(delay), destination: this.o.destination.location },
@@ -370,7 +407,11 @@ export class PartitionMirror {
     if (this.state !== "running" || this.failure) return;
     const records = this.recordsSinceHeartbeat;
     this.recordsSinceHeartbeat = 0;
-    this.o.log.info({ expected: this.next, next_durable: this.durableNext, records }, "heartbeat");
+    // mirror-v3's fields: expected_offset (the next source offset), progressed (records since the last heartbeat).
+    this.o.log.info(
+      { expected_offset: this.next, progressed: records, next_durable: this.durableNext },
+      "heartbeat",
+    );
     try {
       const wm = await this.sourceWatermarks();
       mirrorMetrics.lag.set(this.labels, Math.max(0, wm.high - this.durableNext));

@@ -7,7 +7,7 @@ import { createLogger, type Logger } from "../../telemetry/log";
 import type { DestinationSpec, MirrorPlan } from "./config";
 import type { PartitionDestination } from "./destination";
 import { FilesystemSegmentStore } from "./destination-filesystem";
-import { SegmentDestination } from "./destination-segments";
+import { SegmentDestination, type SegmentOptions } from "./destination-segments";
 import { MirrorError } from "./mirror-error";
 import { PartitionMirror, type PartitionMirrorOptions } from "./partition-mirror";
 import { KafkaPartitionSource } from "./source-kafka";
@@ -21,6 +21,7 @@ export function createDestination(
     case "filesystem":
       return new SegmentDestination(
         new FilesystemSegmentStore(spec.root ?? ".", plan.destinationName, plan.partition),
+        segmentOptions(spec, plan),
       );
     case "s3": {
       // The AWS SDK loads only when an S3 destination is made (a sidecar without one never loads it).
@@ -35,6 +36,7 @@ export function createDestination(
           ...(spec.endpoint !== undefined ? { endpoint: spec.endpoint } : {}),
           ...(spec.region !== undefined ? { region: spec.region } : {}),
         }),
+        segmentOptions(spec, plan),
       );
     }
     case "kafka": {
@@ -49,9 +51,19 @@ export function createDestination(
         tailGroupId: `${plan.groupId}.target`,
         clientId: `conveyor-mirror-${plan.name}-target`,
         log,
+        timestampMode: spec.timestampMode,
       });
     }
   }
+}
+
+function segmentOptions(spec: DestinationSpec, plan: MirrorPlan): SegmentOptions {
+  return {
+    topic: plan.topic,
+    partition: plan.partition,
+    compression: spec.compression,
+    ...(spec.format !== undefined ? { format: spec.format } : {}),
+  };
 }
 
 export interface MirrorTuning {

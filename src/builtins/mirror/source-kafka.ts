@@ -47,11 +47,15 @@ export interface PartitionSource {
    * Starts reading once this process may copy the partition: then it calls
    * `takeOver` (which opens the destination and resolves with the offset to
    * read from) and delivers records from there on; `onRecords` is awaited
-   * before more are fetched. Rejects when the first takeOver does.
+   * before more are fetched. With each call, `through`: every offset below it
+   * has been read from the broker's answers, contiguously from the takeOver
+   * offset, so an offset below it without a record holds none (removed by
+   * compaction, a transaction marker, an aborted record). Rejects when the
+   * first takeOver does.
    */
   start(
     takeOver: () => Promise<number>,
-    onRecords: (records: MirrorRecord[]) => Promise<void>,
+    onRecords: (records: MirrorRecord[], through: number) => Promise<void>,
     onCrash: (err: Error) => void,
   ): Promise<void>;
   stop(): Promise<void>;
@@ -127,7 +131,7 @@ export class KafkaPartitionSource implements PartitionSource {
    */
   async start(
     takeOver: () => Promise<number>,
-    onRecords: (records: MirrorRecord[]) => Promise<void>,
+    onRecords: (records: MirrorRecord[], through: number) => Promise<void>,
     onCrash: (err: Error) => void,
   ): Promise<void> {
     this.stopping = this.halted = false;
@@ -163,7 +167,10 @@ export class KafkaPartitionSource implements PartitionSource {
     await this.lease?.leave();
   }
 
-  private async run(from: number, onRecords: (records: MirrorRecord[]) => Promise<void>): Promise<void> {
+  private async run(
+    from: number,
+    onRecords: (records: MirrorRecord[], through: number) => Promise<void>,
+  ): Promise<void> {
     let offset = from;
     let inFlight = this.fetch(offset);
     const backoff = new Backoff(200, 5000);
@@ -200,7 +207,9 @@ export class KafkaPartitionSource implements PartitionSource {
         { offset, bytes: fetched.records.length, high: fetched.highWatermark, lso: fetched.lastStableOffset },
         "fetched",
       );
-      // Ask for the next records before decoding these, so the broker works while we do.
+      // Ask for the next records before decoding these, so the broker works while we do. `next` is where the
+      // complete batches of this answer end: the broker returns a partition's batches in log order from the
+      // one holding `offset`, so every offset in [offset, next) without a record in them holds none.
       const next = nextFetchOffset(fetched.records, offset);
       inFlight = this.fetch(next);
       inFlight.catch(() => undefined); // handled when awaited
@@ -208,12 +217,12 @@ export class KafkaPartitionSource implements PartitionSource {
       for (const record of recordsOf(fetched, offset)) {
         slice.push(record);
         if (slice.length === SLICE) {
-          await onRecords(slice);
+          await onRecords(slice, record.offset + 1);
           slice = [];
           if (this.halted) return;
         }
       }
-      if (slice.length > 0) await onRecords(slice);
+      if (slice.length > 0 || next > offset) await onRecords(slice, next);
       offset = next;
     }
   }

@@ -83,6 +83,35 @@ export async function mirrorStatus(plan: MirrorPlan): Promise<MirrorStatus> {
   return status;
 }
 
+/**
+ * One row of `status --format json`: mirror-v3's keys (name, source_high,
+ * dest_next, and error only when there is one), then Conveyor's extras in the
+ * same snake_case (topic, partition, source_low, lag; lag not clamped).
+ */
+export interface MirrorStatusJson {
+  name: string;
+  source_high: number | null;
+  dest_next: number | null;
+  error?: string;
+  topic: string;
+  partition: number;
+  source_low: number | null;
+  lag: number | null;
+}
+
+export function statusJson(rows: MirrorStatus[]): MirrorStatusJson[] {
+  return rows.map((r) => ({
+    name: r.mirror,
+    source_high: r.sourceHigh,
+    dest_next: r.destNext,
+    ...(r.error !== null ? { error: r.error } : {}),
+    topic: r.topic,
+    partition: r.partition,
+    source_low: r.sourceLow,
+    lag: r.lag,
+  }));
+}
+
 function cell(v: number | null): string {
   return v === null ? "-" : String(v);
 }
