@@ -11,9 +11,11 @@ import { startGrpcServer } from "../src/grpc/server";
 import { createLogger } from "../src/telemetry/log";
 import { metrics, startMetricsServer } from "../src/telemetry/metrics";
 import { adminService } from "./admin-server";
+import { startConsole, type RunningConsole } from "./console/server";
 import { routerService } from "./heartbeat-server";
 import { Membership } from "./membership";
 import { restoreState, Scheduler } from "./scheduler";
+import { StatsWindow } from "./stats-window";
 import { FileStore } from "./store/file";
 import { MemoryStore } from "./store/memory";
 import type { RouterStore } from "./store/store";
@@ -36,6 +38,11 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
   const heartbeatIntervalMs = Math.round(config.heartbeatIntervalSecs * 1000);
   const deadAfterMs = config.deadAfterMissed * heartbeatIntervalMs;
   const membership = new Membership({ deadAfterMs });
+  // The last minute of every sidecar's counters: rates for status, top and the console.
+  const stats = new StatsWindow({ staleMs: deadAfterMs });
+  const observeStats = (): void => {
+    for (const s of membership.all()) stats.observe(s.id, s.lastHeartbeatMs, s.stages);
+  };
   const updateMetrics = (): void => {
     const sidecars = membership.all();
     metrics.routerSidecars.set({ state: "alive" }, sidecars.filter((s) => s.state === "alive").length);
@@ -80,7 +87,7 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
   });
   const server = await startGrpcServer(config.host, config.port, [
     router.binding,
-    adminService({ scheduler, membership, log: log.child({ service: "Admin" }) }),
+    adminService({ scheduler, membership, stats, log: log.child({ service: "Admin" }) }),
   ]).catch((err: unknown) => {
     throw new ConveyorError(
       "CONFIG_INVALID",
@@ -98,8 +105,22 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
     if (died.length > 0) scheduler.requestReplan(`sidecar ${died.map((s) => s.id).join(", ")} dead`);
     scheduler.tick();
     updateMetrics();
+    observeStats();
   });
   const metricsServer: http.Server | undefined = startMetricsServer(config.metricsPort, config.host, log);
+  const webConsole: RunningConsole | undefined =
+    config.httpPort !== undefined && config.httpPort > 0
+      ? await startConsole({
+          host: config.host,
+          port: config.httpPort,
+          scheduler,
+          membership,
+          stats,
+          deadAfterMs,
+          ...(config.consoleToken !== undefined ? { token: config.consoleToken } : {}),
+          log: log.child({ component: "console" }),
+        })
+      : undefined;
   log.info({ address: server.address, heartbeatIntervalMs, deadAfterMs }, "router listening");
 
   let stopping: Promise<void> | undefined;
@@ -111,6 +132,7 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
         await scheduler.idle();
         // Open heartbeat streams would hold a graceful shutdown until the grace ends.
         router.closeStreams();
+        await webConsole?.stop();
         await server.stop(2000);
         await new Promise<void>((resolve) =>
           metricsServer ? metricsServer.close(() => resolve()) : resolve(),

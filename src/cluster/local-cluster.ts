@@ -17,6 +17,8 @@ export interface RouterSpec {
   heartbeatIntervalSecs?: number;
   deadAfterMissed?: number;
   metricsPort?: number;
+  /** The web console's port; 0 (the default here) runs none. */
+  httpPort?: number;
   pipelinesDir?: string;
 }
 
@@ -69,6 +71,7 @@ export class LocalCluster {
       args.push("--heartbeat-interval-secs", String(spec.heartbeatIntervalSecs));
     if (spec.deadAfterMissed) args.push("--dead-after-missed", String(spec.deadAfterMissed));
     if (spec.pipelinesDir) args.push("--pipelines-dir", spec.pipelinesDir);
+    args.push("--http-port", String(spec.httpPort ?? 0));
     return this.startGrpc("router", name, { compiled: "src/cli/main.ts" }, args, `${host}:${spec.port}`);
   }
 

@@ -35,6 +35,10 @@ export interface RouterConfig {
   /** Missed heartbeats before a sidecar is marked dead. */
   deadAfterMissed: number;
   metricsPort: number;
+  /** The web console and its /api (router/console); 0 or absent: no console. */
+  httpPort?: number;
+  /** Bearer token that authorises the console's writes (dead-letter replay); absent: read-only. */
+  consoleToken?: string;
 }
 
 export function routerOptions(): Option[] {
@@ -64,6 +68,14 @@ export function routerOptions(): Option[] {
       .env("METRICS_PORT")
       .default(9102)
       .argParser(parsePort),
+    new Option("--http-port <port>", "web console and its JSON /api (docs/console.md; 0 disables)")
+      .env("HTTP_PORT")
+      .default(8080)
+      .argParser(parsePort),
+    // From the environment only: a token on the command line is visible to every user of the machine.
+    new Option("--console-token <token>", "bearer token for the console's writes (dead-letter replay)")
+      .env("CONSOLE_ADMIN_TOKEN")
+      .hideHelp(),
   ];
 }
 
