@@ -97,8 +97,8 @@ function drawPipelines(o: ConsoleOverview): void {
       if (i > 0)
         graph.append(
           s.deadLetter
-            ? el("div", { class: "edge" }, "failed →")
-            : el("div", { class: `edge ${s.peerHopIn ? "peer" : ""}` }, s.peerHopIn ? "peer hop →" : "→"),
+            ? el("div", { class: "edge" }, "failed")
+            : el("div", { class: `edge ${s.peerHopIn ? "peer" : ""}` }, s.peerHopIn ? "peer hop" : ""),
         );
       graph.append(stageBox(p, s));
     });

@@ -178,7 +178,11 @@ describeIfChromium("web console", () => {
       .first()
       .evaluate((td) => getComputedStyle(td).color);
     expect(color).toBe("rgb(198, 40, 40)");
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot("dead-sidecar", false);
+    // Readable on a phone: one column.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot("phone", false);
   });
 });
 
