@@ -10,22 +10,25 @@ import { ConveyorError, toGrpcStatus } from "../src/errors";
 import type { AdminHandlers } from "../src/generated/conveyor/v1/Admin";
 import type { AssignmentInfo } from "../src/generated/conveyor/v1/AssignmentInfo";
 import type { SidecarInfo } from "../src/generated/conveyor/v1/SidecarInfo";
-import type { StageStatusSummary } from "../src/generated/conveyor/v1/StageStatusSummary";
 import type { ServiceBinding } from "../src/grpc/server";
 import { SERVICE, v1 } from "../src/proto";
 import { STAGE_KIND_TO_PROTO } from "../src/stages/contract";
 import type { Logger } from "../src/telemetry/log";
 import type { Membership } from "./membership";
+import { pipelineStatus } from "./pipeline-status";
 import type { PipelineView, Scheduler } from "./scheduler";
+import type { StatsWindow } from "./stats-window";
 
 export interface AdminServerOptions {
   scheduler: Scheduler;
   membership: Membership;
+  /** The last minute of the sidecars' counters, for rates in GetPipelineStatus. */
+  stats?: StatsWindow;
   log: Logger;
 }
 
 export function adminService(options: AdminServerOptions): ServiceBinding {
-  const { scheduler, membership, log } = options;
+  const { scheduler, membership, stats, log } = options;
 
   const pipelineOrThrow = (name: string): PipelineView => {
     const view = scheduler.pipelineView(name);
@@ -66,6 +69,7 @@ export function adminService(options: AdminServerOptions): ServiceBinding {
         services: s.services,
         lastHeartbeatMs: s.lastHeartbeatMs,
         state: s.state,
+        routingVersion: s.routingVersion,
       })),
     })),
 
@@ -92,41 +96,9 @@ export function adminService(options: AdminServerOptions): ServiceBinding {
       return { assignments, generation: scheduler.generation };
     }),
 
-    GetPipelineStatus: unary(log, "GetPipelineStatus", (req) => {
-      const view = pipelineOrThrow(req.name);
-      const sidecars = membership.all();
-      const stages = view.placement.stages.map((stage): StageStatusSummary => {
-        const summary = {
-          recordsIn: 0,
-          recordsOut: 0,
-          errors: 0,
-          lastError: "",
-          dlqCount: 0,
-          state: "running",
-        };
-        // Every sidecar that reported this stage counts, including ones that
-        // lost it since: their records went through the pipeline too.
-        for (const s of sidecars) {
-          for (const st of s.stages) {
-            if (st.pipeline !== view.name || st.stage !== stage.name) continue;
-            summary.recordsIn += st.recordsIn;
-            summary.recordsOut += st.recordsOut;
-            summary.errors += st.errors;
-            summary.dlqCount += Number(st.dlqCount);
-            if (st.state === "error" && s.state === "alive") summary.state = "error";
-            if (st.lastError !== "") summary.lastError = `${s.id}: ${st.lastError}`;
-          }
-        }
-        return {
-          stage: stage.name,
-          stageIndex: stage.index,
-          kind: STAGE_KIND_TO_PROTO[stage.kind],
-          sidecars: stage.instances.map((i) => i.sidecarId),
-          ...summary,
-        };
-      });
-      return { name: view.name, state: view.placement.state, stages };
-    }),
+    GetPipelineStatus: unary(log, "GetPipelineStatus", (req) =>
+      pipelineStatus(pipelineOrThrow(req.name), membership.all(), stats, Date.now()),
+    ),
   };
 
   return { name: SERVICE.admin, definition: v1.Admin.service, implementation: handlers };

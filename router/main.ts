@@ -13,6 +13,7 @@ import { processSecurity } from "../src/grpc/security";
 import { createLogger } from "../src/telemetry/log";
 import { startMetricsServer } from "../src/telemetry/metrics";
 import { startClusterRouter } from "./cluster/cluster-router";
+import { startConsole, type RunningConsole } from "./console/server";
 import { listen, type RunningRouter } from "./listen";
 import { FileStore } from "./store/file";
 import { MemoryStore } from "./store/memory";
@@ -24,7 +25,14 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
   const log = createLogger("router");
   const security = processSecurity(checkSecurityConfig(config), "router", log);
   const pipelines = config.pipelinesDir !== undefined ? loadPipelineDir(config.pipelinesDir) : [];
-  if (config.store.startsWith("etcd:")) return startClusterRouter({ config, log, pipelines, security });
+  if (config.store.startsWith("etcd:")) {
+    if (config.httpPort !== undefined && config.httpPort > 0)
+      log.warn(
+        { httpPort: config.httpPort },
+        "the web console is not served by router cluster members yet (docs/console.md); use conveyor status/top",
+      );
+    return startClusterRouter({ config, log, pipelines, security });
+  }
   const term = await startTerm({
     config,
     store: createStore(config.store),
@@ -34,6 +42,22 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
   });
   const server = await listen(config, [term.router.binding, term.admin], security);
   const metricsServer: http.Server | undefined = startMetricsServer(config.metricsPort, config.host, log);
+  const webConsole: RunningConsole | undefined =
+    config.httpPort !== undefined && config.httpPort > 0
+      ? await startConsole({
+          host: config.host,
+          port: config.httpPort,
+          scheduler: term.scheduler,
+          membership: term.membership,
+          stats: term.stats,
+          deadAfterMs: term.deadAfterMs,
+          // The console's writes take the console token, else the Admin API's own token.
+          ...((config.consoleToken ?? config.adminToken) !== undefined
+            ? { token: (config.consoleToken ?? config.adminToken) as string }
+            : {}),
+          log: log.child({ component: "console" }),
+        })
+      : undefined;
   log.info(
     { address: server.address, heartbeatIntervalSecs: config.heartbeatIntervalSecs },
     "router listening",
@@ -45,6 +69,7 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
     stop: () => {
       stopping ??= (async () => {
         await term.stop();
+        await webConsole?.stop();
         await server.stop(2000);
         security.close();
         await new Promise<void>((resolve) =>

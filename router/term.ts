@@ -16,6 +16,7 @@ import { metrics } from "../src/telemetry/metrics";
 import { adminService } from "./admin-server";
 import { routerService, type RouterService } from "./heartbeat-server";
 import { Membership } from "./membership";
+import { StatsWindow } from "./stats-window";
 import { restoreState, Scheduler } from "./scheduler";
 import type { RouterStore } from "./store/store";
 
@@ -36,6 +37,10 @@ export interface Term {
   router: RouterService;
   admin: ServiceBinding;
   scheduler: Scheduler;
+  membership: Membership;
+  /** The last minute of every sidecar's counters: rates for status, top and the console. */
+  stats: StatsWindow;
+  deadAfterMs: number;
   /** Stops the sweep, lets queued commits finish, ends every heartbeat stream. */
   stop(): Promise<void>;
 }
@@ -46,6 +51,10 @@ export async function startTerm(options: TermOptions): Promise<Term> {
   const heartbeatIntervalMs = Math.round(config.heartbeatIntervalSecs * 1000);
   const deadAfterMs = config.deadAfterMissed * heartbeatIntervalMs;
   const membership = new Membership({ deadAfterMs });
+  const stats = new StatsWindow({ staleMs: deadAfterMs });
+  const observeStats = (): void => {
+    for (const s of membership.all()) stats.observe(s.id, s.lastHeartbeatMs, s.stages);
+  };
   const updateMetrics = (): void => {
     const sidecars = membership.all();
     metrics.routerSidecars.set({ state: "alive" }, sidecars.filter((s) => s.state === "alive").length);
@@ -89,7 +98,7 @@ export async function startTerm(options: TermOptions): Promise<Term> {
     ...(options.auth !== undefined ? { auth: options.auth } : {}),
     log: log.child({ service: "Router" }),
   });
-  const admin = adminService({ scheduler, membership, log: log.child({ service: "Admin" }) });
+  const admin = adminService({ scheduler, membership, stats, log: log.child({ service: "Admin" }) });
   membership.startSweeping(SWEEP_INTERVAL_MS, (died) => {
     for (const s of died)
       log.warn(
@@ -99,6 +108,7 @@ export async function startTerm(options: TermOptions): Promise<Term> {
     if (died.length > 0) scheduler.requestReplan(`sidecar ${died.map((s) => s.id).join(", ")} dead`);
     scheduler.tick();
     updateMetrics();
+    observeStats();
   });
 
   let stopping: Promise<void> | undefined;
@@ -106,6 +116,9 @@ export async function startTerm(options: TermOptions): Promise<Term> {
     router,
     admin,
     scheduler,
+    membership,
+    stats,
+    deadAfterMs,
     stop: () => {
       stopping ??= (async () => {
         membership.stopSweeping();

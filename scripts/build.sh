@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run build`: compile src/, sidecar/ and router/ to CommonJS in dist/ with tsc
-# (tsconfig.build.json; tests, e2e/ and bench/ are not part of the build).
+# (tsconfig.build.json; tests, e2e/ and bench/ are not part of the build), and bundle the web
+# console's page (console/: app.ts with esbuild, index.html, app.css) into dist/console.
 #   bash scripts/build.sh             build (incremental: dist/.tsbuildinfo)
 #   bash scripts/build.sh --if-stale  build only if dist/ is missing or older than the sources;
 #                                     what bin/conveyor, the demo, npm test and the e2e tests run
@@ -18,7 +19,7 @@ stale_source() {
     return
   fi
   local dirs=()
-  for d in src sidecar router schemas; do [[ -d "$root/$d" ]] && dirs+=("$root/$d"); done
+  for d in src sidecar router schemas console; do [[ -d "$root/$d" ]] && dirs+=("$root/$d"); done
   find "${dirs[@]}" "$root/tsconfig.json" "$root/tsconfig.build.json" "$root/package.json" \
     -newer "$stamp" -type f -not -name '*.test.ts' -not -path '*/testdata/*' -print -quit 2>/dev/null
 }
@@ -42,4 +43,13 @@ fi
 # The stamp takes the time the build started: a source saved during the build makes the next call build again.
 touch "$stamp.next"
 "$tsc" -p "$root/tsconfig.build.json"
+esbuild="$root/node_modules/.bin/esbuild"
+if [[ ! -x "$esbuild" ]]; then
+  echo "conveyor: esbuild is not installed here (it bundles the console page): run 'npm ci'" >&2
+  exit 1
+fi
+mkdir -p "$root/dist/console"
+"$esbuild" "$root/console/app.ts" --bundle --format=iife --target=es2020 --minify --log-level=warning \
+  --outfile="$root/dist/console/app.js"
+cp "$root/console/index.html" "$root/console/app.css" "$root/dist/console/"
 mv "$stamp.next" "$stamp"

@@ -23,7 +23,7 @@ import type { ClientPool } from "./client-pool";
 import type { LocalStages } from "./local-stages";
 import { recordSize } from "../src/records";
 import type { RoutingTable, StageInstance, StageRoute } from "./routing-table";
-import type { StageStats } from "./stage-stats";
+import { batchBytes, type StageStats } from "./stage-stats";
 import type { TableHolder } from "./table-holder";
 import type { Taps } from "./taps";
 import { deadLetterRecord, retryFailedRecords, type DeadRecord } from "./record-retries";
@@ -100,7 +100,8 @@ export class Forwarder {
     records: Record[],
   ): Promise<Outcome> {
     const { stats, taps } = this.deps;
-    stats.in(stage.pipeline, stage.name, records.length);
+    stats.in(stage.pipeline, stage.name, records.length, batchBytes(records));
+    const settled = stats.begin(stage.pipeline, stage.name, records.length);
     if (taps.active) taps.offer(stage.pipeline, stage.name, records);
     const timer = metrics.hopDuration.labels(stage.pipeline, stage.name, "local").startTimer();
     try {
@@ -144,6 +145,7 @@ export class Forwarder {
               first.error.code || "STAGE_FAILED",
               first.error.message,
               retrying,
+              { recordId: first.record.id, attempt },
             );
             stats.retried(stage.pipeline, stage.name, retrying);
             this.deps.log.warn(
@@ -180,6 +182,7 @@ export class Forwarder {
       }
       throw e;
     } finally {
+      settled();
       timer();
     }
   }
@@ -202,6 +205,7 @@ export class Forwarder {
   ): Promise<{ errors: Array<RecordError | null>; output: Record[]; written: number; filtered: number }> {
     const { localStages, stats } = this.deps;
     const options = { timeoutMs: table.pipeline(stage.pipeline).settings.stageTimeoutMs };
+    const started = performance.now();
     try {
       if (stage.kind === "transform") {
         const results = await localStages.transform(stage, instance).process(records, options);
@@ -225,6 +229,8 @@ export class Forwarder {
       if (!e.countsAgainstStage) throw e;
       const error: RecordError = { message: e.message, retryable: e.retryable, code: e.code };
       return { errors: records.map(() => error), output: [], written: 0, filtered: 0 };
+    } finally {
+      stats.latency(stage.pipeline, stage.name, performance.now() - started, records.length);
     }
   }
 
@@ -249,6 +255,7 @@ export class Forwarder {
       first.error.code || "STAGE_FAILED",
       first.error.message,
       dead.length,
+      { recordId: first.record.id, attempt: first.attempts },
     );
     if (!dlq || stage.deadLetter) {
       stats.setState(stage.pipeline, stage.name, "error");
@@ -295,6 +302,7 @@ export class Forwarder {
     records: Record[],
   ): Promise<Outcome> {
     const timer = metrics.hopDuration.labels(stage.pipeline, stage.name, "peer").startTimer();
+    this.deps.stats.peer(stage.pipeline, stage.name, records.length);
     try {
       return await this.deps.pool.peer(instance.peerAddress, this.deps.sidecarId).forward({
         pipeline: stage.pipeline,

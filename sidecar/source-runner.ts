@@ -185,7 +185,8 @@ export class SourceRunner {
     this.inFlightRecords += entry.count;
     this.inFlightBytes += entry.bytes;
     this.gauge.set(this.inFlightRecords);
-    stats.in(pipeline, stage, entry.count);
+    stats.setInFlight(pipeline, stage, this.inFlightRecords);
+    stats.in(pipeline, stage, entry.count, entry.bytes);
     stats.out(pipeline, stage, entry.count);
 
     if (session.gate) {
@@ -257,6 +258,7 @@ export class SourceRunner {
     }
     if (ackCursor === undefined) return;
     this.gauge.set(this.inFlightRecords);
+    this.opts.stats.setInFlight(this.opts.pipeline, this.opts.stage, this.inFlightRecords);
     let credits = 0;
     if (!this.stopping) {
       this.heldCredits += freedRecords;

@@ -42,6 +42,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => (require("./commands/status") as typeof import("./commands/status")).statusCommand(),
   },
   {
+    name: "top",
+    summary: "live per-stage rates, errors, dead letters, in-flight and p99 (q quits)",
+    load: () => (require("./commands/top") as typeof import("./commands/top")).topCommand(),
+  },
+  {
     name: "demo",
     summary:
       "Start a router and two simulated pods (127.0.0.2, 127.0.0.3) with sample stages, apply a pipeline, and show records flowing across the peer hop into a file. Ctrl-C stops everything.",

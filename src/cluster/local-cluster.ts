@@ -17,6 +17,8 @@ export interface RouterSpec {
   heartbeatIntervalSecs?: number;
   deadAfterMissed?: number;
   metricsPort?: number;
+  /** The web console's port; 0 (the default here) runs none. */
+  httpPort?: number;
   pipelinesDir?: string;
   /** Added to the process's environment (e.g. TLS_CERT_FILE, ADMIN_TOKEN). */
   env?: NodeJS.ProcessEnv;
@@ -79,6 +81,7 @@ export class LocalCluster {
       args.push("--heartbeat-interval-secs", String(spec.heartbeatIntervalSecs));
     if (spec.deadAfterMissed) args.push("--dead-after-missed", String(spec.deadAfterMissed));
     if (spec.pipelinesDir) args.push("--pipelines-dir", spec.pipelinesDir);
+    args.push("--http-port", String(spec.httpPort ?? 0));
     if (spec.leaseTtlSecs) args.push("--lease-ttl-secs", String(spec.leaseTtlSecs));
     return this.startGrpc(
       "router",

@@ -49,6 +49,10 @@ export interface RouterConfig extends SecurityConfig {
   leaseTtlSecs: number;
   /** Router cluster: prefix of the keys in etcd. */
   etcdPrefix: string;
+  /** The web console and its /api (router/console); 0 or absent: no console. */
+  httpPort?: number;
+  /** Bearer token that authorises the console's writes (dead-letter replay); absent: read-only. */
+  consoleToken?: string;
 }
 
 export function routerOptions(): Option[] {
@@ -90,6 +94,14 @@ export function routerOptions(): Option[] {
       .env("ROUTER_ETCD_PREFIX")
       .default("/conveyor/"),
     ...securityOptions("router"),
+    new Option("--http-port <port>", "web console and its JSON /api (docs/console.md; 0 disables)")
+      .env("HTTP_PORT")
+      .default(8080)
+      .argParser(parsePort),
+    // From the environment only: a token on the command line is visible to every user of the machine.
+    new Option("--console-token <token>", "bearer token for the console's writes (dead-letter replay)")
+      .env("CONSOLE_ADMIN_TOKEN")
+      .hideHelp(),
   ];
 }
 

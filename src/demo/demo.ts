@@ -30,6 +30,8 @@ sink: { stage: out }
 
 export const POD_A = "127.0.0.2";
 export const POD_B = "127.0.0.3";
+/** The router serves the web console here during the demo (docs/console.md). */
+export const DEMO_CONSOLE_PORT = 8080;
 
 export async function runDemo(o: DemoOptions, signal: AbortSignal): Promise<number> {
   const outDir = path.resolve(o.dir, "out");
@@ -43,7 +45,12 @@ export async function runDemo(o: DemoOptions, signal: AbortSignal): Promise<numb
   const router = `127.0.0.1:${o.routerPort}`;
   try {
     say(`starting router on ${router}`);
-    await cluster.startRouter({ port: o.routerPort, heartbeatIntervalSecs: 1, metricsPort: 9102 });
+    await cluster.startRouter({
+      port: o.routerPort,
+      heartbeatIntervalSecs: 1,
+      metricsPort: 9102,
+      httpPort: DEMO_CONSOLE_PORT,
+    });
     say(`starting pod A on ${POD_A}: generator source "gen", sidecar :${o.sidecarPort}`);
     await cluster.startStage({ kind: "source", name: "gen", host: POD_A, port: 50051, rate: o.rate });
     await cluster.startSidecar(sidecarSpec("pod-a", POD_A, o, router));
@@ -56,6 +63,7 @@ export async function runDemo(o: DemoOptions, signal: AbortSignal): Promise<numb
     say(
       `logs in ${path.resolve(o.dir, "logs")}; try: grpcurl -plaintext ${POD_A}:${o.sidecarPort} conveyor.v1.DataPlane/GetRoutes`,
     );
+    say(`console: http://127.0.0.1:${DEMO_CONSOLE_PORT}/   terminal view: conveyor top --router ${router}`);
     say("Ctrl-C stops everything.\n");
     const total = await showLiveCount(path.join(outDir, "out.ndjson"), o.durationSecs, signal);
     say(`\n${total} records reached ${path.join(outDir, "out.ndjson")}`);

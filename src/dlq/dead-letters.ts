@@ -198,3 +198,44 @@ export interface ReplayRecord {
 export function replayRecordOf(d: DeadLetter): ReplayRecord {
   return { id: d.id, key: d.key, value: d.value, headers: { ...d.headers, [REPLAYED_FROM_HEADER]: d.ts } };
 }
+
+/** A dead letter as `conveyor dlq list --json` and the console's /api print it. */
+export interface DeadLetterJson {
+  id: string;
+  key: string;
+  stage: string;
+  code: string;
+  error: string;
+  attempts: number;
+  ts: string;
+  replayedFrom?: string;
+  replayed: boolean;
+  headers: { [key: string]: string };
+  value?: string;
+  valueBase64?: string;
+  eventTimeMs: number;
+  file: string;
+  line: number;
+}
+
+/** A dead letter for --json and `show`: the value as text when it is UTF-8, else base64. */
+export function deadLetterJson(d: DeadLetter, replayed: ReadonlySet<string>): DeadLetterJson {
+  const text = d.value.toString("utf8");
+  const exact = Buffer.byteLength(text, "utf8") === d.value.length && !text.includes("\uFFFD");
+  return {
+    id: d.id,
+    key: d.key,
+    stage: d.stage,
+    code: d.code,
+    error: d.message,
+    attempts: d.attempts,
+    ts: d.ts,
+    ...(d.replayedFrom !== undefined ? { replayedFrom: d.replayedFrom } : {}),
+    replayed: replayed.has(deadLetterKey(d)),
+    headers: d.headers,
+    ...(exact ? { value: text } : { valueBase64: d.value.toString("base64") }),
+    eventTimeMs: d.eventTimeMs,
+    file: d.file,
+    line: d.line,
+  };
+}

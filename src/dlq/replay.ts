@@ -90,3 +90,28 @@ export async function replayDeadLetters(
   }
   return outcomes;
 }
+
+/**
+ * A replayed record that failed at its stage again is durable in the dead-letter sink, so Inject
+ * confirms it: it is a new dead letter naming the one it was replayed from (`_dlq_replayed_from`),
+ * found in the files read again after the replay. Such a record is reported failed, with its new error.
+ */
+export function failedAgain(
+  outcomes: readonly ReplayOutcome[],
+  after: readonly DeadLetter[],
+): ReplayOutcome[] {
+  const again = new Map<string, DeadLetter>();
+  for (const d of after)
+    if (d.replayedFrom !== undefined) again.set(deadLetterKey({ id: d.id, ts: d.replayedFrom }), d);
+  return outcomes.map((r) => {
+    const d = r.outcome === "delivered" ? again.get(deadLetterKey(r.letter)) : undefined;
+    return d
+      ? {
+          letter: r.letter,
+          outcome: "failed",
+          code: d.code,
+          reason: `dead-lettered again (${d.ts}): ${d.message}`,
+        }
+      : r;
+  });
+}

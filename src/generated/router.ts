@@ -41,6 +41,8 @@ import type { RoutingTable as _conveyor_v1_RoutingTable, RoutingTable__Output as
 import type { SidecarInfo as _conveyor_v1_SidecarInfo, SidecarInfo__Output as _conveyor_v1_SidecarInfo__Output } from './conveyor/v1/SidecarInfo';
 import type { SidecarStatus as _conveyor_v1_SidecarStatus, SidecarStatus__Output as _conveyor_v1_SidecarStatus__Output } from './conveyor/v1/SidecarStatus';
 import type { SourceClaim as _conveyor_v1_SourceClaim, SourceClaim__Output as _conveyor_v1_SourceClaim__Output } from './conveyor/v1/SourceClaim';
+import type { StageError as _conveyor_v1_StageError, StageError__Output as _conveyor_v1_StageError__Output } from './conveyor/v1/StageError';
+import type { StageErrorInfo as _conveyor_v1_StageErrorInfo, StageErrorInfo__Output as _conveyor_v1_StageErrorInfo__Output } from './conveyor/v1/StageErrorInfo';
 import type { StageInfo as _conveyor_v1_StageInfo, StageInfo__Output as _conveyor_v1_StageInfo__Output } from './conveyor/v1/StageInfo';
 import type { StageInstance as _conveyor_v1_StageInstance, StageInstance__Output as _conveyor_v1_StageInstance__Output } from './conveyor/v1/StageInstance';
 import type { StageRoute as _conveyor_v1_StageRoute, StageRoute__Output as _conveyor_v1_StageRoute__Output } from './conveyor/v1/StageRoute';
@@ -95,6 +97,8 @@ export interface ProtoGrpcType {
       SidecarInfo: MessageTypeDefinition<_conveyor_v1_SidecarInfo, _conveyor_v1_SidecarInfo__Output>
       SidecarStatus: MessageTypeDefinition<_conveyor_v1_SidecarStatus, _conveyor_v1_SidecarStatus__Output>
       SourceClaim: MessageTypeDefinition<_conveyor_v1_SourceClaim, _conveyor_v1_SourceClaim__Output>
+      StageError: MessageTypeDefinition<_conveyor_v1_StageError, _conveyor_v1_StageError__Output>
+      StageErrorInfo: MessageTypeDefinition<_conveyor_v1_StageErrorInfo, _conveyor_v1_StageErrorInfo__Output>
       StageInfo: MessageTypeDefinition<_conveyor_v1_StageInfo, _conveyor_v1_StageInfo__Output>
       StageInstance: MessageTypeDefinition<_conveyor_v1_StageInstance, _conveyor_v1_StageInstance__Output>
       StageKind: EnumTypeDefinition

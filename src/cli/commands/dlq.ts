@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { ConveyorError, asConveyorError } from "../../errors";
 import { loadDeadLetters, resolveDeadLetterFiles, type LoadedDeadLetters } from "../../dlq/dead-letter-files";
 import {
+  deadLetterJson,
   deadLetterKey,
   parseSince,
   selectDeadLetters,
@@ -19,6 +20,7 @@ import {
 } from "../../dlq/dead-letters";
 import {
   DEFAULT_REPLAY_BATCH_SIZE,
+  failedAgain,
   planReplay,
   replayDeadLetters,
   type ReplayOutcome,
@@ -102,31 +104,11 @@ function warn(warnings: readonly ParseWarning[]): void {
   for (const w of warnings) process.stderr.write(`warning: ${w.file}:${w.line}: skipped: ${w.reason}\n`);
 }
 
+export { deadLetterJson, failedAgain };
+
 function truncate(s: string, max: number): string {
   const flat = s.replace(/\s+/g, " ");
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
-/** A dead letter for --json and `show`: the value as text when it is UTF-8, else base64. */
-export function deadLetterJson(d: DeadLetter, replayed: ReadonlySet<string>): object {
-  const text = d.value.toString("utf8");
-  const exact = Buffer.byteLength(text, "utf8") === d.value.length && !text.includes("\uFFFD");
-  return {
-    id: d.id,
-    key: d.key,
-    stage: d.stage,
-    code: d.code,
-    error: d.message,
-    attempts: d.attempts,
-    ts: d.ts,
-    ...(d.replayedFrom !== undefined ? { replayedFrom: d.replayedFrom } : {}),
-    replayed: replayed.has(deadLetterKey(d)),
-    headers: d.headers,
-    ...(exact ? { value: text } : { valueBase64: d.value.toString("base64") }),
-    eventTimeMs: d.eventTimeMs,
-    file: d.file,
-    line: d.line,
-  };
 }
 
 export function formatDeadLetters(letters: readonly DeadLetter[], replayed: ReadonlySet<string>): string {
@@ -268,31 +250,6 @@ async function checkStages(
         `stage "${stage}" is the source; records cannot be injected there`,
       );
   }
-}
-
-/**
- * A replayed record that failed at its stage again is durable in the dead-letter sink, so Inject
- * confirms it: it is a new dead letter naming the one it was replayed from (`_dlq_replayed_from`),
- * found in the files read again after the replay. Such a record is reported failed, with its new error.
- */
-export function failedAgain(
-  outcomes: readonly ReplayOutcome[],
-  after: readonly DeadLetter[],
-): ReplayOutcome[] {
-  const again = new Map<string, DeadLetter>();
-  for (const d of after)
-    if (d.replayedFrom !== undefined) again.set(deadLetterKey({ id: d.id, ts: d.replayedFrom }), d);
-  return outcomes.map((r) => {
-    const d = r.outcome === "delivered" ? again.get(deadLetterKey(r.letter)) : undefined;
-    return d
-      ? {
-          letter: r.letter,
-          outcome: "failed",
-          code: d.code,
-          reason: `dead-lettered again (${d.ts}): ${d.message}`,
-        }
-      : r;
-  });
 }
 
 function report(outcomes: readonly ReplayOutcome[], json: boolean): void {

@@ -1,4 +1,37 @@
+import type { StageStatusSummary__Output } from "../../generated/conveyor/v1/StageStatusSummary";
 import { formatStatus, type RouterStatus } from "./status";
+
+type Figures = Omit<
+  StageStatusSummary__Output,
+  | "stage"
+  | "stageIndex"
+  | "kind"
+  | "sidecars"
+  | "recordsIn"
+  | "recordsOut"
+  | "errors"
+  | "lastError"
+  | "dlqCount"
+  | "state"
+>;
+
+function figures(f: Partial<Figures>): Figures {
+  return {
+    windowSecs: 60,
+    rateIn: 0,
+    rateOut: 0,
+    errorRate: 0,
+    dlqRate: 0,
+    bytesInRate: 0,
+    peerShare: 0,
+    p99Ms: 0,
+    latencySamples: 0,
+    inFlight: 0,
+    bytesIn: 0,
+    recentErrors: [],
+    ...f,
+  };
+}
 
 describe("conveyor status (table)", () => {
   it("shows every stage's counters, dead letters, state and last error", () => {
@@ -24,6 +57,7 @@ describe("conveyor status (table)", () => {
               lastError: "b: STAGE_FAILED: record gen-3 is poisoned\nsecond line",
               dlqCount: 60,
               state: "running",
+              ...figures({ rateIn: 52.2, rateOut: 46, inFlight: 12, p99Ms: 3.5, latencySamples: 400 }),
             },
             {
               stage: "out",
@@ -36,6 +70,7 @@ describe("conveyor status (table)", () => {
               lastError: "",
               dlqCount: 0,
               state: "error",
+              ...figures({}),
             },
           ],
         },
@@ -45,10 +80,14 @@ describe("conveyor status (table)", () => {
     const lines = text.split("\n");
     const header = lines.findIndex((l) => l.startsWith("PIPELINE  STAGE"));
     expect(lines[header - 1]).toBe("STAGES");
-    expect(lines[header]).toMatch(/^PIPELINE\s+STAGE\s+KIND\s+STATE\s+IN\s+OUT\s+ERRORS\s+DLQ\s+LAST-ERROR$/);
-    expect(lines[header + 1]).toMatch(
-      /^orders\s+check\s+transform\s+running\s+500\s+440\s+120\s+60\s+b: STAGE_FAILED: record gen-3 is poisoned second line$/,
+    expect(lines[header]).toMatch(
+      /^PIPELINE\s+STAGE\s+KIND\s+STATE\s+IN\/S\s+OUT\/S\s+IN\s+OUT\s+ERRORS\s+DLQ\s+IN-FLIGHT\s+P99\s+LAST-ERROR$/,
     );
-    expect(lines[header + 2]).toMatch(/^orders\s+out\s+sink\s+error\s+440\s+0\s+440\s+0\s+-$/);
+    expect(lines[header + 1]).toMatch(
+      /^orders\s+check\s+transform\s+running\s+52\.2\s+46\.0\s+500\s+440\s+120\s+60\s+12\s+3\.50ms\s+b: STAGE_FAILED: record gen-3 is poisoned second line$/,
+    );
+    expect(lines[header + 2]).toMatch(
+      /^orders\s+out\s+sink\s+error\s+0\s+0\s+440\s+0\s+440\s+0\s+0\s+-\s+-$/,
+    );
   });
 });

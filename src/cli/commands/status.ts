@@ -1,6 +1,7 @@
 /**
- * `conveyor status`: what the router knows — pipelines, sidecars, assignments —
- * as three tables, or one JSON object with --json. Exit status 2 when the
+ * `conveyor status`: what the router knows — pipelines, sidecars, stages (rates over the last
+ * minute, totals, in-flight, p99), assignments — as tables, or one JSON object with --json;
+ * --watch prints it again every few seconds (in place on a terminal). Exit status 2 when the
  * router cannot be reached (one line on stderr), 1 on any other error.
  */
 import { Command } from "commander";
@@ -13,11 +14,14 @@ import { stageKindFromProto } from "../../stages/contract";
 import type { ClientSecurityConfig } from "../../config/env";
 import { AdminApi, DEFAULT_ADMIN_TIMEOUT_MS, routerAddress } from "../admin-client";
 import { clientConnection, withClientSecurity } from "../client-credentials";
+import { formatLatency, formatRate } from "../stage-figures";
 import { formatSection } from "../table";
 
 interface StatusOptions extends ClientSecurityConfig {
   router?: string;
   json?: boolean;
+  watch?: boolean;
+  interval: number;
 }
 
 export interface RouterStatus {
@@ -64,17 +68,35 @@ export function formatStatus(status: RouterStatus, nowMs: number = Date.now()): 
     ),
     formatSection(
       "STAGES",
-      ["PIPELINE", "STAGE", "KIND", "STATE", "IN", "OUT", "ERRORS", "DLQ", "LAST-ERROR"],
+      [
+        "PIPELINE",
+        "STAGE",
+        "KIND",
+        "STATE",
+        "IN/S",
+        "OUT/S",
+        "IN",
+        "OUT",
+        "ERRORS",
+        "DLQ",
+        "IN-FLIGHT",
+        "P99",
+        "LAST-ERROR",
+      ],
       status.stages.flatMap((p) =>
         p.stages.map((s) => [
           p.name,
           s.stage,
           stageKindFromProto(s.kind) ?? "?",
           s.state || "running",
+          formatRate(s.rateIn),
+          formatRate(s.rateOut),
           String(s.recordsIn),
           String(s.recordsOut),
           String(s.errors),
           String(s.dlqCount),
+          String(s.inFlight),
+          formatLatency(s.p99Ms, s.latencySamples),
           s.lastError ? truncate(s.lastError, 80) : "-",
         ]),
       ),
@@ -112,15 +134,30 @@ export function statusCommand(): Command {
     )
     .option("--router <host:port>", "router Admin address (default: $CONVEYOR_ROUTER or 127.0.0.1:7070)")
     .option("--json", "print one JSON object {pipelines, sidecars, assignments, stages}")
+    .option("--watch", "print it again every --interval seconds until interrupted")
+    .option("--interval <secs>", "with --watch: seconds between refreshes", Number, 2)
     .action(async function (this: Command, options: StatusOptions) {
       const api = new AdminApi(
         routerAddress(options.router),
         DEFAULT_ADMIN_TIMEOUT_MS,
         clientConnection(options),
       );
-      try {
+      const print = async (): Promise<void> => {
         const status = await fetchStatus(api);
-        process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+        const text = options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status);
+        // On a terminal, redraw in place; otherwise one block after the other.
+        if (options.watch && process.stdout.isTTY) process.stdout.write(`\x1b[H\x1b[2J${text}`);
+        else process.stdout.write(options.watch ? `${new Date().toISOString()}\n${text}\n` : text);
+      };
+      try {
+        await print();
+        if (options.watch) {
+          const ms = Math.max(0.2, options.interval) * 1000;
+          for (;;) {
+            await new Promise((r) => setTimeout(r, ms));
+            await print();
+          }
+        }
       } catch (err) {
         const e = asConveyorError(err);
         const unreachable = e.code === "ROUTER_UNAVAILABLE";

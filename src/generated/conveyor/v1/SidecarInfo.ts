@@ -11,6 +11,7 @@ export interface SidecarInfo {
   'services'?: (_conveyor_v1_LocalService)[];
   'lastHeartbeatMs'?: (number | string | Long);
   'state'?: (string);
+  'routingVersion'?: (number | string | Long);
 }
 
 export interface SidecarInfo__Output {
@@ -21,4 +22,5 @@ export interface SidecarInfo__Output {
   'services': (_conveyor_v1_LocalService__Output)[];
   'lastHeartbeatMs': (number);
   'state': (string);
+  'routingVersion': (number);
 }

@@ -1,5 +1,6 @@
 // Original file: proto/conveyor/v1/router.proto
 
+import type { StageError as _conveyor_v1_StageError, StageError__Output as _conveyor_v1_StageError__Output } from '../../conveyor/v1/StageError';
 import type { Long } from '@grpc/proto-loader';
 
 export interface StageStatus {
@@ -11,6 +12,12 @@ export interface StageStatus {
   'lastError'?: (string);
   'state'?: (string);
   'dlqCount'?: (number | string | Long);
+  'bytesIn'?: (number | string | Long);
+  'inFlight'?: (number | string | Long);
+  'recordsPeer'?: (number | string | Long);
+  'latencyBoundsMs'?: (number | string)[];
+  'latencyCounts'?: (number | string | Long)[];
+  'recentErrors'?: (_conveyor_v1_StageError)[];
 }
 
 export interface StageStatus__Output {
@@ -22,4 +29,10 @@ export interface StageStatus__Output {
   'lastError': (string);
   'state': (string);
   'dlqCount': (number);
+  'bytesIn': (number);
+  'inFlight': (number);
+  'recordsPeer': (number);
+  'latencyBoundsMs': (number)[];
+  'latencyCounts': (number)[];
+  'recentErrors': (_conveyor_v1_StageError__Output)[];
 }

@@ -1,0 +1,206 @@
+/**
+ * The web console in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core),
+ * against real processes: a generator in pod A, a transform in pod B that fails some records
+ * (e2e/stages/poison-transform.ts) until it is "fixed", built-in file sinks for the output and the
+ * dead letters. The page shows both pods, the peer hop and a records/s figure that rises; the Tap
+ * panel shows records; a poisoned record shows in the errors and the dead letters; replay after the
+ * fix delivers it; a killed sidecar turns red within the dead timeout. Screenshots go to
+ * e2e/artifacts/ (not committed).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { LocalCluster, type Started } from "../src/cluster/local-cluster";
+import { REPO_ROOT } from "../src/cluster/managed-process";
+import { freePortBlock } from "./harness/ports";
+import { eventually, readSinkFile } from "./harness/pipeline";
+
+jest.setTimeout(90_000);
+
+const ROUTER_HOST = "127.0.41.1";
+const POD_A = "127.0.41.2";
+const POD_B = "127.0.41.3";
+const TOKEN = "console-e2e-token";
+const ARTIFACTS = path.join(REPO_ROOT, "e2e", "artifacts");
+const CHROMIUM = "/usr/bin/chromium";
+
+const describeIfChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
+
+describeIfChromium("web console", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-console-"));
+  const outDir = path.join(dir, "out");
+  const dlqDir = path.join(dir, "dlq");
+  const healed = path.join(dir, "healed");
+  const cluster = new LocalCluster(dir, { CONSOLE_ADMIN_TOKEN: TOKEN });
+  let browser: BrowserContext;
+  let page: Page;
+  let sidecarB: Started;
+  let url = "";
+
+  const shot = (name: string, fullPage = true): Promise<Buffer> =>
+    page.screenshot({ path: path.join(ARTIFACTS, `console-${name}.png`), fullPage });
+
+  beforeAll(async () => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    const base = await freePortBlock([ROUTER_HOST, POD_A, POD_B], 13);
+    const httpPort = base + 12;
+    await cluster.startRouter({
+      host: ROUTER_HOST,
+      port: base,
+      heartbeatIntervalSecs: 0.5,
+      deadAfterMissed: 4,
+      httpPort,
+      pipelinesDir: writePipeline(dir, outDir, dlqDir),
+    });
+    url = `http://${ROUTER_HOST}:${httpPort}/`;
+    const router = `${ROUTER_HOST}:${base}`;
+    const discovery = { discoveryStartPort: base + 2, discoveryEndPort: base + 11 };
+    await cluster.startStage({
+      kind: "source",
+      name: "gen",
+      host: POD_A,
+      port: base + 2,
+      count: 1_000_000,
+      rate: 200,
+    });
+    await cluster.startCustomStage(
+      "poison-transform",
+      "e2e/stages/poison-transform.ts",
+      [
+        ...["--name", "check", "--host", POD_B, "--port", String(base + 2)],
+        ...["--fail-log", path.join(dir, "failures.ndjson"), "--healed-when", healed],
+      ],
+      `${POD_B}:${base + 2}`,
+    );
+    await cluster.startSidecar({
+      id: "a",
+      host: POD_A,
+      port: base + 1,
+      router,
+      heartbeatIntervalSecs: 0.5,
+      ...discovery,
+    });
+    sidecarB = await cluster.startSidecar({
+      id: "b",
+      host: POD_B,
+      port: base + 1,
+      router,
+      heartbeatIntervalSecs: 0.5,
+      ...discovery,
+    });
+    // A fresh profile (--user-data-dir) per run, which playwright sets from its first argument.
+    browser = await chromium.launchPersistentContext(path.join(dir, "chromium-profile"), {
+      executablePath: CHROMIUM,
+      viewport: { width: 1280, height: 900 },
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    page = await browser.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await cluster.stopAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("shows both pods, the peer hop and rising records/s; taps; errors and dead letters; replays; marks a dead sidecar", async () => {
+    await page.goto(url);
+    const check = page.locator('.stage[data-stage="check"]');
+    await check.locator('.pod[data-sidecar="b"]').waitFor({ timeout: 15_000 });
+    await page.locator('.stage[data-stage="gen"] .pod[data-sidecar="a"]').waitFor();
+    // gen (pod A) → check (pod B) crosses pods.
+    expect(await page.locator(".edge.peer").first().textContent()).toContain("peer hop");
+    const rateOf = async (): Promise<number> =>
+      parseFloat((await check.locator(".rate-in").textContent()) ?? "0");
+    const first = await rateOf();
+    let later = first;
+    await eventually(
+      async () => (later = await rateOf()) > first && later > 10,
+      20_000,
+      () => `check's records/s stayed at ${later} (first ${first})`,
+    );
+    expect(await check.locator(".p99").textContent()).toMatch(/ms|s$/);
+    await shot("live");
+
+    // Tap: records entering check on pod B.
+    await page.selectOption("#tap-stage", "checked/check");
+    await page.click("#tap-start");
+    await page.locator("#tap-records li").nth(4).waitFor({ timeout: 10_000 });
+    expect(await page.locator("#tap-records li").first().textContent()).toMatch(/^gen-\d+ /);
+    await shot("tap");
+
+    // A poisoned record (i % 10 === 3 or i % 50 === 7) in the errors, with its id and attempt.
+    const poisoned = page.locator('#errors tbody tr[data-stage="check"]');
+    await poisoned.first().waitFor({ timeout: 10_000 });
+    const errorRow = (await poisoned.first().textContent()) ?? "";
+    expect(errorRow).toMatch(/STAGE_FAILED.*record gen-\d+ (is poisoned|can never be processed).*gen-\d+/);
+
+    // ... and in the dead letters.
+    await page.selectOption("#dlq-pipeline", "checked");
+    await page.click("#dlq-load");
+    const letters = page.locator("#dlq tbody tr");
+    await letters.first().waitFor({ timeout: 10_000 });
+    const deadId = (await letters.first().getAttribute("data-record")) ?? "";
+    expect(deadId).toMatch(/^gen-\d+$/);
+    expect(Number(deadId.split("-")[1]) % 10 === 3 || Number(deadId.split("-")[1]) % 50 === 7).toBe(true);
+    await shot("dead-letters");
+
+    // Replay is refused without the token; after the fix, with it, the dead letter reaches the sink.
+    await page.click("#dlq-replay-all");
+    await page.locator("#replay-result", { hasText: "refused" }).waitFor({ timeout: 10_000 });
+    fs.writeFileSync(healed, "");
+    await page.fill("#token", TOKEN);
+    await page.locator(`#dlq tbody tr[data-record="${deadId}"] input`).check();
+    await page.click("#dlq-replay-selected");
+    await page.locator("#replay-result", { hasText: "1 delivered, 0 failed" }).waitFor({ timeout: 20_000 });
+    const out = readSinkFile(path.join(outDir, "checked-b.ndjson"));
+    expect(out.filter((l) => l.id === deadId)).toHaveLength(1);
+    await page.locator(`#dlq tbody tr[data-record="${deadId}"][data-replayed="true"]`).first().waitFor();
+    await shot("replayed");
+
+    // Killing pod B's sidecar: red within the dead timeout (4 × 0.5 s, or one interval after its stream broke).
+    sidecarB.process.kill("SIGKILL");
+    const killedAt = Date.now();
+    await page.locator('#sidecars tr.dead[data-sidecar="b"]').waitFor({ timeout: 5_000 });
+    expect(Date.now() - killedAt).toBeLessThan(2_000 + 1_500);
+    const color = await page
+      .locator('#sidecars tr.dead[data-sidecar="b"] td')
+      .first()
+      .evaluate((td) => getComputedStyle(td).color);
+    expect(color).toBe("rgb(198, 40, 40)");
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot("dead-sidecar", false);
+    // Readable on a phone: one column.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot("phone", false);
+  });
+});
+
+function writePipeline(dir: string, outDir: string, dlqDir: string): string {
+  const pipelines = path.join(dir, "pipelines");
+  fs.mkdirSync(pipelines, { recursive: true });
+  fs.writeFileSync(
+    path.join(pipelines, "checked.yaml"),
+    `name: checked
+source: { stage: gen }
+steps: [ { stage: check } ]
+sink: { builtin: file, config: { dir: ${outDir} } }
+dlq:
+  sink: { builtin: file, config: { dir: ${dlqDir} } }
+  maxRetries: 1
+  backoffMs: 20
+  maxBackoffMs: 50
+`,
+  );
+  return pipelines;
+}
