@@ -32,6 +32,8 @@ export interface SidecarSpec {
   heartbeatIntervalSecs?: number;
   metricsPort?: number;
   shutdownGraceSecs?: number;
+  /** Environment of this sidecar only, over the cluster's (e.g. its OpenTelemetry exporter). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A sample stage to run as its own process: the options of `serveSampleStage`. */
@@ -98,6 +100,7 @@ export class LocalCluster {
       { compiled: "src/cli/main.ts" },
       args,
       `${spec.host}:${spec.port}`,
+      spec.env,
     );
   }
 
@@ -163,8 +166,9 @@ export class LocalCluster {
     script: { compiled: string } | { typescript: string },
     args: string[],
     address: string,
+    ownEnv: NodeJS.ProcessEnv = {},
   ): Promise<Started> {
-    const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info", ...this.extraEnv };
+    const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "info", ...this.extraEnv, ...ownEnv };
     const log = path.join(this.baseDir, `${name}.log`);
     const p =
       "compiled" in script

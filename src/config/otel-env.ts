@@ -7,6 +7,7 @@
  *   OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG                        the spec's sampler names and ratio
  *   OTEL_SDK_DISABLED=true, OTEL_TRACES_EXPORTER=none                   tracing off
  *   OTEL_SERVICE_NAME                                                   default conveyor-<command>
+ *   OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE                    export every N ms; spans buffered at most
  */
 
 export const SAMPLERS = [
@@ -30,6 +31,18 @@ export interface TracingSettings {
   /** The ratio of traceidratio samplers (0..1); 1 for the others. */
   ratio: number;
   serviceName: string;
+  /** Delay between two exports of the batching span processor, ms (spec default 5000). */
+  scheduleDelayMs: number;
+  /** Spans buffered at most; more are dropped (spec default 2048): tracing never grows memory unbounded. */
+  maxQueueSize: number;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new OtelEnvError(`${name} "${raw}" is not a positive integer`);
+  return n;
 }
 
 export class OtelEnvError extends Error {}
@@ -76,5 +89,13 @@ export function tracingSettings(
       );
   }
   const serviceName = env.OTEL_SERVICE_NAME?.trim() || defaultServiceName;
-  return { url, protocol, sampler, ratio, serviceName };
+  return {
+    url,
+    protocol,
+    sampler,
+    ratio,
+    serviceName,
+    scheduleDelayMs: positiveInt(env, "OTEL_BSP_SCHEDULE_DELAY", 5000),
+    maxQueueSize: positiveInt(env, "OTEL_BSP_MAX_QUEUE_SIZE", 2048),
+  };
 }

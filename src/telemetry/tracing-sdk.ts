@@ -112,7 +112,13 @@ export function startTracingSdk(settings: TracingSettings): TracingSdk {
   const provider = new BasicTracerProvider({
     resource,
     sampler: new LinkAwareSampler(samplerOf(settings)),
-    spanProcessors: [new BatchSpanProcessor(exporterOf(settings))],
+    spanProcessors: [
+      new BatchSpanProcessor(exporterOf(settings), {
+        scheduledDelayMillis: settings.scheduleDelayMs,
+        maxQueueSize: settings.maxQueueSize,
+        maxExportBatchSize: Math.min(512, settings.maxQueueSize),
+      }),
+    ],
   });
   trace.setGlobalTracerProvider(provider);
   registerInstrumentations({
