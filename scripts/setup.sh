@@ -40,6 +40,11 @@ BIN="$CACHE/bin"
 
 GRPCURL_MODULE="github.com/fullstorydev/grpcurl/cmd/grpcurl"
 GRPCURL_VERSION="v1.9.3"
+# Jaeger all-in-one (OTLP receiver with a query API) for e2e/tracing.e2e.test.ts. v1.75.0 of the module
+# is the Jaeger v2 binary (an OpenTelemetry Collector distribution); its go.mod has a replace directive,
+# so it is built with go_build, not go_install.
+JAEGER_MODULE="github.com/jaegertracing/jaeger"
+JAEGER_VERSION="v1.75.0"
 
 KAFKA_VERSION="3.9.1"
 KAFKA_SCALA="2.13"
@@ -76,7 +81,7 @@ require_node() {
 
 require_go() {
   command -v go >/dev/null 2>&1 ||
-    die "go is not installed; it is needed once to build grpcurl into $BIN (apt-get install golang-go, or https://go.dev/dl)"
+    die "go is not installed; it is needed once to build grpcurl and jaeger into $BIN (apt-get install golang-go, or https://go.dev/dl)"
 }
 
 # ---------------------------------------------------------------- node_modules
@@ -144,6 +149,46 @@ go_install() {
     die "go install $module@$version failed (output above)"
   fi
   mv -f "$tmp/$name" "$BIN/$name" # atomic: a half-built binary never appears in $BIN
+  rm -rf "$tmp"
+  note "installed $name $version in $((SECONDS - started))s ($BIN/$name)"
+}
+
+# go_build NAME MODULE VERSION PACKAGE: like go_install, for modules whose go.mod has replace directives
+# (go install refuses those): downloads the module into the cache and builds PACKAGE inside it.
+go_build() {
+  local name="$1" module="$2" version="$3" package="$4"
+  if [[ -x "$BIN/$name" ]]; then
+    say "$name present ($BIN/$name)"
+    return
+  fi
+  require_go
+  note "building $name $version with go build (first time only; takes several minutes on 2 cores)"
+  local tmp
+  tmp="$(mktemp -d "$CACHE/.build-$name.XXXXXX")"
+  local started=$SECONDS
+  local log="$tmp/go-build.log"
+  local goenv=(
+    GOPATH="$CACHE/go"
+    GOMODCACHE="$CACHE/go/pkg/mod"
+    GOCACHE="$CACHE/go/build-cache"
+    GOTOOLCHAIN=local
+    GOFLAGS="-modcacherw -buildvcs=false"
+    CGO_ENABLED=0
+  )
+  local dir
+  if ! dir="$(env "${goenv[@]}" go mod download -json "$module@$version" |
+    node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{const j=JSON.parse(s);if(!j.Dir)process.exit(1);console.log(j.Dir)})')"; then
+    rm -rf "$tmp"
+    die "go mod download $module@$version failed"
+  fi
+  # The module's go.mod may ask for a newer toolchain than its `go` line; a local go >= that line builds it.
+  if ! run_logged "$log" env "${goenv[@]}" bash -c 'cd "$1" && go build -trimpath -ldflags="-s -w" -p "$(nproc 2>/dev/null || echo 2)" -o "$2" "$3"' \
+    _ "$dir" "$tmp/$name" "$package"; then
+    [[ $QUIET == 0 ]] || cat "$log" >&2
+    rm -rf "$tmp"
+    die "go build $module@$version $package failed (output above)"
+  fi
+  mv -f "$tmp/$name" "$BIN/$name"
   rm -rf "$tmp"
   note "installed $name $version in $((SECONDS - started))s ($BIN/$name)"
 }
@@ -435,6 +480,7 @@ main() {
   install_node_modules
   [[ $NODE_ONLY == 1 ]] && return
   go_install grpcurl "$GRPCURL_MODULE" "$GRPCURL_VERSION" "-X main.version=$GRPCURL_VERSION"
+  go_build jaeger "$JAEGER_MODULE" "$JAEGER_VERSION" ./cmd/jaeger
   install_kafka
   install_moto
   install_py_grpc

@@ -14,10 +14,25 @@
  * never a silent success. Record sizes are checked here, per record, at the
  * stage that receives them, whatever the placement: an oversize record fails
  * alone (RECORD_TOO_LARGE, not retryable) and goes to the dead-letter sink.
+ *
+ * Traced records (a sampled `traceparent` header, src/telemetry/tracing.ts) get a span per stage call
+ * and attempt, and one per peer hop; a transform's outputs continue the trace of their input.
  */
 import { ConveyorError, asConveyorError } from "../src/errors";
-import type { Record, RecordError } from "../src/stages/contract";
+import type { CallOptions, Record, RecordError } from "../src/stages/contract";
 import { metrics } from "../src/telemetry/metrics";
+import {
+  SpanKind,
+  endSpan,
+  inTraceOf,
+  setTraceOf,
+  startBatchSpan,
+  startStepSpans,
+  tracingOn,
+  type RecordSpans,
+} from "../src/telemetry/tracing";
+import type { Attributes, Span } from "@opentelemetry/api";
+import { eventTimeMsOf } from "../src/sdk/wire";
 import type { Logger } from "../src/telemetry/log";
 import type { ClientPool } from "./client-pool";
 import type { LocalStages } from "./local-stages";
@@ -53,6 +68,8 @@ export function addOutcomes(outcomes: readonly Outcome[]): Outcome {
 
 export interface ForwarderDeps {
   sidecarId: string;
+  /** The pod's name, for span attributes. */
+  podName?: string;
   tables: TableHolder;
   /** Zombie protection: refuses deliveries after a long pause (see pause-fence.ts). */
   fence?: { check(): void };
@@ -64,7 +81,27 @@ export interface ForwarderDeps {
 }
 
 export class Forwarder {
-  constructor(private readonly deps: ForwarderDeps) {}
+  /** Attributes every span of this sidecar's data path carries. */
+  readonly spanAttributes: Attributes;
+
+  constructor(private readonly deps: ForwarderDeps) {
+    this.spanAttributes = {
+      "conveyor.sidecar.id": deps.sidecarId,
+      ...(deps.podName ? { "k8s.pod.name": deps.podName } : {}),
+    };
+  }
+
+  /** Span attributes of a step at `stage`. */
+  stageAttributes(stage: StageRoute): Attributes {
+    return {
+      ...this.spanAttributes,
+      "conveyor.pipeline": stage.pipeline,
+      "conveyor.stage": stage.name,
+      "conveyor.stage.kind": stage.kind,
+      "conveyor.stage.index": stage.index,
+      ...(stage.deadLetter ? { "conveyor.dead_letter": true } : {}),
+    };
+  }
 
   /** The current table; a batch in flight finishes on the table it started with. */
   get table(): RoutingTable {
@@ -104,6 +141,8 @@ export class Forwarder {
     const settled = stats.begin(stage.pipeline, stage.name, records.length);
     if (taps.active) taps.offer(stage.pipeline, stage.name, records);
     const timer = metrics.hopDuration.labels(stage.pipeline, stage.name, "local").startTimer();
+    const inFlight = metrics.stageInFlight.labels(stage.pipeline, stage.name);
+    inFlight.inc(records.length);
     try {
       if (stage.kind === "source") {
         throw new ConveyorError(
@@ -116,14 +155,21 @@ export class Forwarder {
       const downstream: Array<Promise<Outcome>> = [];
       let written = 0;
       let filtered = 0;
+      let attempt = 0;
       const dead = await retryFailedRecords(
         records,
         async (batch) => {
+          attempt++;
           // The dead-letter sink takes any size: a record too large elsewhere is kept for inspection.
           const max = stage.deadLetter ? Infinity : maxRecordBytes;
           const { fit, errors: sizeErrors } = splitOversize(batch, max, stage);
+          if (tracingOn())
+            traceSizeErrors(batch, sizeErrors, stage, {
+              ...this.stageAttributes(stage),
+              "conveyor.attempt": attempt,
+            });
           if (fit.length === 0) return sizeErrors;
-          const call = await this.callStage(table, stage, instance, fit);
+          const call = await this.callStage(table, stage, instance, fit, attempt);
           const { errors: stageErrors, output } = call;
           written += call.written;
           filtered += call.filtered;
@@ -148,17 +194,19 @@ export class Forwarder {
               { recordId: first.record.id, attempt },
             );
             stats.retried(stage.pipeline, stage.name, retrying);
-            this.deps.log.warn(
-              {
-                pipeline: stage.pipeline,
-                stage: stage.name,
-                recordId: first.record.id,
-                err: first.error.message,
-                retrying,
-                attempt,
-                retryInMs: delayMs,
-              },
-              "records failed at a stage; retrying them",
+            inTraceOf([first.record], () =>
+              this.deps.log.warn(
+                {
+                  pipeline: stage.pipeline,
+                  stage: stage.name,
+                  recordId: first.record.id,
+                  err: first.error.message,
+                  retrying,
+                  attempt,
+                  retryInMs: delayMs,
+                },
+                "records failed at a stage; retrying them",
+              ),
             );
           },
         },
@@ -183,6 +231,7 @@ export class Forwarder {
       throw e;
     } finally {
       settled();
+      inFlight.dec(records.length);
       timer();
     }
   }
@@ -202,36 +251,97 @@ export class Forwarder {
     stage: StageRoute,
     instance: StageInstance,
     records: Record[],
+    attempt: number,
   ): Promise<{ errors: Array<RecordError | null>; output: Record[]; written: number; filtered: number }> {
     const { localStages, stats } = this.deps;
-    const options = { timeoutMs: table.pipeline(stage.pipeline).settings.stageTimeoutMs };
-    const started = performance.now();
+    const labels = [stage.pipeline, stage.name] as const;
+    metrics.stageBatchRecords.labels(...labels).observe(records.length);
+    const traced = tracingOn() ? this.startStageSpans(stage, records, attempt) : undefined;
+    const queuedAt = performance.now();
+    const started = queuedAt;
+    const options: CallOptions = {
+      timeoutMs: table.pipeline(stage.pipeline).settings.stageTimeoutMs,
+      onSent: (batchId) => {
+        metrics.stageQueueWait.labels(...labels).observe((performance.now() - queuedAt) / 1000);
+        if (traced) {
+          traced.records.setAttributes({ "conveyor.batch.id": batchId });
+          traced.batch.setAttribute("conveyor.batch.id", batchId);
+        }
+      },
+    };
+    let errors: Array<RecordError | null>;
     try {
       if (stage.kind === "transform") {
         const results = await localStages.transform(stage, instance).process(records, options);
         const output: Record[] = [];
         let filtered = 0;
-        for (const r of results) {
-          if (r.error) continue;
+        results.forEach((r, i) => {
+          if (r.error) return;
           if (r.records.length === 0) filtered++;
-          for (const o of r.records) output.push(o);
-        }
+          // Mapped or split, the outputs continue the trace of their input.
+          const span = traced?.records.spans[i];
+          for (const o of r.records) {
+            if (span) setTraceOf(o, span);
+            output.push(o);
+          }
+        });
         stats.out(stage.pipeline, stage.name, output.length);
-        return { errors: results.map((r) => r.error), output, written: 0, filtered };
+        errors = results.map((r) => r.error);
+        traced?.end(errors, output.length);
+        return { errors, output, written: 0, filtered };
       }
       const results = await localStages.sink(stage, instance).write(records, options);
       const written = results.filter((r) => !r.error).length;
       stats.out(stage.pipeline, stage.name, written);
-      return { errors: results.map((r) => r.error), output: [], written, filtered: 0 };
+      errors = results.map((r) => r.error);
+      if (!stage.deadLetter) observeLatency(stage.pipeline, records, errors);
+      traced?.end(errors, written);
+      return { errors, output: [], written, filtered: 0 };
     } catch (err) {
       const e = asConveyorError(err, "STAGE_FAILED");
+      const error: RecordError = { message: e.message, retryable: e.retryable, code: e.code };
+      traced?.end(
+        records.map(() => error),
+        0,
+      );
       // The table decides (src/errors.ts, countsAgainstStage): a transport or placement failure is retried whole.
       if (!e.countsAgainstStage) throw e;
-      const error: RecordError = { message: e.message, retryable: e.retryable, code: e.code };
       return { errors: records.map(() => error), output: [], written: 0, filtered: 0 };
     } finally {
       stats.latency(stage.pipeline, stage.name, performance.now() - started, records.length);
     }
+  }
+
+  /** A span per traced record of a stage call and one for the call, linking them; undefined if none is traced. */
+  private startStageSpans(
+    stage: StageRoute,
+    records: Record[],
+    attempt: number,
+  ):
+    | { records: RecordSpans; batch: Span; end(errors: Array<RecordError | null>, out: number): void }
+    | undefined {
+    const attributes = { ...this.stageAttributes(stage), "conveyor.attempt": attempt };
+    const traced = startStepSpans(records, `${stage.kind} ${stage.name}`, SpanKind.INTERNAL, attributes);
+    if (!traced) return undefined;
+    const batch = startBatchSpan(`batch ${stage.kind} ${stage.name}`, traced, {
+      ...attributes,
+      "conveyor.batch.records": records.length,
+      "conveyor.batch.traced": traced.count,
+    });
+    return {
+      records: traced,
+      batch,
+      end(errors, out) {
+        let failed = 0;
+        traced.spans.forEach((s, i) => {
+          const error = errors[i];
+          if (error) failed++;
+          if (s) endSpan(s, error);
+        });
+        batch.setAttributes({ "conveyor.batch.failed": failed, "conveyor.batch.out": out });
+        endSpan(batch, failed === records.length && errors[0] ? errors[0] : undefined);
+      },
+    };
   }
 
   /**
@@ -273,17 +383,21 @@ export class Forwarder {
         },
       );
     }
-    log.warn(
-      {
-        pipeline: stage.pipeline,
-        stage: stage.name,
-        dlq: dlq.name,
-        records: dead.length,
-        recordIds: dead.slice(0, 10).map((d) => d.record.id),
-        err: first.error.message,
-        attempts: first.attempts,
-      },
-      "records sent to the dead-letter sink",
+    inTraceOf(
+      dead.map((d) => d.record),
+      () =>
+        log.warn(
+          {
+            pipeline: stage.pipeline,
+            stage: stage.name,
+            dlq: dlq.name,
+            records: dead.length,
+            recordIds: dead.slice(0, 10).map((d) => d.record.id),
+            err: first.error.message,
+            attempts: first.attempts,
+          },
+          "records sent to the dead-letter sink",
+        ),
     );
     const now = Date.now();
     await this.deliver(
@@ -303,17 +417,68 @@ export class Forwarder {
   ): Promise<Outcome> {
     const timer = metrics.hopDuration.labels(stage.pipeline, stage.name, "peer").startTimer();
     this.deps.stats.peer(stage.pipeline, stage.name, records.length);
+    // Traced records travel with the hop's span as their traceparent; the peer's spans are its children.
+    const traced = tracingOn()
+      ? startStepSpans(
+          records,
+          `forward ${stage.name}`,
+          SpanKind.PRODUCER,
+          { ...this.stageAttributes(stage), "conveyor.peer.address": instance.peerAddress },
+          true,
+        )
+      : undefined;
     try {
-      return await this.deps.pool.peer(instance.peerAddress, this.deps.sidecarId).forward({
-        pipeline: stage.pipeline,
-        stageIndex: stage.index,
-        generation: table.pipeline(stage.pipeline).generation,
-        records,
-      });
+      const outcome = await this.deps.pool.peer(instance.peerAddress, this.deps.sidecarId).forward(
+        {
+          pipeline: stage.pipeline,
+          stageIndex: stage.index,
+          generation: table.pipeline(stage.pipeline).generation,
+          records,
+        },
+        traced && ((batchId) => traced.setAttributes({ "conveyor.batch.id": batchId })),
+      );
+      traced?.end();
+      return outcome;
+    } catch (err) {
+      if (traced) {
+        const e = asConveyorError(err);
+        traced.end({ code: e.code, message: e.message, retryable: e.retryable });
+        traced.restoreHeaders(records);
+      }
+      throw err;
     } finally {
       timer();
     }
   }
+}
+
+/** Observes the end-to-end latency of the records a sink confirmed (event time → now). */
+function observeLatency(pipeline: string, records: Record[], errors: Array<RecordError | null>): void {
+  const histogram = metrics.pipelineLatency.labels(pipeline);
+  const now = Date.now();
+  records.forEach((r, i) => {
+    if (errors[i]) return;
+    const t = eventTimeMsOf(r);
+    if (t > 0 && t <= now) histogram.observe((now - t) / 1000);
+  });
+}
+
+/** A failed span for each traced record that is too large for the stage (it never reaches the stage). */
+function traceSizeErrors(
+  records: Record[],
+  errors: Array<RecordError | null>,
+  stage: StageRoute,
+  attributes: Attributes,
+): void {
+  const oversize = records.flatMap((r, i) => (errors[i] ? [{ r, error: errors[i] }] : []));
+  if (oversize.length === 0) return;
+  const traced = startStepSpans(
+    oversize.map((o) => o.r),
+    `${stage.kind} ${stage.name}`,
+    SpanKind.INTERNAL,
+    attributes,
+  );
+  traced?.spans.forEach((s, i) => s && endSpan(s, oversize[i]!.error));
 }
 
 /**

@@ -68,6 +68,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   const tables = new TableHolder();
   const forwarder = new Forwarder({
     sidecarId: config.sidecarId,
+    podName: config.podName,
     tables,
     fence,
     pool,

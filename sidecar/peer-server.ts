@@ -15,6 +15,15 @@ import type { LocalService__Output } from "../src/generated/conveyor/v1/LocalSer
 import type { Record } from "../src/stages/contract";
 import type { Logger } from "../src/telemetry/log";
 import { metrics } from "../src/telemetry/metrics";
+import {
+  SpanKind,
+  type RecordSpans,
+  inTraceOf,
+  startEntrySpans,
+  startStepSpans,
+  tracingOn,
+} from "../src/telemetry/tracing";
+import { context } from "@opentelemetry/api";
 import type { Forwarder } from "./forwarder";
 import type { RoutingTable } from "./routing-table";
 import type { Taps } from "./taps";
@@ -134,7 +143,24 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
           );
         const converted = records.map((r, i) => recordFromInject(r, i));
         checkRecordSizes(table, pipeline, converted);
-        const outcome = await forwarder.deliver(pipeline, index, converted, table);
+        // An entry point: sampled here, parent-based on the record's own traceparent or the call's trace.
+        const traced = tracingOn()
+          ? startEntrySpans(
+              converted,
+              `inject ${pipeline}`,
+              { ...forwarder.spanAttributes, "conveyor.pipeline": pipeline, "conveyor.stage.index": index },
+              context.active(),
+            )
+          : undefined;
+        let outcome;
+        try {
+          outcome = await forwarder.deliver(pipeline, index, converted, table);
+        } catch (err) {
+          const e = asConveyorError(err);
+          traced?.end({ code: e.code, message: e.message, retryable: e.retryable });
+          throw err;
+        }
+        traced?.end();
         return {
           delivered: outcome.written,
           filtered: outcome.filtered,
@@ -189,15 +215,33 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
   };
 
   async function handleForward(batch: ForwardBatch__Output): Promise<ForwardAck> {
+    let traced: RecordSpans | undefined;
     try {
       if (!deps.accepting()) throw new ConveyorError("SHUTTING_DOWN", "sidecar is draining");
       const table = forwarder.table;
       checkGeneration(table, batch);
       checkPlacedHere(table, batch);
+      const stage = table.stageAt(batch.pipeline, batch.stageIndex);
+      traced =
+        tracingOn() && stage
+          ? startStepSpans(
+              batch.records,
+              `receive ${stage.name}`,
+              SpanKind.CONSUMER,
+              {
+                ...forwarder.stageAttributes(stage),
+                "conveyor.batch.id": batch.batchId,
+                "conveyor.peer.sender": batch.senderId,
+              },
+              true,
+            )
+          : undefined;
       const outcome = await forwarder.deliver(batch.pipeline, batch.stageIndex, batch.records, table);
+      traced?.end();
       return { batchId: batch.batchId, credits: 1, ...outcome };
     } catch (err) {
       const e = asConveyorError(err);
+      traced?.end({ code: e.code, message: e.message, retryable: e.retryable });
       metrics.inputRejected.labels("forward", e.code).inc();
       if (e.code === "STAGE_NOT_PLACED")
         deps.auth?.count(
@@ -205,16 +249,18 @@ export function dataPlaneService(deps: PeerServerDeps): ServiceBinding {
           { code: "PERMISSION_DENIED", reason: "stage_not_placed", message: e.message },
           batch.senderId,
         );
-      log.warn(
-        {
-          pipeline: batch.pipeline,
-          stageIndex: batch.stageIndex,
-          from: batch.senderId,
-          firstRecordId: batch.records[0]?.id,
-          code: e.code,
-          err: e.message,
-        },
-        "forwarded batch failed",
+      inTraceOf(batch.records, () =>
+        log.warn(
+          {
+            pipeline: batch.pipeline,
+            stageIndex: batch.stageIndex,
+            from: batch.senderId,
+            firstRecordId: batch.records[0]?.id,
+            code: e.code,
+            err: e.message,
+          },
+          "forwarded batch failed",
+        ),
       );
       return forwardAckOf(batch.batchId, e, log);
     }

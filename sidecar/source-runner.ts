@@ -19,6 +19,8 @@ import { batchSize } from "../src/records";
 import type { PipelineSettings } from "../src/config/pipeline";
 import type { Record, SourceBatch, SourceReader } from "../src/stages/contract";
 import { metrics } from "../src/telemetry/metrics";
+import { endSpan, inTraceOf, startEntrySpans, tracingOn } from "../src/telemetry/tracing";
+import type { Span } from "@opentelemetry/api";
 import type { Logger } from "../src/telemetry/log";
 import type { Forwarder } from "./forwarder";
 import { KeyGate } from "./key-gate";
@@ -64,6 +66,9 @@ interface Session {
   /** Set with `ordering: key`: one record per key in flight, per session. */
   gate?: KeyGate<Item>;
 }
+
+/** The entry span of each sampled record read, until its delivery is confirmed (tracing on only). */
+const entrySpans = new WeakMap<Record, Span>();
 
 export class SourceRunner {
   private session: Session | undefined;
@@ -188,6 +193,8 @@ export class SourceRunner {
     stats.setInFlight(pipeline, stage, this.inFlightRecords);
     stats.in(pipeline, stage, entry.count, entry.bytes);
     stats.out(pipeline, stage, entry.count);
+    if (res.lag !== undefined) metrics.sourceLag.labels(pipeline, stage).set(res.lag);
+    if (tracingOn()) this.startTraces(res);
 
     if (session.gate) {
       this.deliverInKeyOrder(session, session.gate.admit(res.records.map((record) => ({ record, entry }))));
@@ -201,6 +208,32 @@ export class SourceRunner {
         this.ackConfirmed(session);
       }
     });
+  }
+
+  /** Samples the records of a read: each sampled one gets an entry span and carries it as its traceparent. */
+  private startTraces(res: SourceBatch): void {
+    const { pipeline, stage, partitions, forwarder } = this.opts;
+    const traced = startEntrySpans(res.records, `source ${stage}`, {
+      ...forwarder.spanAttributes,
+      "conveyor.pipeline": pipeline,
+      "conveyor.stage": stage,
+      "conveyor.stage.kind": "source",
+      "conveyor.stage.index": 0,
+      "conveyor.cursor": res.cursor,
+      ...(partitions.length > 0 ? { "conveyor.partitions": partitions } : {}),
+      ...(res.lag === undefined ? {} : { "conveyor.source.lag": res.lag }),
+    });
+    traced?.spans.forEach((s, i) => s && entrySpans.set(res.records[i]!, s));
+  }
+
+  /** Ends the entry spans of records whose delivery finished (confirmed, or given up with `error`). */
+  private endTraces(records: Record[], error?: { code: string; message: string }): void {
+    for (const r of records) {
+      const span = entrySpans.get(r);
+      if (!span) continue;
+      entrySpans.delete(r);
+      endSpan(span, error);
+    }
   }
 
   /** ordering: key — delivers admitted items; each confirmed item lets the next of its key go. */
@@ -227,20 +260,39 @@ export class SourceRunner {
   private async deliverWithRetry(session: Session, records: Record[]): Promise<boolean> {
     const { forwarder, pipeline, stage, log } = this.opts;
     const backoff = new Backoff(50, 10_000);
-    for (;;) {
+    const traced = tracingOn();
+    for (let attempt = 1; ; attempt++) {
       try {
         await forwarder.deliver(pipeline, 1, records);
+        if (traced) this.endTraces(records);
         return true;
       } catch (err) {
         const e = asConveyorError(err);
-        if (!session.alive) return false;
+        const gone = { code: "SESSION_ENDED", message: "the read ended; these records will be read again" };
+        if (!session.alive) {
+          if (traced) this.endTraces(records, gone);
+          return false;
+        }
         const delay = backoff.next();
-        log.warn(
-          { stage, code: e.code, err: e.message, records: records.length, retryInMs: delay },
-          "batch not confirmed; retrying",
+        if (traced) {
+          for (const r of records)
+            entrySpans.get(r)?.addEvent("batch not confirmed; retrying", {
+              "conveyor.error.code": e.code,
+              "conveyor.attempt": attempt,
+              "conveyor.retry_in_ms": delay,
+            });
+        }
+        inTraceOf(records, () =>
+          log.warn(
+            { stage, code: e.code, err: e.message, records: records.length, attempt, retryInMs: delay },
+            "batch not confirmed; retrying",
+          ),
         );
         await sleep(delay);
-        if (!session.alive) return false;
+        if (!session.alive) {
+          if (traced) this.endTraces(records, gone);
+          return false;
+        }
       }
     }
   }

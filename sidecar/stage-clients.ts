@@ -33,7 +33,10 @@ export class GrpcTransformStage implements TransformStage {
   ) {}
 
   async process(records: Record[], options: CallOptions = {}): Promise<TransformResult[]> {
-    const res = await this.stream.send((batchId) => ({ batchId, records }), options.timeoutMs);
+    const res = await this.stream.send((batchId) => {
+      options.onSent?.(batchId);
+      return { batchId, records };
+    }, options.timeoutMs);
     if (res.results.length !== records.length) {
       throw new ConveyorError(
         "PROTOCOL_VIOLATION",
@@ -56,7 +59,10 @@ export class GrpcSinkStage implements SinkStage {
   ) {}
 
   async write(records: Record[], options: CallOptions = {}): Promise<WriteResult[]> {
-    const res = await this.stream.send((batchId) => ({ batchId, records }), options.timeoutMs);
+    const res = await this.stream.send((batchId) => {
+      options.onSent?.(batchId);
+      return { batchId, records };
+    }, options.timeoutMs);
     if (res.results.length !== records.length) {
       throw new ConveyorError(
         "PROTOCOL_VIOLATION",
@@ -95,7 +101,11 @@ export class GrpcSourceReader implements SourceReader {
 
   onBatch(handler: (batch: SourceBatch) => void): void {
     this.call.on("data", (res: ReadResponse__Output) =>
-      handler({ records: res.records, cursor: res.cursor }),
+      handler(
+        res.lag === undefined
+          ? { records: res.records, cursor: res.cursor }
+          : { records: res.records, cursor: res.cursor, lag: res.lag },
+      ),
     );
   }
 
@@ -141,8 +151,14 @@ export class PeerForwardClient {
   ) {}
 
   /** Resolves once the peer confirmed the batch all the way to the sink, with what became of its records. */
-  async forward(req: ForwardRequest): Promise<{ written: number; filtered: number; deadLettered: number }> {
-    const ack = await this.stream.send((batchId) => ({ batchId, senderId: this.selfId, ...req }));
+  async forward(
+    req: ForwardRequest,
+    onSent?: (batchId: number) => void,
+  ): Promise<{ written: number; filtered: number; deadLettered: number }> {
+    const ack = await this.stream.send((batchId) => {
+      onSent?.(batchId);
+      return { batchId, senderId: this.selfId, ...req };
+    });
     if (ack.error) throw forwardAckError(ack);
     return { written: ack.written, filtered: ack.filtered, deadLettered: ack.deadLettered };
   }

@@ -3,9 +3,19 @@
  * The `conveyor` CLI: one command per file in ./commands (and the built-ins' cli.ts). Only the command
  * being run is loaded; the others are listed by name and summary (./commands.ts).
  */
+// First: when an OTLP endpoint is set, the gRPC instrumentation must hook @grpc/grpc-js before any
+// module requires it (nothing above this line does; commands load lazily).
+import { initTracing } from "../telemetry/tracing-init";
 import { exitWithParent } from "./signals";
 import { Command } from "commander";
 import { COMMANDS, requestedCommand } from "./commands";
+
+try {
+  initTracing(requestedCommand(process.argv)?.name);
+} catch (err) {
+  process.stderr.write(`conveyor: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+}
 
 exitWithParent();
 

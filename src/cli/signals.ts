@@ -1,5 +1,6 @@
 /** Runs until SIGTERM/SIGINT, then calls stop() once and exits 0 (1 if stopping failed). */
 import { flushLogs } from "../telemetry/log";
+import { shutdownTracing } from "../telemetry/tracing-init";
 
 export function runUntilSignal(stop: () => Promise<void>): Promise<void> {
   return new Promise<void>(() => {
@@ -8,19 +9,22 @@ export function runUntilSignal(stop: () => Promise<void>): Promise<void> {
       if (stopping) return;
       stopping = true;
       process.stderr.write(`conveyor: ${signal} received, shutting down\n`);
-      stop().then(
-        () => {
-          flushLogs();
-          process.exit(0);
-        },
-        (err: unknown) => {
-          process.stderr.write(
-            `conveyor: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
-          );
-          flushLogs();
-          process.exit(1);
-        },
-      );
+      // Spans still buffered are exported (bounded) after the process stopped its work.
+      stop()
+        .finally(() => shutdownTracing())
+        .then(
+          () => {
+            flushLogs();
+            process.exit(0);
+          },
+          (err: unknown) => {
+            process.stderr.write(
+              `conveyor: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
+            );
+            flushLogs();
+            process.exit(1);
+          },
+        );
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);

@@ -58,6 +58,11 @@ export interface SourceReadResult {
   records: Record[];
   /** Position after the last returned record; passed back as `after` next time and acked later. */
   cursor: string;
+  /**
+   * Optional: records between the last returned one and the newest the source has (0 = caught up), sent
+   * as ReadResponse.lag; the sidecar exports it as conveyor_source_lag_records.
+   */
+  lag?: number;
 }
 
 export interface SourceHandler {
@@ -261,7 +266,15 @@ class ReadSession {
       }
       this.credits -= records.length;
       position = result.cursor;
-      if (!this.call.write({ records, cursor: result.cursor })) await this.drained();
+      const lag = result.lag;
+      if (lag !== undefined && (!Number.isSafeInteger(lag) || lag < 0)) {
+        throw new StageError(`read() returned lag ${lag}; it must be a whole number >= 0`, {
+          retryable: false,
+        });
+      }
+      const response =
+        lag === undefined ? { records, cursor: result.cursor } : { records, cursor: result.cursor, lag };
+      if (!this.call.write(response)) await this.drained();
     }
   }
 

@@ -336,3 +336,40 @@ describe("wire codecs", () => {
     });
   });
 });
+
+describe("ReadResponse.lag and routed-record peeks", () => {
+  const rec = (headers: { [k: string]: string }): Record => ({
+    id: "a",
+    key: Buffer.from("k"),
+    value: Buffer.from("v"),
+    headers,
+    eventTimeMs: 1234567,
+  });
+
+  test("lag is optional: absent stays absent, 0 (caught up) survives the round trip", () => {
+    expect(
+      wire.decodeReadResponse(wire.encodeReadResponse({ records: [], cursor: "c" })).lag,
+    ).toBeUndefined();
+    expect(wire.decodeReadResponse(wire.encodeReadResponse({ records: [], cursor: "c", lag: 0 })).lag).toBe(
+      0,
+    );
+    expect(
+      wire.decodeReadResponse(wire.encodeReadResponse({ records: [], cursor: "c", lag: 987654 })).lag,
+    ).toBe(987654);
+  });
+
+  test("a routed record's header and event time are read without decoding it, and right", () => {
+    const bytes = wire.encodeReadResponse({
+      records: [rec({ traceparent: "tp" }), rec({ other: "x" })],
+      cursor: "",
+    });
+    const [traced, plain] = (
+      wire.ROUTING_CODECS.ReadResponse.deserialize(bytes) as unknown as { records: Record[] }
+    ).records;
+    const name = Buffer.from("traceparent");
+    expect(wire.eventTimeMsOf(traced!)).toBe(1234567);
+    expect(wire.hasHeader(plain!, "traceparent", name)).toBe(false);
+    expect(wire.encodedLength(plain!)).toBeGreaterThan(0); // still not decoded
+    expect(wire.hasHeader(traced!, "traceparent", name)).toBe(true);
+  });
+});

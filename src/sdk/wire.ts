@@ -175,6 +175,26 @@ export class EncodedRecord implements Record {
     this.#decoded().eventTimeMs = v;
   }
 
+  /** False when the record's bytes, as received, cannot contain `needle` (the record is not decoded). */
+  static mayContain(r: EncodedRecord, needle: Buffer): boolean {
+    if (r.#fields !== undefined) return true;
+    const at = r.#buf.indexOf(needle, r.#start);
+    return at >= 0 && at + needle.length <= r.#end;
+  }
+
+  /** event_time_ms without decoding the other fields (the latency metric reads it at every sink). */
+  static eventTimeMsOf(r: EncodedRecord): number {
+    if (r.#fields !== undefined) return r.#fields.eventTimeMs;
+    const reader = new Reader(r.#buf, r.#end, r.#start);
+    let eventTimeMs = 0;
+    while (reader.pos < reader.end) {
+      const tag = reader.varint();
+      if (tag === 0x28) eventTimeMs = reader.varint();
+      else reader.skip(tag & 7);
+    }
+    return eventTimeMs;
+  }
+
   /** Points `span` at the record's encoding if it is still what would be encoded; false otherwise. */
   static unchangedSpan(r: EncodedRecord, span: Span): boolean {
     if (r.#fields !== undefined) return WireRecord.unchangedSpan(r.#fields, span);
@@ -183,6 +203,21 @@ export class EncodedRecord implements Record {
     span.end = r.#end;
     return true;
   }
+}
+
+/**
+ * Whether `r` has a header `name` (`nameBytes`: its UTF-8). For a routed record, a byte search of its
+ * encoding first, so a record without it is not decoded.
+ */
+export function hasHeader(r: Record, name: string, nameBytes: Buffer): boolean {
+  if (r instanceof EncodedRecord)
+    return EncodedRecord.mayContain(r, nameBytes) && r.headers[name] !== undefined;
+  return r.headers[name] !== undefined;
+}
+
+/** A record's event_time_ms, read without decoding a routed record's other fields. */
+export function eventTimeMsOf(r: Record): number {
+  return r instanceof EncodedRecord ? EncodedRecord.eventTimeMsOf(r) : r.eventTimeMs;
 }
 
 /** A record as a plain object with own properties (for code that spreads or serialises records). */
@@ -714,6 +749,8 @@ function writeStringField(w: Writer, tag: number, s: string, len: number): void 
 export interface ReadResponseMsg {
   records: Record[];
   cursor: string;
+  /** Records the source is behind the newest data (optional: absent = unknown). */
+  lag?: number;
 }
 
 export interface BatchOfRecords {
@@ -763,14 +800,22 @@ export interface ForwardAckMsg {
 
 type In<T> = { [K in keyof T]?: T[K] | null };
 
-/** ReadResponse { repeated Record records = 1; string cursor = 2; } */
+/** ReadResponse { repeated Record records = 1; string cursor = 2; optional uint64 lag = 3; } */
 export function encodeReadResponse(m: In<ReadResponseMsg>): Buffer {
   const { plans, size: recordsSize } = planRecords(m.records ?? undefined);
   const cursor = m.cursor ?? "";
   const cursorLen = utf8Length(cursor);
-  const w = new Writer(recordsSize + (cursorLen > 0 ? ldSize(cursorLen) : 0));
+  // proto3 optional: a lag of 0 (caught up) is written too; absent means unknown.
+  const lag = m.lag === undefined || m.lag === null ? undefined : toInt(m.lag);
+  const w = new Writer(
+    recordsSize + (cursorLen > 0 ? ldSize(cursorLen) : 0) + (lag === undefined ? 0 : 1 + varintSize(lag)),
+  );
   writeRecords(w, 0x0a, plans);
   writeStringField(w, 0x12, cursor, cursorLen);
+  if (lag !== undefined) {
+    w.byte(0x18);
+    w.varint(lag);
+  }
   return w.done();
 }
 
@@ -782,6 +827,7 @@ const readResponseDecoder = (readRecord: RecordReader) =>
     r.fields((no, wt) => {
       if (no === 1 && wt === 2) m.records.push(r.message(readRecord));
       else if (no === 2 && wt === 2) m.cursor = r.string();
+      else if (no === 3 && wt === 0) m.lag = r.varint();
       else r.skip(wt);
     });
     return m;

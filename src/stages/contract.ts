@@ -50,6 +50,11 @@ export interface WriteResult {
 /** Per call: how long the stage may take for this batch (built-ins may ignore it). */
 export interface CallOptions {
   timeoutMs?: number;
+  /**
+   * Called when the batch goes on the wire, after waiting for a slot in the stream's window, with its
+   * batch id on that stream (queue-wait metric and trace attributes; built-ins may not call it).
+   */
+  onSent?(batchId: number): void;
 }
 
 export interface TransformStage {
@@ -65,6 +70,8 @@ export interface SinkStage {
 export interface SourceBatch {
   records: Record[];
   cursor: string;
+  /** Records the source was behind its newest data (ReadResponse.lag); absent when it cannot say. */
+  lag?: number;
 }
 
 /** A running read of a source: pull with credits, ack cursors in order. */

@@ -1,4 +1,5 @@
 /** JSON logs (pino) to stderr; stdout is kept for command output. */
+import { context, trace } from "@opentelemetry/api";
 import pino from "pino";
 
 export type Logger = pino.Logger;
@@ -8,6 +9,12 @@ const root: Logger = pino(
     level: process.env.LOG_LEVEL ?? "info",
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // A line logged in a trace (a sampled record's, a traced gRPC call's) carries its ids. Without the SDK
+    // there is no context manager: context.active() is the empty root context and this adds nothing.
+    mixin() {
+      const sc = trace.getSpanContext(context.active());
+      return sc ? { trace_id: sc.traceId, span_id: sc.spanId } : {};
+    },
   },
   pino.destination({ fd: 2, sync: false }),
 );

@@ -63,7 +63,38 @@ export const metrics = {
   }),
   stageInFlight: new client.Gauge({
     name: "conveyor_stage_in_flight_records",
-    help: "Records read from a source and not yet confirmed by the sink.",
+    help:
+      "Records in flight at a stage on this sidecar: for a source, read and not yet confirmed by the sink; " +
+      "for a transform or sink, handed to the stage and not yet answered (retries and their backoff included).",
+    labelNames: stageLabels,
+    registers: [registry],
+  }),
+  stageQueueWait: new client.Histogram({
+    name: "conveyor_stage_queue_wait_seconds",
+    help: "Time a batch for a stage service waited for a slot in its stream's window before it was sent.",
+    labelNames: stageLabels,
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  }),
+  stageBatchRecords: new client.Histogram({
+    name: "conveyor_stage_batch_records",
+    help: "Records per call of a transform or sink (each attempt of a retry is a call).",
+    labelNames: stageLabels,
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [registry],
+  }),
+  pipelineLatency: new client.Histogram({
+    name: "conveyor_pipeline_latency_seconds",
+    help:
+      "End-to-end latency of the records a sink confirmed on this sidecar: from the record's event time " +
+      "to the sink's confirmation (dead letters not included).",
+    labelNames: ["pipeline"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  }),
+  sourceLag: new client.Gauge({
+    name: "conveyor_source_lag_records",
+    help: "Records a source was behind its newest data at its last read (ReadResponse.lag), where it says.",
     labelNames: stageLabels,
     registers: [registry],
   }),

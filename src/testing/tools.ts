@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-export type ToolName = "grpcurl" | "sling" | "promtool" | "kcat" | "etcd";
+export type ToolName = "grpcurl" | "sling" | "promtool" | "kcat" | "etcd" | "jaeger";
 
 /** The cache directory scripts/setup.sh installs into. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -5,6 +5,7 @@
  */
 import { Command } from "commander";
 import { routerOptions, type RouterConfig } from "../../config/env";
+import { shutdownTracing } from "../../telemetry/tracing-init";
 import { createLogger, flushLogs } from "../../telemetry/log";
 import { startRouter } from "../../../router/main";
 
@@ -31,6 +32,7 @@ export function routerCommand(): Command {
     });
     log.info({ signal }, "stopping router");
     await router.stop();
+    await shutdownTracing();
     flushLogs();
     process.exitCode = 0;
     setTimeout(() => process.exit(0), EXIT_BACKSTOP_MS).unref();
