@@ -6,7 +6,7 @@ module.exports = {
       displayName: "unit",
       testEnvironment: "node",
       transform,
-      roots: ["<rootDir>/src", "<rootDir>/sidecar", "<rootDir>/router"],
+      roots: ["<rootDir>/src", "<rootDir>/sidecar", "<rootDir>/router", "<rootDir>/k8s"],
       testMatch: ["**/*.test.ts"],
     },
     {
