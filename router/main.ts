@@ -12,7 +12,6 @@ import { ConveyorError } from "../src/errors";
 import { processSecurity } from "../src/grpc/security";
 import { createLogger } from "../src/telemetry/log";
 import { startMetricsServer } from "../src/telemetry/metrics";
-import { startClusterRouter } from "./cluster/cluster-router";
 import { startConsole, type RunningConsole } from "./console/server";
 import { listen, type RunningRouter } from "./listen";
 import { FileStore } from "./store/file";
@@ -31,6 +30,10 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
         { httpPort: config.httpPort },
         "the web console is not served by router cluster members yet (docs/console.md); use conveyor status/top",
       );
+    // Loaded only here: a single router needs no etcd client.
+    const { startClusterRouter } =
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require("./cluster/cluster-router") as typeof import("./cluster/cluster-router");
     return startClusterRouter({ config, log, pipelines, security });
   }
   const term = await startTerm({
