@@ -53,6 +53,7 @@ function stageBox(p: ConsolePipeline, s: ConsoleStage): HTMLElement {
   };
   row("in", rate(s.rateIn), "rate-in");
   row("out", rate(s.rateOut), "rate-out");
+  row("total in", String(s.recordsIn), "total-in");
   row("bytes", bytes(s.bytesInRate), "bytes-in");
   row("errors", `${s.errors}${s.errorRate > 0 ? ` (${rate(s.errorRate)})` : ""}`, "errors");
   row("dead letters", String(s.dlqCount), "dlq");
