@@ -31,6 +31,27 @@ describe("tracingSettings", () => {
     ).toMatchObject({ url: "http://h:4317", protocol: "grpc", ratio: 0.01 });
   });
 
+  it("takes a bare host:port or port 4317 as OTLP/gRPC in plaintext, as the sling-sync-wrapper's chart does", () => {
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: "otel-collector:4317" }, "x")).toMatchObject({
+      url: "http://otel-collector:4317",
+      protocol: "grpc",
+    });
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: "127.0.0.1:34569" }, "x")).toMatchObject({
+      url: "http://127.0.0.1:34569",
+      protocol: "grpc",
+    });
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://h:4317" }, "x")).toMatchObject({
+      protocol: "grpc",
+    });
+    // A protocol that is set wins over the guess.
+    expect(
+      tracingSettings(
+        { OTEL_EXPORTER_OTLP_ENDPOINT: "h:4318", OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" },
+        "x",
+      ),
+    ).toMatchObject({ url: "http://h:4318/v1/traces", protocol: "http/json" });
+  });
+
   it("rejects unknown protocols, samplers and ratios", () => {
     const e = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://h:4317" };
     expect(() => tracingSettings({ ...e, OTEL_EXPORTER_OTLP_PROTOCOL: "udp" }, "x")).toThrow(OtelEnvError);

@@ -47,6 +47,9 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
 
 export class OtelEnvError extends Error {}
 
+/** host:port or [v6]:port, without a scheme. */
+const BARE_HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
+
 function isOneOf<T extends string>(values: readonly T[], v: string): v is T {
   return (values as readonly string[]).includes(v);
 }
@@ -63,16 +66,21 @@ export function tracingSettings(
   const baseEndpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   if (!signalEndpoint && !baseEndpoint) return undefined;
 
+  let url = signalEndpoint || baseEndpoint!;
+  // A bare host:port (what Go's exporters and the sling-sync-wrapper's Helm chart take, e.g.
+  // otel-collector:4317) or a URL on 4317 means OTLP/gRPC in plaintext unless a protocol is set;
+  // the sling runner infers it the same way (src/builtins/sling/otlp-endpoint.ts).
+  const bare = BARE_HOST_PORT.test(url);
+  if (bare) url = `http://${url}`;
   const protocol = (
     env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ??
     env.OTEL_EXPORTER_OTLP_PROTOCOL ??
-    "http/protobuf"
+    (bare || /:4317\/?$/.test(url) ? "grpc" : "http/protobuf")
   ).trim();
   if (!isOneOf(PROTOCOLS, protocol))
     throw new OtelEnvError(`OTEL_EXPORTER_OTLP_PROTOCOL "${protocol}" is not one of ${PROTOCOLS.join(", ")}`);
 
   // The spec's rule: a signal endpoint is used as is; the base endpoint gets /v1/traces for HTTP.
-  let url = signalEndpoint || baseEndpoint!;
   if (!signalEndpoint && protocol !== "grpc") url = `${url.replace(/\/+$/, "")}/v1/traces`;
   if (!/^https?:\/\//.test(url))
     throw new OtelEnvError(`OTLP endpoint "${url}" must be an http:// or https:// URL`);
