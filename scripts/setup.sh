@@ -418,6 +418,20 @@ install_deb_tools() {
 # ---------------------------------------------------------------- postgresql (the sling built-in's tests)
 # Debian's server binaries under /usr/lib/postgresql/<version>/bin; src/testing/postgres.ts starts a
 # private server from them (own data dir, free port). Installing a system package needs root.
+# apt-get install -y <package> as root (after one apt-get update if the first try fails), output shown on failure.
+apt_install() {
+  local pkg=$1 log
+  log="$(mktemp)"
+  if ! run_logged "$log" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$pkg" &&
+    ! { refresh_apt_lists &&
+      run_logged "$log" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$pkg"; }; then
+    [[ $QUIET == 0 ]] || cat "$log" >&2
+    rm -f "$log"
+    die "apt-get install $pkg failed (output above)"
+  fi
+  rm -f "$log"
+}
+
 install_chromium() {
   if [[ -x /usr/bin/chromium ]]; then
     say "chromium present (/usr/bin/chromium)"
@@ -428,16 +442,7 @@ install_chromium() {
   fi
   command -v apt-get >/dev/null 2>&1 || die "Chromium is not installed and apt-get is not available to install it"
   note "installing Debian's chromium with apt-get (first time only; the console e2e test drives it headless)"
-  local log
-  log="$(mktemp)"
-  if ! run_logged "$log" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium &&
-    ! { refresh_apt_lists &&
-      run_logged "$log" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }; then
-    [[ $QUIET == 0 ]] || cat "$log" >&2
-    rm -f "$log"
-    die "apt-get install chromium failed (output above)"
-  fi
-  rm -f "$log"
+  apt_install chromium
   [[ -x /usr/bin/chromium ]] || die "chromium installed but there is no /usr/bin/chromium"
   note "installed chromium ($(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium))"
 }
@@ -454,16 +459,7 @@ install_postgres() {
   fi
   command -v apt-get >/dev/null 2>&1 || die "PostgreSQL is not installed and apt-get is not available to install it"
   note "installing Debian's postgresql with apt-get (first time only)"
-  local log
-  log="$(mktemp)"
-  if ! run_logged "$log" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql &&
-    ! { refresh_apt_lists &&
-      run_logged "$log" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }; then
-    [[ $QUIET == 0 ]] || cat "$log" >&2
-    rm -f "$log"
-    die "apt-get install postgresql failed (output above)"
-  fi
-  rm -f "$log"
+  apt_install postgresql
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || die "postgresql installed but no /usr/lib/postgresql/*/bin/initdb"
   note "installed postgresql ($(compgen -G '/usr/lib/postgresql/*/bin' | sort -V | tail -1))"
 }
