@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
-import { withFixedMapEntries } from "./grpc/reflection-descriptors";
+import { loadRoot, packageDefinitionOf } from "./grpc/package-definition";
 import { PROJECT_ROOT } from "./project-root";
 import type { ProtoGrpcType as StagesGrpc } from "./generated/stages";
 import type { ProtoGrpcType as RouterGrpc } from "./generated/router";
@@ -29,15 +29,22 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [PROTO_DIR],
 };
 
-/** Every service the project knows, plus grpc.health.v1 so reflection can describe it. */
-export const packageDefinition = protoLoader.loadSync(
-  [...PROTO_FILES, healthProtoPath],
+/**
+ * Every service and message of the contract, plus grpc.health.v1, as proto-loader would build them
+ * with PROTO_LOADER_OPTIONS, without the descriptors it computes for reflection (see
+ * grpc/package-definition.ts: that was most of a sidecar's start-up).
+ */
+export const packageDefinition = packageDefinitionOf(
+  loadRoot([...PROTO_FILES, healthProtoPath], { includeDirs: [PROTO_DIR] }),
   PROTO_LOADER_OPTIONS,
 );
 
 let reflectionDefinition: protoLoader.PackageDefinition | undefined;
 /** What server reflection serves: the .proto's own field names, map entries named as protoc names them. */
 export function reflectionPackageDefinition(): protoLoader.PackageDefinition {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { withFixedMapEntries } =
+    require("./grpc/reflection-descriptors") as typeof import("./grpc/reflection-descriptors");
   reflectionDefinition ??= withFixedMapEntries(
     protoLoader.loadSync([...PROTO_FILES, healthProtoPath], { ...PROTO_LOADER_OPTIONS, keepCase: true }),
   );

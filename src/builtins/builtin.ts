@@ -10,8 +10,9 @@
  * The index files import only the light config modules; the stage modules
  * (which bring kafkajs, @aws-sdk, the Sling runner…) are loaded inside `create`.
  */
-import Ajv, { type AnySchema, type JSONSchemaType, type ValidateFunction } from "ajv";
-import { AJV_OPTIONS, formatAjvError } from "../config/config-file";
+import type Ajv from "ajv";
+import type { AnySchema, JSONSchemaType, ValidateFunction } from "ajv";
+import { formatAjvError, newAjv } from "../config/config-file";
 import { ConveyorError } from "../errors";
 import type { SinkStage, SourceReader, StageKind, TransformStage } from "../stages/contract";
 import type { Logger } from "../telemetry/log";
@@ -70,13 +71,13 @@ export interface Builtin {
   readonly kinds: { readonly [K in StageKind]?: BuiltinKind<K> };
 }
 
-const ajv = new Ajv(AJV_OPTIONS); // compiles nothing until a built-in's config is first checked
+let ajv: Ajv | undefined; // made when a built-in's config is first checked
 
 export function builtinKind<K extends StageKind, C>(kind: K, spec: BuiltinKindSpec<K, C>): BuiltinKind<K> {
   let compiled: ValidateFunction<C> | undefined;
   const validator = (): ValidateFunction<C> => {
     const schema = spec.schema;
-    compiled ??= isLazy(schema) ? schema.validator() : ajv.compile(schema);
+    compiled ??= isLazy(schema) ? schema.validator() : (ajv ??= newAjv()).compile(schema);
     return compiled;
   };
   const problemsOf = (validate: ValidateFunction<C>): string[] => [

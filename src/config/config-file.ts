@@ -3,7 +3,9 @@
  * the Ajv options, and Ajv errors in words a user acts on. Used by pipelines
  * (config/pipeline.ts) and the mirror (builtins/mirror/config.ts).
  */
+import type Ajv from "ajv";
 import type { ErrorObject } from "ajv";
+import type { DocumentOptions, ParseOptions, SchemaOptions, ToJSOptions } from "yaml";
 
 // strictRequired is off: `oneOf: [{ required: ["stage"] }, { required: ["builtin"] }]` is the draft-07
 // idiom for "exactly one of", and that check rejects it (the module failed to load).
@@ -15,6 +17,27 @@ export const AJV_OPTIONS = {
   allowUnionTypes: true,
   coerceTypes: true,
 } as const;
+
+/**
+ * A new Ajv with AJV_OPTIONS. ajv (63 modules) and yaml (72) are required on first use, not at
+ * import: a sidecar imports the config modules for their types and defaults, and checks a config
+ * only when a pipeline places a built-in on it (docs/benchmarks.md, "Start-up").
+ */
+export function newAjv(): Ajv {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ajv = require("ajv") as typeof import("ajv");
+  return new ajv.default(AJV_OPTIONS);
+}
+
+/** `YAML.parse`, with yaml required on first use (see newAjv). */
+export function parseYaml(
+  text: string,
+  options?: ParseOptions & DocumentOptions & SchemaOptions & ToJSOptions,
+): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const yaml = require("yaml") as typeof import("yaml");
+  return yaml.parse(text, options) as unknown;
+}
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}/g;
 

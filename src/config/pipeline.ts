@@ -6,12 +6,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import YAML from "yaml";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import pipelineSchema from "../../schemas/pipeline.schema.json";
 import { builtinKindOf, builtinKinds, builtinNames, findBuiltin } from "../builtins/registry";
 import { ConveyorError } from "../errors";
-import { AJV_OPTIONS, formatAjvError, interpolate, unresolvedVariables } from "./config-file";
+import { formatAjvError, interpolate, newAjv, parseYaml, unresolvedVariables } from "./config-file";
 import { isPipelineResource, resourceProblem, unwrapPipelineResource } from "./pipeline-resource";
 import type { StageKind } from "../stages/contract";
 
@@ -97,7 +96,7 @@ export interface PlannedStage {
 /** Compiled on first use: a sidecar imports this module for its settings and never validates a pipeline. */
 let compiled: ValidateFunction<PipelineSpec> | undefined;
 const pipelineValidator = (): ValidateFunction<PipelineSpec> =>
-  (compiled ??= new Ajv(AJV_OPTIONS).compile<PipelineSpec>(pipelineSchema));
+  (compiled ??= newAjv().compile<PipelineSpec>(pipelineSchema));
 
 export function stageName(ref: StageRef): string {
   return ref.stage ?? ref.name ?? ref.builtin ?? "";
@@ -221,7 +220,7 @@ function parseWith(
 ): PipelineSpec {
   let raw: unknown;
   try {
-    raw = YAML.parse(text, { prettyErrors: true, uniqueKeys: true });
+    raw = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
   } catch (err) {
     throw new ConveyorError("CONFIG_INVALID", `${source}: not valid YAML/JSON: ${(err as Error).message}`, {
       source,

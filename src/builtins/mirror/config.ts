@@ -7,10 +7,9 @@
  * Every problem is reported at once (CONFIG_INVALID, details.problems).
  */
 import * as fs from "node:fs";
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import YAML from "yaml";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import mirrorSchema from "../../../schemas/mirror.schema.json";
-import { AJV_OPTIONS, formatAjvError, interpolate } from "../../config/config-file";
+import { formatAjvError, interpolate, newAjv, parseYaml } from "../../config/config-file";
 import { ConveyorError } from "../../errors";
 
 export type DestinationType = "filesystem" | "s3" | "kafka";
@@ -86,7 +85,7 @@ export interface MirrorPlan {
 let compiled: ValidateFunction<MirrorFileConfig> | undefined;
 /** The committed schema's validator, compiled on first use (not when a sidecar merely loads the registry). */
 export function mirrorFileConfigValidator(): ValidateFunction<MirrorFileConfig> {
-  return (compiled ??= new Ajv(AJV_OPTIONS).compile<MirrorFileConfig>(mirrorSchema));
+  return (compiled ??= newAjv().compile<MirrorFileConfig>(mirrorSchema));
 }
 
 function brokers(value: string | string[]): string[] {
@@ -168,7 +167,7 @@ export function parseMirrorConfig(
 ): MirrorPlan[] {
   let raw: unknown;
   try {
-    raw = YAML.parse(text, { prettyErrors: true, uniqueKeys: true });
+    raw = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
   } catch (err) {
     throw new ConveyorError("CONFIG_INVALID", `${source}: not valid YAML/JSON: ${(err as Error).message}`, {
       source,

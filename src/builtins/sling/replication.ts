@@ -4,7 +4,7 @@
  * runs. Connection values holding a URL (`sqlite:///…`) are inline and need no named connection.
  */
 import * as fs from "node:fs";
-import YAML from "yaml";
+import { parseYaml } from "../../config/config-file";
 
 export interface Replication {
   source: string;
@@ -19,7 +19,7 @@ export function parseReplication(
 ): { replication?: Replication; problems: string[] } {
   let raw: unknown;
   try {
-    raw = YAML.parse(text, { uniqueKeys: true });
+    raw = parseYaml(text, { uniqueKeys: true });
   } catch (err) {
     return { problems: [`${file}: not valid YAML/JSON: ${(err as Error).message.split("\n")[0]}`] };
   }

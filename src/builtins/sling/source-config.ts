@@ -4,8 +4,8 @@
  * registry, and again when the reader opens (the update key is written into SQL); unknown fields are
  * rejected.
  */
-import Ajv, { type JSONSchemaType, type ValidateFunction } from "ajv";
-import { AJV_OPTIONS, formatAjvError } from "../../config/config-file";
+import type { JSONSchemaType, ValidateFunction } from "ajv";
+import { formatAjvError, newAjv } from "../../config/config-file";
 import { ConveyorError } from "../../errors";
 
 export interface SlingSourceConfig {
@@ -64,7 +64,7 @@ let compiled: ValidateFunction<SlingSourceConfig> | undefined;
 /** The config checked (a copy: Ajv coerces types in place); CONFIG_INVALID listing every problem. */
 export function checkSlingSourceConfig(config: unknown): SlingSourceConfig {
   const copy: unknown = structuredClone(config);
-  const validate = (compiled ??= new Ajv(AJV_OPTIONS).compile(slingSourceConfigSchema));
+  const validate = (compiled ??= newAjv().compile(slingSourceConfigSchema));
   if (validate(copy)) return copy;
   const problems = (validate.errors ?? []).map((e) => `sling source config ${formatAjvError(e)}`);
   throw new ConveyorError("CONFIG_INVALID", problems.join("; "), { problems });
