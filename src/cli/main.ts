@@ -3,7 +3,9 @@
  * The `conveyor` CLI: one command per file in ./commands (and the built-ins' cli.ts). Only the command
  * being run is loaded; the others are listed by name and summary (./commands.ts).
  */
-// First: when an OTLP endpoint is set, the gRPC instrumentation must hook @grpc/grpc-js before any
+// First: V8's code cache for all that follows (Node >= 22.1).
+import "./compile-cache";
+// Then: when an OTLP endpoint is set, the gRPC instrumentation must hook @grpc/grpc-js before any
 // module requires it (nothing above this line does; commands load lazily).
 import { initTracing } from "../telemetry/tracing-init";
 import { exitWithParent } from "./signals";
