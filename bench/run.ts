@@ -17,7 +17,8 @@
  * window) to the JSON. --check exits 1 when a target is missed. See
  * docs/benchmarks.md for the method and the figures. `tsx bench/run.ts failover`
  * measures the failover time instead (bench/failover.ts); `tsx bench/run.ts router-failover`
- * the router cluster's leader failover (bench/router-failover.ts).
+ * the router cluster's leader failover (bench/router-failover.ts); `tsx bench/run.ts soak` the RSS of
+ * a long run at a fixed rate (bench/soak.ts).
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -31,6 +32,7 @@ import { DIRECT_DEFAULTS, runDirect } from "./direct";
 import { main as failoverMain } from "./failover";
 import { main as routerFailoverMain } from "./router-failover";
 import { main as relayMain } from "./relay";
+import { main as soakMain } from "./soak";
 import { DEFAULT_SETTINGS } from "../src/config/pipeline";
 import { mirrorBenchSection, runMirrorOnly } from "./mirror";
 import { HOP_DEFAULTS, type HopResult } from "./hop";
@@ -480,7 +482,9 @@ const run =
       ? routerFailoverMain(process.argv.slice(3))
       : process.argv[2] === "relay" // relay events/s per publisher (bench/relay.ts)
         ? relayMain(process.argv.slice(3))
-        : program.parseAsync(process.argv);
+        : process.argv[2] === "soak" // RSS over a long run at a fixed rate (bench/soak.ts)
+          ? soakMain(process.argv.slice(3))
+          : program.parseAsync(process.argv);
 run.catch((err: unknown) => {
   process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);

@@ -32,6 +32,8 @@ export interface VariantOptions {
   cpuProfDir?: string;
   /** Give up when the sink count has not moved for this long. */
   stallMs: number;
+  /** Sample every process's RSS this often during the flow (VariantResult.rssTimeline); off when unset. */
+  rssEveryMs?: number;
   log(line: string): void;
 }
 
@@ -98,6 +100,35 @@ export interface VariantResult {
   /** CPU the rest of the machine used meanwhile (a busy machine makes both variants slower). */
   contention: Contention;
   profiles?: ProfileSummary[];
+  /** RSS of every process over the flow, when VariantOptions.rssEveryMs is set. */
+  rssTimeline?: RssSample[];
+}
+
+export interface RssSample {
+  /** Since the flow began. */
+  atMs: number;
+  /** VmRSS in MiB per process name. */
+  rssMiB: Record<string, number>;
+}
+
+/** VmRSS (current resident set size) in MiB, from /proc/<pid>/status. */
+export function readRssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? round(Number(m[1]) / 1024, 1) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sampleRss(procs: NamedProcess[], startedMs: number): RssSample {
+  const rssMiB: Record<string, number> = {};
+  for (const p of procs) {
+    const r = readRssMiB(p.process.pid);
+    if (r !== undefined) rssMiB[p.name] = r;
+  }
+  return { atMs: Date.now() - startedMs, rssMiB };
 }
 
 export interface NamedProcess {
@@ -555,11 +586,22 @@ export async function measureRun(
   const busyBefore = readSystemBusySeconds();
   const startedMs = Date.now();
   begin();
-  const stats = await waitForSink(statsFile, o.records, { stallMs: o.stallMs, watch: procs, log: o.log });
+  const timeline: RssSample[] = [];
+  const sampler = o.rssEveryMs
+    ? setInterval(() => timeline.push(sampleRss(procs, startedMs)), o.rssEveryMs)
+    : undefined;
+  let stats: SinkStats;
+  try {
+    stats = await waitForSink(statsFile, o.records, { stallMs: o.stallMs, watch: procs, log: o.log });
+  } finally {
+    if (sampler) clearInterval(sampler);
+  }
+  if (sampler) timeline.push(sampleRss(procs, startedMs));
   const after = cpuSnapshot(procs);
   const cpu = cpuDelta(procs, before, after);
   const load = contention(startedMs, Date.now(), busyBefore, readSystemBusySeconds(), cpu);
   const result = variantResult(variant, repeat, o, stats, cpu, load);
+  if (sampler) result.rssTimeline = timeline;
   await stop();
   if (o.cpuProfDir) {
     result.profiles = summarizeProfiles(
