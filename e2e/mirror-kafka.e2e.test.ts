@@ -296,4 +296,31 @@ describe("mirror Kafka → Kafka (real Kafka broker)", () => {
       Array.from({ length: 5 }, (_, i) => [i, `t0-${i}`]),
     );
   });
+
+  it("offset-preserving: another writer appended to the target: the mirror stops before writing its next batch", async () => {
+    await createSourceAndTarget("op2", "op2-copy");
+    await produce("op2", 0, 20);
+    const config = writeConfig(
+      "op2",
+      { name: "op2", topic: "op2", target: "op2-copy" },
+      { "max-offsets": 10, "max-time-ms": 300 },
+      ["mode: offset-preserving"],
+    );
+    const mirror = startMirror(config);
+    await eventually(
+      () => lastFlushedTo(mirror) === 19,
+      30_000,
+      () => mirror.output().slice(-3000),
+    );
+    await bed.producer.send({ topic: "op2-copy", acks: -1, messages: [{ partition: 0, value: "foreign" }] });
+    await produce("op2", 20, 10);
+    expect(await mirror.exited).toEqual({ code: 1, signal: null });
+    expect(mirror.output()).toContain(
+      "MIRROR_DESTINATION_CHANGED: destination kafka://op2-copy/0 changed underneath the mirror: it now ends before offset 21",
+    );
+    expect(bed.kcatRead("op2-copy", "read_uncommitted").map((r) => r.value)).toEqual([
+      ...Array.from({ length: 20 }, (_, i) => `v-${i}`),
+      "foreign",
+    ]);
+  });
 });

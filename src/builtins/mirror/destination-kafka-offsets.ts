@@ -71,6 +71,20 @@ export function firstGap(
   return undefined;
 }
 
+/**
+ * Where the next attempt of the batch being written starts: the high watermark when a failed attempt of
+ * that batch (`pending`, starting at `expected`) landed its first records, inside [from + 1, to]; undefined
+ * otherwise (nothing landed, all of it landed, or the target moved elsewhere: the core decides).
+ */
+export function resumePoint(
+  pending: { from: number; to: number } | undefined,
+  expected: number,
+  high: number,
+): number | undefined {
+  if (!pending || pending.from !== expected) return undefined;
+  return high > pending.from && high <= pending.to ? high : undefined;
+}
+
 export class OffsetPreservingKafkaDestination implements PartitionDestination<KafkaBatch> {
   readonly location: string;
   /** The target knows records only: a batch ends at its last record (at the same offset as in the source). */
@@ -115,11 +129,10 @@ export class OffsetPreservingKafkaDestination implements PartitionDestination<Ka
     const w = await this.watermarks();
     const last = w.high > w.low ? `${this.location}@${w.high - 1}` : undefined;
     const p = this.pending;
-    if (p && p.from === expected && w.high > p.from && w.high <= p.to) {
-      // A failed attempt of this batch landed its first records (at their own offsets): send the rest.
-      this.resumeAt = w.high;
+    this.resumeAt = resumePoint(p, expected, w.high);
+    if (p && this.resumeAt !== undefined) {
       this.o.log.warn(
-        { from: p.from, to: p.to, landed_to: w.high - 1 },
+        { from: p.from, to: p.to, landed_to: this.resumeAt - 1 },
         "a failed write had landed part of the batch: the next attempt sends the rest",
       );
       return { next: expected, last, facts: { target_high: w.high } };

@@ -1,5 +1,5 @@
 import { KafkaBatch, parseSourceHeader, SOURCE_HEADER, sourceHeaderValue } from "./destination-kafka";
-import { firstGap, OffsetPreservingKafkaDestination } from "./destination-kafka-offsets";
+import { firstGap, OffsetPreservingKafkaDestination, resumePoint } from "./destination-kafka-offsets";
 import pino from "pino";
 import { partitionKeyPrefix } from "./destination-s3";
 
@@ -85,6 +85,16 @@ describe("offset-preserving Kafka destination", () => {
     expect(firstGap([5, 6, 7], 5)).toBeUndefined();
     expect(firstGap([5, 6, 9, 10], 5)).toEqual({ missingFrom: 7, found: 9 });
     expect(firstGap([8], 5)).toEqual({ missingFrom: 5, found: 8 });
+  });
+
+  it("resumes a batch a failed attempt landed part of, and only that", () => {
+    const pending = { from: 100, to: 199 };
+    expect(resumePoint(pending, 100, 150)).toBe(150); // 100-149 landed: send 150-199
+    expect(resumePoint(pending, 100, 100)).toBeUndefined(); // nothing landed: write it all
+    expect(resumePoint(pending, 100, 200)).toBeUndefined(); // all landed: the core sees the batch is there
+    expect(resumePoint(pending, 100, 230)).toBeUndefined(); // beyond the batch: another writer
+    expect(resumePoint(undefined, 100, 150)).toBeUndefined(); // no failed attempt: another writer
+    expect(resumePoint(pending, 90, 150)).toBeUndefined(); // another batch
   });
 
   it("refuses a batch with a gap (compaction, transaction markers) before writing anything: MIRROR_OFFSET_GONE", async () => {
