@@ -45,12 +45,12 @@ export interface MirrorTestBed {
   kcatProduce(topic: string, codec: string, count: number): Promise<void>;
   /** Partition 0 of a topic, from the beginning to the end, as a consumer with this isolation level sees it. */
   kcatRead(topic: string, isolation?: "read_committed" | "read_uncommitted"): KcatRecord[];
-  /** `conveyor mirror run --config <config>` as a child process (killed in afterAll if still running). */
-  startMirror(config: string, env?: NodeJS.ProcessEnv): ManagedProcess;
+  /** `conveyor mirror run --config <config> [args]` as a child process (killed in afterAll if still running). */
+  startMirror(config: string, env?: NodeJS.ProcessEnv, args?: string[]): ManagedProcess;
   /** startMirror, wait for `done` (or the process's exit), then SIGTERM: expects exit 0. */
   runUntil(config: string, done: () => boolean, timeoutMs?: number): Promise<ManagedProcess>;
   /** Any conveyor command, with its exit code and output. */
-  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  cli(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 /** The `to` of the last "flushed batch" line a mirror logged (-1 before its first flush). */
@@ -171,11 +171,11 @@ export function mirrorTestBed(name: string, brokerOptions: KafkaBrokerOptions = 
           return { offset: Number(offset), headers, key, value };
         });
     },
-    startMirror(config, env = {}) {
+    startMirror(config, env = {}, args = []) {
       const p = new ManagedProcess(
         "mirror",
         CONVEYOR,
-        ["mirror", "run", "--config", config, "--metrics-port", "0"],
+        ["mirror", "run", "--config", config, "--metrics-port", "0", ...args],
         { ...process.env, LOG_LEVEL: "info", ...env },
       );
       running.push(p);
@@ -191,10 +191,14 @@ export function mirrorTestBed(name: string, brokerOptions: KafkaBrokerOptions = 
       expect(await p.stop()).toEqual({ code: 0, signal: null });
       return p;
     },
-    cli(args) {
+    cli(args, env = {}) {
       return new Promise((resolve) =>
-        execFile(CONVEYOR, args, { timeout: 30_000 }, (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        execFile(
+          CONVEYOR,
+          args,
+          { timeout: 30_000, env: { ...process.env, ...env } },
+          (err, stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         ),
       );
     },
