@@ -323,4 +323,40 @@ describe("mirror Kafka → Kafka (real Kafka broker)", () => {
       "foreign",
     ]);
   });
+
+  it("offset-preserving refuses a target the transactional mode wrote (a commit marker, or its header last)", async () => {
+    await createSourceAndTarget("tx-src", "tx-marker", "tx-header");
+    await produce("tx-src", 0, 5);
+    const txProducer = bed.kafka.producer({
+      transactionalId: "e2e-marker",
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await txProducer.connect();
+    const tx = await txProducer.transaction();
+    await tx.send({ topic: "tx-marker", messages: [{ partition: 0, value: "v-0" }] });
+    await tx.commit(); // record at 0, commit marker at 1
+    await txProducer.disconnect();
+    await bed.producer.send({
+      topic: "tx-header",
+      acks: -1,
+      messages: [{ partition: 0, value: "v-0", headers: { [SOURCE_HEADER]: "tx-src/0@0" } }],
+    });
+    for (const [target, why] of [
+      ["tx-marker", "kafka://tx-marker/0@1 was written in a transaction (the transactional mode?)"],
+      ["tx-header", `kafka://tx-header/0@0 carries the ${SOURCE_HEADER} header of the transactional mode`],
+    ] as const) {
+      const config = writeConfig(
+        target,
+        { name: target, topic: "tx-src", target },
+        { "max-offsets": 10, "max-time-ms": 200 },
+        ["mode: offset-preserving"],
+      );
+      const mirror = startMirror(config);
+      expect(await mirror.exited).toEqual({ code: 1, signal: null });
+      expect(mirror.output()).toContain(
+        `MIRROR_DESTINATION_INVALID: ${why}: its offsets are not the source's`,
+      );
+    }
+  });
 });

@@ -24,7 +24,7 @@ import type { Admin, Kafka, Producer } from "kafkajs";
 import type { Logger } from "../../telemetry/log";
 import type { TimestampMode } from "./config";
 import type { DestinationHead, PartitionDestination } from "./destination";
-import { KafkaBatch, targetKafka, targetOffsets } from "./destination-kafka";
+import { KafkaBatch, SOURCE_HEADER, targetKafka, targetOffsets } from "./destination-kafka";
 import { KafkaConnection } from "./kafka-connection";
 import {
   decodeFetchResponse,
@@ -32,8 +32,11 @@ import {
   FETCH_API_KEY,
   FETCH_VERSION,
   KAFKA_ERRORS,
+  recordsOf,
+  transactionalAt,
+  type PartitionFetch,
 } from "./kafka-fetch-protocol";
-import { partitionLeader } from "./kafkajs-support";
+import { kafkajs, partitionLeader } from "./kafkajs-support";
 import { MirrorError } from "./mirror-error";
 
 /** Deadline of one watermark request to the target's leader. */
@@ -113,6 +116,7 @@ export class OffsetPreservingKafkaDestination implements PartitionDestination<Ka
         { file: this.location, expected: startOffset, actual: w.high },
       );
     }
+    if (w.high > w.low) await this.checkLastEntry(w.high);
     return {
       next: w.high,
       last: w.high > w.low ? `${this.location}@${w.high - 1}` : undefined,
@@ -212,6 +216,7 @@ export class OffsetPreservingKafkaDestination implements PartitionDestination<Ka
     const producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
+      createPartitioner: kafkajs().Partitioners.DefaultPartitioner, // every record names its partition anyway
       allowAutoTopicCreation: false,
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 3000 },
     });
@@ -245,8 +250,48 @@ export class OffsetPreservingKafkaDestination implements PartitionDestination<Ka
       await admin.connect();
       this.admin = admin;
     }
+    const { low, high: listed } = await targetOffsets(this.admin, this.o.topic, this.o.partition);
+    const f = await this.fetchAt(listed, 1);
+    if (f.lastStableOffset < f.highWatermark) {
+      throw new MirrorError(
+        "MIRROR_DESTINATION_INVALID",
+        `${this.location} has an open transaction (last stable offset ${f.lastStableOffset}, high watermark ` +
+          `${f.highWatermark}): another producer writes to it with transactions, whose markers take offsets; ` +
+          "an offset-preserving destination needs the target partition to itself",
+        { file: this.location, expected: f.highWatermark, actual: f.lastStableOffset },
+      );
+    }
+    return { low, stable: f.lastStableOffset, high: f.highWatermark };
+  }
+
+  /**
+   * The target's last offset must not be Conveyor's transactional mode's work: a transaction's record or
+   * commit marker, or a record naming its source offset in a header. Such a target's offsets are not the
+   * source's, so continuing it at its high watermark would misplace every record.
+   */
+  private async checkLastEntry(high: number): Promise<void> {
+    const offset = high - 1;
+    const f = await this.fetchAt(offset, 64 * 1024);
+    const where = `${this.location}@${offset}`;
+    const refuse = (what: string): never => {
+      throw new MirrorError(
+        "MIRROR_DESTINATION_INVALID",
+        `${where} ${what}: its offsets are not the source's, so an offset-preserving mirror cannot continue ` +
+          "it (use mode: transactional, or another topic)",
+        { file: where },
+      );
+    };
+    if (transactionalAt(f.records, offset)) refuse("was written in a transaction (the transactional mode?)");
+    for (const r of recordsOf(f, offset)) {
+      if (r.offset === offset && r.headers.some(([k]) => k === SOURCE_HEADER)) {
+        refuse(`carries the ${SOURCE_HEADER} header of the transactional mode`);
+      }
+    }
+  }
+
+  /** One read_uncommitted Fetch of the target partition at `offset`, with a deadline. */
+  private async fetchAt(offset: number, maxBytes: number): Promise<PartitionFetch> {
     const { topic, partition } = this.o;
-    const { low, high: listed } = await targetOffsets(this.admin, topic, partition);
     const connection = (this.connection ??= await this.connectToLeader());
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -257,10 +302,10 @@ export class OffsetPreservingKafkaDestination implements PartitionDestination<Ka
           encodeFetchRequest({
             topic,
             partition,
-            offset: listed,
+            offset,
             maxWaitMs: 0,
             minBytes: 0,
-            maxBytes: 1,
+            maxBytes,
             readCommitted: false,
           }),
         ),
@@ -274,24 +319,13 @@ export class OffsetPreservingKafkaDestination implements PartitionDestination<Ka
       const f = decodeFetchResponse(body, topic, partition);
       if (f.errorCode !== 0) {
         throw new Error(
-          `reading the watermarks of ${this.location}: ${KAFKA_ERRORS[f.errorCode] ?? `error code ${f.errorCode}`}`,
+          `fetching ${this.location}@${offset}: ${KAFKA_ERRORS[f.errorCode] ?? `error code ${f.errorCode}`}`,
         );
       }
-      if (f.lastStableOffset < f.highWatermark) {
-        throw new MirrorError(
-          "MIRROR_DESTINATION_INVALID",
-          `${this.location} has an open transaction (last stable offset ${f.lastStableOffset}, high watermark ` +
-            `${f.highWatermark}): another producer writes to it with transactions, whose markers take offsets; ` +
-            "an offset-preserving destination needs the target partition to itself",
-          { file: this.location, expected: f.highWatermark, actual: f.lastStableOffset },
-        );
-      }
-      return { low, stable: f.lastStableOffset, high: f.highWatermark };
+      return f;
     } catch (err) {
-      if (!(err instanceof MirrorError)) {
-        connection.close();
-        this.connection = undefined;
-      }
+      connection.close();
+      this.connection = undefined;
       throw err;
     } finally {
       clearTimeout(timer);
