@@ -1,15 +1,18 @@
 /**
- * The mirror's figures for `npm run bench` (issue #5), on one real Kafka
- * broker (src/testing/kafka-broker.ts) and one topic of N records:
+ * The mirror's figures for `npm run bench` (issues #5, #15), on one real Kafka
+ * broker (src/testing/kafka-broker.ts) and, per record size, one topic of N records:
  *
- *   kcat        kcat -C -e -f '%s\n' dumping the partition to a file (the baseline)
- *   filesystem  conveyor mirror run → <root>/bench/0/*.ndjson (fsynced segments)
- *   kafka       conveyor mirror run → topic bench-copy, exactly-once (transactions)
+ *   kcat          kcat -C -e -f '%s\n' dumping the partition to a file (the baseline)
+ *   parquet       conveyor mirror run → <root>/bench-B/0/*.parquet (zstd-1, fsynced segments)
+ *   ndjson        conveyor mirror run → <root>/bench-B/0/*.ndjson (mirror-v3's lines, fsynced)
+ *   kafka         conveyor mirror run → topic bench-B-copy, exactly-once (transactions)
+ *   kafka-offsets conveyor mirror run → topic bench-B-offsets, mode offset-preserving
  *
  * Each variant runs as its own process on the same topic in the same run.
  * `wall` is from spawning the process until the last record is in the
  * destination (kcat: until it exits); `copy` leaves the mirror's start-up out:
  * from its "running 1 mirror(s)" log line to the log line of its last flush.
+ * Peak RSS: the process's VmHWM (mirror: read before it is stopped; kcat: GNU time's %M).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -23,9 +26,13 @@ import { formatTable, round, waitForQuietMachine } from "./stats";
 
 export const MIRROR_TARGETS = { minRatioVsKcat: 1.0, minKafkaRecordsPerSec: 20_000 } as const;
 
+export type MirrorVariant = "kcat" | "parquet" | "ndjson" | "kafka" | "kafka-offsets";
+const VARIANTS: readonly MirrorVariant[] = ["kcat", "parquet", "ndjson", "kafka", "kafka-offsets"];
+
 export interface MirrorBenchOptions {
   records: number;
-  payloadBytes: number;
+  /** One run of every variant per record size. */
+  payloadBytes: number[];
   /** Work directory (kcat output, mirror configs and segments, logs). */
   dir: string;
   env: NodeJS.ProcessEnv;
@@ -35,7 +42,8 @@ export interface MirrorBenchOptions {
 }
 
 export interface MirrorVariantResult {
-  variant: "kcat" | "filesystem" | "kafka";
+  variant: MirrorVariant;
+  payloadBytes: number;
   records: number;
   wallSeconds: number;
   wallRecordsPerSec: number;
@@ -45,13 +53,16 @@ export interface MirrorVariantResult {
   flushes?: number;
   /** Bytes written to the destination (file, segments, or the flushes' own byte counts). */
   bytes: number;
+  /** Peak resident set size of the process, MiB. */
+  peakRssMiB?: number;
   /** Share of the machine busy with other work just before the variant ran (0..1). */
   otherLoadBefore?: number;
 }
 
 export interface MirrorBenchReport {
-  settings: { records: number; payloadBytes: number; flush: string; broker: string };
+  settings: { records: number; payloadBytes: number[]; flush: string; broker: string };
   variants: MirrorVariantResult[];
+  /** The worst over the record sizes: NDJSON copy vs kcat wall; transactional Kafka → Kafka copy. */
   targets: {
     filesystemVsKcat: { target: string; wall: number; copy: number; met: boolean };
     kafka: { target: string; copy: number; wall: number; met: boolean };
@@ -77,6 +88,7 @@ async function produce(
     topics: [
       { topic, numPartitions: 1 },
       { topic: `${topic}-copy`, numPartitions: 1 },
+      { topic: `${topic}-offsets`, numPartitions: 1 },
     ],
     waitForLeaders: true,
   });
@@ -109,13 +121,22 @@ async function runKcat(
   o: MirrorBenchOptions,
   broker: KafkaBroker,
   topic: string,
+  payloadBytes: number,
 ): Promise<MirrorVariantResult> {
-  const out = path.join(o.dir, "kcat.out");
+  const out = path.join(o.dir, `kcat-${topic}.out`);
+  const rss = path.join(o.dir, `kcat-${topic}.rss`);
   const file = fs.createWriteStream(out);
   const started = process.hrtime.bigint();
   const child = spawn(
-    toolPath("kcat"),
-    ["-C", "-b", broker.bootstrap, "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%s\n"],
+    "/usr/bin/time", // GNU time: the peak RSS in KiB (%M) into a file of its own
+    [
+      "-f",
+      "%M",
+      "-o",
+      rss,
+      toolPath("kcat"),
+      ...["-C", "-b", broker.bootstrap, "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%s\n"],
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   child.stdout.pipe(file);
@@ -128,11 +149,23 @@ async function runKcat(
   if (lines !== o.records) throw new Error(`kcat wrote ${lines} records, expected ${o.records}`);
   return {
     variant: "kcat",
+    payloadBytes,
     records: o.records,
     wallSeconds: round(seconds, 3),
     wallRecordsPerSec: Math.round(o.records / seconds),
     bytes,
+    peakRssMiB: round(Number(fs.readFileSync(rss, "utf8").trim().split("\n").at(-1)) / 1024, 1),
   };
+}
+
+/** A running process's peak RSS (VmHWM) in MiB, undefined when it cannot be read. */
+function peakRssMiB(pid: number): number | undefined {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? round(Number(m[1]) / 1024, 1) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function countLines(file: string): Promise<number> {
@@ -160,26 +193,36 @@ async function runMirror(
   o: MirrorBenchOptions,
   broker: KafkaBroker,
   topic: string,
-  variant: "filesystem" | "kafka",
+  payloadBytes: number,
+  variant: Exclude<MirrorVariant, "kcat">,
 ): Promise<MirrorVariantResult> {
-  const root = path.join(o.dir, "segments");
-  const config = path.join(o.dir, `mirror-${variant}.yaml`);
+  const root = path.join(o.dir, `segments-${variant}`);
+  const config = path.join(o.dir, `mirror-${topic}-${variant}.yaml`);
+  const destination: Record<Exclude<MirrorVariant, "kcat">, string[]> = {
+    parquet: ["  type: filesystem", `  root: ${root}`, "  format: parquet"],
+    ndjson: ["  type: filesystem", `  root: ${root}`, "  format: ndjson"],
+    kafka: ["  type: kafka", `  bootstrap-servers: "${broker.bootstrap}"`],
+    "kafka-offsets": [
+      "  type: kafka",
+      `  bootstrap-servers: "${broker.bootstrap}"`,
+      "  mode: offset-preserving",
+    ],
+  };
+  const target = { kafka: `${topic}-copy`, "kafka-offsets": `${topic}-offsets` } as Record<string, string>;
   fs.writeFileSync(
     config,
     [
       "destination:",
-      ...(variant === "filesystem"
-        ? ["  type: filesystem", `  root: ${root}`]
-        : ["  type: kafka", `  bootstrap-servers: "${broker.bootstrap}"`]),
+      ...destination[variant],
       // 10,000 records per segment: with a record count that is a multiple of it, the last flush is a full one
       // (max-offsets), not a partial one waiting for max-time-ms, which would time the timer, not the copy.
       "  flush: { max-offsets: 10000, max-bytes: 67108864, max-time-ms: 1000 }",
       "mirrors:",
-      `  - name: bench-${variant}`,
+      `  - name: ${topic}-${variant}`,
       `    source: { bootstrap-servers: "${broker.bootstrap}" }`,
       `    topic: ${topic}`,
       "    partition: 0",
-      ...(variant === "kafka" ? [`    destination-name-override: ${topic}-copy`] : []),
+      ...(target[variant] ? [`    destination-name-override: ${target[variant]}`] : []),
       "",
     ].join("\n"),
   );
@@ -190,7 +233,7 @@ async function runMirror(
     CONVEYOR,
     ["mirror", "run", "--config", config, "--metrics-port", "0"],
     { ...o.env, LOG_LEVEL: "info" },
-    path.join(o.dir, `mirror-${variant}.log`),
+    path.join(o.dir, `mirror-${topic}-${variant}.log`),
   );
   try {
     await proc.waitForOutput(new RegExp(`"to":${last},"count"`), 600_000);
@@ -201,12 +244,14 @@ async function runMirror(
       .filter((l) => l.startsWith("{"))
       .map((l) => JSON.parse(l) as LogLine);
     const running = lines.find((l) => l.msg.startsWith("running "));
-    const flushes = lines.filter((l) => l.msg === "flush");
+    const flushes = lines.filter((l) => l.msg === "flushed batch");
     const lastFlush = flushes.find((l) => l.to === last);
     if (!running || !lastFlush) throw new Error(`mirror-${variant}: log lines missing`);
     const copySeconds = (Date.parse(lastFlush.time) - Date.parse(running.time)) / 1000;
+    const rss = peakRssMiB(proc.pid);
     return {
       variant,
+      payloadBytes,
       records: o.records,
       wallSeconds: round(seconds, 3),
       wallRecordsPerSec: Math.round(o.records / seconds),
@@ -214,6 +259,7 @@ async function runMirror(
       copyRecordsPerSec: Math.round(o.records / copySeconds),
       flushes: flushes.length,
       bytes: flushes.reduce((s, l) => s + (l.bytes ?? 0), 0),
+      ...(rss !== undefined ? { peakRssMiB: rss } : {}),
     };
   } finally {
     const status = await proc.stop(15_000);
@@ -226,25 +272,39 @@ export async function runMirrorBench(o: MirrorBenchOptions): Promise<MirrorBench
   o.log(`bench mirror: starting a Kafka broker`);
   const broker = await startKafkaBroker();
   try {
-    const topic = "bench";
-    o.log(`bench mirror: producing ${o.records.toLocaleString("en-US")} records of ${o.payloadBytes} bytes`);
-    await produce(broker, topic, o.records, o.payloadBytes);
     const variants: MirrorVariantResult[] = [];
-    for (const v of ["kcat", "filesystem", "kafka"] as const) {
-      o.log(`bench mirror: ${v}`);
-      const otherLoad = o.quietWaitMs > 0 ? await waitForQuietMachine(o.quietWaitMs, 0.25, o.log) : undefined;
-      const r = v === "kcat" ? await runKcat(o, broker, topic) : await runMirror(o, broker, topic, v);
-      if (otherLoad !== undefined) r.otherLoadBefore = otherLoad;
-      o.log(
-        `bench mirror:   ${v}: ${r.wallRecordsPerSec.toLocaleString("en-US")} records/s wall` +
-          (r.copyRecordsPerSec ? `, ${r.copyRecordsPerSec.toLocaleString("en-US")} records/s copying` : ""),
-      );
-      variants.push(r);
+    for (const payloadBytes of o.payloadBytes) {
+      const topic = `bench-${payloadBytes}`;
+      o.log(`bench mirror: producing ${o.records.toLocaleString("en-US")} records of ${payloadBytes} bytes`);
+      await produce(broker, topic, o.records, payloadBytes);
+      for (const v of VARIANTS) {
+        o.log(`bench mirror: ${v} (${payloadBytes} B)`);
+        const otherLoad =
+          o.quietWaitMs > 0 ? await waitForQuietMachine(o.quietWaitMs, 0.25, o.log) : undefined;
+        const r =
+          v === "kcat"
+            ? await runKcat(o, broker, topic, payloadBytes)
+            : await runMirror(o, broker, topic, payloadBytes, v);
+        if (otherLoad !== undefined) r.otherLoadBefore = otherLoad;
+        o.log(
+          `bench mirror:   ${v}: ${r.wallRecordsPerSec.toLocaleString("en-US")} records/s wall` +
+            (r.copyRecordsPerSec
+              ? `, ${r.copyRecordsPerSec.toLocaleString("en-US")} records/s copying`
+              : "") +
+            (r.peakRssMiB !== undefined ? `, peak RSS ${r.peakRssMiB} MiB` : ""),
+        );
+        variants.push(r);
+      }
     }
-    const kcat = variants[0]!;
-    const filesystem = variants[1]!;
-    const kafka = variants[2]!;
-    const copyRatio = round((filesystem.copyRecordsPerSec ?? 0) / kcat.wallRecordsPerSec, 2);
+    const at = (v: MirrorVariant, b: number): MirrorVariantResult =>
+      variants.find((r) => r.variant === v && r.payloadBytes === b)!;
+    const ratios = o.payloadBytes.map((b) => ({
+      copy: round((at("ndjson", b).copyRecordsPerSec ?? 0) / at("kcat", b).wallRecordsPerSec, 2),
+      wall: round(at("ndjson", b).wallRecordsPerSec / at("kcat", b).wallRecordsPerSec, 2),
+    }));
+    const copyRatio = Math.min(...ratios.map((r) => r.copy));
+    const kafka = o.payloadBytes.map((b) => at("kafka", b));
+    const kafkaCopy = Math.min(...kafka.map((k) => k.copyRecordsPerSec ?? 0));
     return {
       settings: {
         records: o.records,
@@ -255,16 +315,16 @@ export async function runMirrorBench(o: MirrorBenchOptions): Promise<MirrorBench
       variants,
       targets: {
         filesystemVsKcat: {
-          target: `≥ ${MIRROR_TARGETS.minRatioVsKcat}× kcat`,
-          wall: round(filesystem.wallRecordsPerSec / kcat.wallRecordsPerSec, 2),
+          target: `≥ ${MIRROR_TARGETS.minRatioVsKcat}× kcat (NDJSON)`,
+          wall: Math.min(...ratios.map((r) => r.wall)),
           copy: copyRatio,
           met: copyRatio >= MIRROR_TARGETS.minRatioVsKcat,
         },
         kafka: {
           target: `≥ ${MIRROR_TARGETS.minKafkaRecordsPerSec.toLocaleString("en-US")} records/s`,
-          copy: kafka.copyRecordsPerSec ?? 0,
-          wall: kafka.wallRecordsPerSec,
-          met: (kafka.copyRecordsPerSec ?? 0) >= MIRROR_TARGETS.minKafkaRecordsPerSec,
+          copy: kafkaCopy,
+          wall: Math.min(...kafka.map((k) => k.wallRecordsPerSec)),
+          met: kafkaCopy >= MIRROR_TARGETS.minKafkaRecordsPerSec,
         },
       },
     };
@@ -278,15 +338,27 @@ export function formatMirrorBench(r: MirrorBenchReport): string {
   const t = r.targets;
   return (
     `${formatTable(
-      ["mirror variant", "records", "wall s", "records/s (wall)", "copy s", "records/s (copy)", "flushes"],
+      [
+        "mirror variant",
+        "bytes",
+        "records",
+        "wall s",
+        "records/s (wall)",
+        "copy s",
+        "records/s (copy)",
+        "flushes",
+        "peak RSS MiB",
+      ],
       r.variants.map((v) => [
         v.variant,
+        v.payloadBytes,
         v.records,
         v.wallSeconds,
         v.wallRecordsPerSec,
         v.copySeconds ?? "",
         v.copyRecordsPerSec ?? "",
         v.flushes ?? "",
+        v.peakRssMiB ?? "",
       ]),
     )}\n\n` +
     `mirror targets: filesystem vs kcat ${t.filesystemVsKcat.target}: ${t.filesystemVsKcat.copy}× copying, ` +
@@ -297,7 +369,7 @@ export function formatMirrorBench(r: MirrorBenchReport): string {
 
 export interface MirrorSectionOptions {
   records: number;
-  payloadBytes: number;
+  payloadBytes: number[];
   quietWaitMs: number;
   keep: boolean;
   log(line: string): void;

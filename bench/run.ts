@@ -6,7 +6,7 @@
  *   tsx bench/run.ts [--records N | --quick] [--repeats R] [--payload-bytes B]
  *                    [--batch-size N] [--in-flight N] [--rate N] [--variants direct,conveyor[,conveyor-ordered][,conveyor-mtls]]
  *                    [--cpu-prof] [--keep] [--check] [--quiet-wait SECS] [--out FILE]
- *                    [--only pipeline|mirror] [--mirror-records N] [--mirror-payload-bytes B]
+ *                    [--only pipeline|mirror] [--mirror-records N] [--mirror-payload-bytes B[,B...]]
  *
  * The mirror section (bench/mirror.ts: Kafka → filesystem vs kcat, Kafka → Kafka
  * exactly-once) runs after the pipeline variants; --only picks one of the two.
@@ -66,7 +66,7 @@ interface CliOptions {
   out: string;
   only?: "pipeline" | "mirror";
   mirrorRecords: number;
-  mirrorPayloadBytes: number;
+  mirrorPayloadBytes: number[];
 }
 
 interface Summary {
@@ -139,9 +139,9 @@ const program = new Command("bench")
       .argParser(positiveInt),
   )
   .addOption(
-    new Option("--mirror-payload-bytes <n>", "value size of the mirror bench's records")
-      .default(200)
-      .argParser(positiveInt),
+    new Option("--mirror-payload-bytes <list>", "value sizes of the mirror bench's records (one run each)")
+      .default([200, 1000])
+      .argParser((v: string) => v.split(",").map((x) => positiveInt(x.trim()))),
   )
   .action(async (o: CliOptions) => {
     process.exitCode = await main(o);

@@ -4,25 +4,15 @@
  * process: segments and their contents, kill -9 and restart, a foreign file,
  * SIGTERM with several mirrors in one process.
  */
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { Kafka, logLevel, type Producer } from "kafkajs";
-import { ManagedProcess, REPO_ROOT } from "../src/cluster/managed-process";
+import type { ManagedProcess } from "../src/cluster/managed-process";
 import { segmentName } from "../src/builtins/mirror/chain";
 import { decodeSegment, type MirrorRecord } from "../src/builtins/mirror/record-line";
-import {
-  createTopics,
-  produceNumbered,
-  startKafkaBroker,
-  type KafkaBroker,
-} from "../src/testing/kafka-broker";
+import { mirrorTestBed } from "./harness/mirror";
 import { eventually } from "./harness/pipeline";
 
 jest.setTimeout(90_000);
-
-const CONVEYOR = path.join(REPO_ROOT, "bin", "conveyor");
 
 interface MirrorDef {
   name: string;
@@ -30,31 +20,14 @@ interface MirrorDef {
 }
 
 describe("mirror to the filesystem (real Kafka broker)", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-mirror-fs-"));
-  let broker: KafkaBroker;
-  let kafka: Kafka;
-  let producer: Producer;
-  const running: ManagedProcess[] = [];
+  const bed = mirrorTestBed("mirror-fs");
+  const { dir, cli } = bed;
 
-  beforeAll(async () => {
-    broker = await startKafkaBroker();
-    kafka = new Kafka({ clientId: "mirror-e2e", brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
-    producer = kafka.producer({ idempotent: true, retry: { retries: 5 } });
-    await producer.connect();
-  }, 90_000);
-
-  afterAll(async () => {
-    for (const p of running) p.kill("SIGKILL");
-    await producer?.disconnect();
-    await broker?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  const createTopic = (topic: string): Promise<void> => createTopics(kafka, [topic]);
+  const createTopic = (topic: string): Promise<void> => bed.createTopics([topic]);
 
   /** Produces values v-<offset> (keys k-<offset>, one header) for offsets [from, from + count). */
   const produce = (topic: string, from: number, count: number): Promise<void> =>
-    produceNumbered(producer, topic, from, count, { headers: { h: "x" } });
+    bed.produce(topic, from, count, { headers: { h: "x" } });
 
   function writeConfig(name: string, mirrors: MirrorDef[], flush: Record<string, number>): string {
     const file = path.join(dir, `${name}.yaml`);
@@ -69,31 +42,15 @@ describe("mirror to the filesystem (real Kafka broker)", () => {
       "mirrors:",
       ...mirrors.map(
         (m) =>
-          `  - { name: ${m.name}, source: { bootstrap-servers: "${broker.bootstrap}" }, topic: ${m.topic}, partition: 0 }`,
+          `  - { name: ${m.name}, source: { bootstrap-servers: "${bed.broker.bootstrap}" }, topic: ${m.topic}, partition: 0 }`,
       ),
     ];
     fs.writeFileSync(file, `${lines.join("\n")}\n`);
     return file;
   }
 
-  function startMirror(config: string, env: NodeJS.ProcessEnv = {}): ManagedProcess {
-    const p = new ManagedProcess(
-      "mirror",
-      CONVEYOR,
-      ["mirror", "run", "--config", config, "--metrics-port", "0"],
-      { ...process.env, LOG_LEVEL: "debug", ...env },
-    );
-    running.push(p);
-    return p;
-  }
-
-  function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) =>
-      execFile(CONVEYOR, args, { timeout: 30_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      ),
-    );
-  }
+  const startMirror = (config: string, env: NodeJS.ProcessEnv = {}): ManagedProcess =>
+    bed.startMirror(config, { LOG_LEVEL: "debug", ...env });
 
   const partitionDir = (topic: string): string => path.join(dir, "dest", topic, "0");
 
@@ -261,7 +218,7 @@ describe("mirror to the filesystem (real Kafka broker)", () => {
       30_000,
       () => mirror.output().slice(-3000),
     );
-    const admin = kafka.admin();
+    const admin = bed.kafka.admin();
     await admin.connect();
     try {
       await admin.deleteTopics({ topics: ["back"] });

@@ -6,22 +6,21 @@
  * every file read back with pyarrow; Parquet files of every compression read by
  * pyarrow; NDJSON lines in mirror-v3's schema; mirror-v3's `*.tmp.<uuid>` leftovers.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { Kafka, logLevel } from "kafkajs";
-import { ManagedProcess, REPO_ROOT } from "../src/cluster/managed-process";
+import type { ManagedProcess } from "../src/cluster/managed-process";
+import { segmentName } from "../src/builtins/mirror/chain";
 import { ParquetBatch } from "../src/builtins/mirror/parquet-batch";
-import { createTopics, startKafkaBroker, type KafkaBroker } from "../src/testing/kafka-broker";
+import { encodeRecordLine, type MirrorRecord } from "../src/builtins/mirror/record-line";
+import { cacheDir } from "../src/testing/tools";
+import { lastFlushedTo, mirrorTestBed } from "./harness/mirror";
 import { eventually } from "./harness/pipeline";
 
 jest.setTimeout(90_000);
 
-const CONVEYOR = path.join(REPO_ROOT, "bin", "conveyor");
-const CACHE = process.env.CONVEYOR_CACHE ?? path.join(os.homedir(), ".cache", "conveyor");
-const KCAT = path.join(CACHE, "bin", "kcat");
-const PYTHON = path.join(CACHE, "pyarrow-venv", "bin", "python");
+const PYTHON = path.join(cacheDir(), "pyarrow-venv", "bin", "python");
 
 /** Reads every Parquet file given with pyarrow: per file, its rows (bytes as latin1) and column codecs. */
 const READER = `
@@ -72,39 +71,12 @@ const MIRROR_V3_SCHEMA = [
   "headers:list<item: struct<key: string not null, value: large_binary>>",
 ];
 
-describe("mirror-v3 formats, compressed and transactional sources (real Kafka broker, pyarrow)", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-mirror-formats-"));
-  let broker: KafkaBroker;
-  let kafka: Kafka;
-  const running: ManagedProcess[] = [];
-
-  beforeAll(async () => {
-    broker = await startKafkaBroker();
-    kafka = new Kafka({
-      clientId: "mirror-formats-e2e",
-      brokers: [broker.bootstrap],
-      logLevel: logLevel.NOTHING,
-    });
-  }, 90_000);
-
-  afterAll(async () => {
-    for (const p of running) p.kill("SIGKILL");
-    await broker?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+describe("mirror-v3 formats, compressed, transactional and compacted sources (real Kafka broker, pyarrow)", () => {
+  // The log cleaner looks for work every 200 ms (default 15 s), so a compacted topic is compacted in the test.
+  const bed = mirrorTestBed("mirror-formats", {
+    properties: { "log.cleaner.backoff.ms": 200, "log.cleaner.dedupe.buffer.size": 8 * 1024 * 1024 },
   });
-
-  function kcatProduce(topic: string, codec: string, count: number): Promise<void> {
-    const lines = Array.from({ length: count }, (_, i) => `k-${i}:v-${i}-${"x".repeat(100)}`).join("\n");
-    return new Promise((resolve, reject) => {
-      const child = execFile(
-        KCAT,
-        ["-P", "-b", broker.bootstrap, "-t", topic, "-p", "0", "-K", ":", "-z", codec, "-X", "linger.ms=50"],
-        { timeout: 30_000 },
-        (err) => (err ? reject(err) : resolve()),
-      );
-      child.stdin!.end(`${lines}\n`);
-    });
-  }
+  const { dir } = bed;
 
   function writeConfig(name: string, destination: string[], topics: string[]): string {
     const file = path.join(dir, `${name}.yaml`);
@@ -114,32 +86,15 @@ describe("mirror-v3 formats, compressed and transactional sources (real Kafka br
       "mirrors:",
       ...topics.map(
         (t) =>
-          `  - { name: ${t}, source: { bootstrap-servers: "${broker.bootstrap}" }, topic: ${t}, partition: 0 }`,
+          `  - { name: ${t}, source: { bootstrap-servers: "${bed.broker.bootstrap}" }, topic: ${t}, partition: 0 }`,
       ),
     ];
     fs.writeFileSync(file, `${lines.join("\n")}\n`);
     return file;
   }
 
-  async function runUntil(config: string, done: () => boolean): Promise<ManagedProcess> {
-    const p = new ManagedProcess(
-      "mirror",
-      CONVEYOR,
-      ["mirror", "run", "--config", config, "--metrics-port", "0"],
-      {
-        ...process.env,
-        LOG_LEVEL: "info",
-      },
-    );
-    running.push(p);
-    await eventually(
-      () => done() || !p.running,
-      40_000,
-      () => p.output().slice(-3000),
-    );
-    expect(await p.stop()).toEqual({ code: 0, signal: null });
-    return p;
-  }
+  const runUntil = (config: string, done: () => boolean): Promise<ManagedProcess> =>
+    bed.runUntil(config, done);
 
   const files = (root: string, topic: string): string[] => {
     const d = path.join(root, topic, "0");
@@ -154,8 +109,8 @@ describe("mirror-v3 formats, compressed and transactional sources (real Kafka br
   it("topics compressed with snappy, lz4, zstd and gzip → Parquet (the default format) that pyarrow reads", async () => {
     const codecs = ["snappy", "lz4", "zstd", "gzip"];
     const topics = codecs.map((c) => `z-${c}`);
-    await createTopics(kafka, topics);
-    await Promise.all(codecs.map((c, i) => kcatProduce(topics[i]!, c, 30)));
+    await bed.createTopics(topics);
+    await Promise.all(codecs.map((c, i) => bed.kcatProduce(topics[i]!, c, 30)));
     const root = path.join(dir, "compressed");
     const config = writeConfig(
       "compressed",
@@ -185,8 +140,12 @@ describe("mirror-v3 formats, compressed and transactional sources (real Kafka br
 
   it("a transactional topic with aborted transactions: every committed record once, the chain covering the markers", async () => {
     const topic = "txn";
-    await createTopics(kafka, [topic]);
-    const producer = kafka.producer({ transactionalId: "e2e-txn", idempotent: true, maxInFlightRequests: 1 });
+    await bed.createTopics([topic]);
+    const producer = bed.kafka.producer({
+      transactionalId: "e2e-txn",
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     const committed: string[] = [];
     for (let t = 0; t < 6; t++) {
@@ -200,7 +159,7 @@ describe("mirror-v3 formats, compressed and transactional sources (real Kafka br
       }
     }
     await producer.disconnect();
-    const high = Number((await kafka.admin().fetchTopicOffsets(topic))[0]!.high); // 6 × (5 records + 1 marker)
+    const high = Number((await bed.kafka.admin().fetchTopicOffsets(topic))[0]!.high); // 6 × (5 records + 1 marker)
     expect(high).toBe(36);
     const root = path.join(dir, "txn");
     const config = writeConfig(
@@ -225,14 +184,208 @@ describe("mirror-v3 formats, compressed and transactional sources (real Kafka br
     expect(expected).toBe(high);
     const rows = pyarrow(files(root, topic)).flatMap((r) => r.rows);
     expect(rows.map((r) => r.value)).toEqual(committed); // 0 missing, 0 extra, in order
-    const status = await new Promise<string>((resolve) =>
-      execFile(CONVEYOR, ["mirror", "status", "--config", config, "--format", "json"], (_, out) =>
-        resolve(out),
-      ),
-    );
-    expect(JSON.parse(status)).toEqual([
+    const status = await bed.cli(["mirror", "status", "--config", config, "--format", "json"]);
+    expect(JSON.parse(status.stdout)).toEqual([
       { name: topic, source_high: high, dest_next: high, topic, partition: 0, source_low: 0, lag: 0 },
     ]);
+  });
+
+  /** Segment names of a partition directory must chain from 0 to `end` - 1 (each from = the previous to + 1). */
+  function expectChain(names: string[], ext: string, end: number): void {
+    let expected = 0;
+    for (const n of names) {
+      const [, from, to] = new RegExp(`^(\\d{20})-(\\d{20})\\.${ext}$`).exec(n) ?? [n, "-1", "-1"];
+      expect(`${n}: from ${Number(from)}`).toBe(`${n}: from ${expected}`);
+      expected = Number(to) + 1;
+    }
+    expect(expected).toBe(end);
+  }
+
+  it.each(["parquet", "ndjson"] as const)(
+    "takes over a directory mirror-v3 wrote (%s segments, a *.tmp.<uuid> leftover): continues the chain in its format",
+    async (format) => {
+      const topic = `v3-${format}`;
+      await bed.createTopics([topic]);
+      await bed.produce(topic, 0, 300, { headers: { h: "x" } });
+      const root = path.join(dir, "takeover");
+      const partitionDir = path.join(root, topic, "0");
+      fs.mkdirSync(partitionDir, { recursive: true });
+      // What mirror-v3 left: segments 0-99 and 100-199 of the same records, and an unfinished write.
+      const record = (offset: number): MirrorRecord => ({
+        offset,
+        timestamp: 1_700_000_000_000 + offset,
+        timestampType: "create_time",
+        key: Buffer.from(`k-${offset}`),
+        value: Buffer.from(`v-${offset}`),
+        headers: [["h", Buffer.from("x")]],
+      });
+      for (const from of [0, 100]) {
+        const offsets = Array.from({ length: 100 }, (_, i) => from + i);
+        let body: Buffer;
+        if (format === "parquet") {
+          const b = new ParquetBatch(topic, 0, "zstd-1");
+          for (const o of offsets) b.add(record(o));
+          body = Buffer.concat(b.body());
+        } else body = Buffer.from(offsets.map((o) => encodeRecordLine(record(o), topic, 0)).join(""));
+        fs.writeFileSync(path.join(partitionDir, segmentName(from, from + 99, format)), body);
+      }
+      const leftover = `${segmentName(200, 299, format)}.tmp.${crypto.randomUUID()}`;
+      fs.writeFileSync(path.join(partitionDir, leftover), "half a file");
+      // mirror-v3's config shape: no format given, so the one already there.
+      const config = writeConfig(
+        `takeover-${format}`,
+        ["type: filesystem", `root: ${root}`, "flush: { max-offsets: 40, max-time-ms: 200 }"],
+        [topic],
+      );
+      const last = `-${String(299).padStart(20, "0")}.${format}`;
+      const p = await runUntil(config, () => fs.readdirSync(partitionDir).some((f) => f.endsWith(last)));
+      expect(p.output()).toMatch(/"next":200,[^\n]*"msg":"mirror starting: destination chain valid"/);
+      const names = fs.readdirSync(partitionDir).sort();
+      expect(names).toContain(leftover); // ignored, never deleted, as mirror-v3 does
+      const segments = names.filter((n) => n !== leftover);
+      expectChain(segments, format, 300);
+      const files = segments.map((n) => path.join(partitionDir, n));
+      const rows =
+        format === "parquet"
+          ? pyarrow(files).flatMap((r) => r.rows)
+          : files.flatMap((f) =>
+              fs
+                .readFileSync(f, "utf8")
+                .split("\n")
+                .filter((l) => l.length > 0)
+                .map((l) => {
+                  const j = JSON.parse(l) as {
+                    key: string;
+                    value: string;
+                    headers: Array<{ key: string; value: string }>;
+                  };
+                  return {
+                    ...j,
+                    key: Buffer.from(j.key, "base64").toString("latin1"),
+                    value: Buffer.from(j.value, "base64").toString("latin1"),
+                    headers: j.headers.map((h) => ({
+                      key: h.key,
+                      value: Buffer.from(h.value, "base64").toString("latin1"),
+                    })),
+                  } as unknown as ParquetRow;
+                }),
+            );
+      expect(rows.map((r) => r.offset)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+      for (const r of rows) {
+        expect(r).toMatchObject({
+          topic,
+          partition: 0,
+          key: `k-${r.offset}`,
+          value: `v-${r.offset}`,
+          headers: [{ key: "h", value: "x" }],
+        });
+      }
+    },
+  );
+
+  it("a compacted topic (the cleaner removed records): 0 missing, 0 extra, the chain exact across kill -9", async () => {
+    const topic = "compacted";
+    await bed.createTopics([topic], {
+      "cleanup.policy": "compact",
+      "segment.bytes": "16384",
+      "min.cleanable.dirty.ratio": "0.01",
+      "min.compaction.lag.ms": "0",
+      "delete.retention.ms": "0",
+    });
+    // Even offsets have keys of their own; odd ones share 10 keys, so compaction removes most odd offsets.
+    const count = 6000;
+    for (let i = 0; i < count; i += 100) {
+      // 100 records (~9 KB) a request: a batch must fit in a segment.
+      await bed.producer.send({
+        topic,
+        acks: -1,
+        messages: Array.from({ length: 100 }, (_, j) => {
+          const o = i + j;
+          return {
+            partition: 0,
+            key: o % 2 === 0 ? `k-${o}` : `dup-${o % 20}`,
+            value: `v-${o}-${"x".repeat(60)}`,
+          };
+        }),
+      });
+    }
+    // The broker must really have removed records: wait for gaps, then stop compaction (policy delete,
+    // nothing expires) and for the log to settle, so that the source no longer changes.
+    await eventually(
+      () => bed.kcatRead(topic).length < count * 0.6,
+      30_000,
+      () => `${bed.kcatRead(topic).length} of ${count} records left`,
+    );
+    const admin = bed.kafka.admin();
+    await admin.connect();
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: 2, // TOPIC
+          name: topic,
+          configEntries: [
+            { name: "cleanup.policy", value: "delete" },
+            { name: "retention.ms", value: "-1" },
+            { name: "retention.bytes", value: "-1" },
+          ],
+        },
+      ],
+    });
+    await admin.disconnect();
+    let source = bed.kcatRead(topic);
+    await eventually(
+      () => {
+        const again = bed.kcatRead(topic);
+        const same = again.length === source.length;
+        source = again;
+        return same;
+      },
+      10_000,
+      () => "the log keeps changing",
+    );
+    expect(source.length).toBeLessThan(count * 0.6);
+    expect(source.at(-1)!.offset).toBe(count - 1); // the newest record of a key is kept
+    expect(source.some((r, i) => i > 0 && r.offset !== source[i - 1]!.offset + 1)).toBe(true);
+
+    const root = path.join(dir, "compacted");
+    const partitionDir = path.join(root, topic, "0");
+    const config = writeConfig(
+      "compacted",
+      ["type: filesystem", `root: ${root}`, "format: ndjson", "flush: { max-offsets: 8, max-time-ms: 200 }"],
+      [topic],
+    );
+    const first = bed.startMirror(config);
+    await eventually(
+      () => lastFlushedTo(first) >= 500,
+      30_000,
+      () => first.output().slice(-3000),
+    );
+    first.kill("SIGKILL");
+    expect((await first.exited).signal).toBe("SIGKILL");
+    expect(lastFlushedTo(first)).toBeLessThan(count - 1); // really mid-way
+    const last = `-${String(count - 1).padStart(20, "0")}.ndjson`;
+    await runUntil(config, () => fs.readdirSync(partitionDir).some((f) => f.endsWith(last)));
+    const names = fs
+      .readdirSync(partitionDir)
+      .filter((n) => !n.startsWith("."))
+      .sort();
+    expectChain(names, "ndjson", count);
+    const mirrored = names.flatMap((n) =>
+      fs
+        .readFileSync(path.join(partitionDir, n), "utf8")
+        .split("\n")
+        .filter((l) => l.length > 0)
+        .map((l) => {
+          const j = JSON.parse(l) as { offset: number; key: string; value: string };
+          return [
+            j.offset,
+            Buffer.from(j.key, "base64").toString(),
+            Buffer.from(j.value, "base64").toString(),
+          ];
+        }),
+    );
+    expect(mirrored).toEqual(source.map((r) => [r.offset, r.key, r.value])); // 0 missing, 0 extra, in order
   });
 
   it("Parquet of every compression is read by pyarrow with mirror-v3's columns", () => {

@@ -5,10 +5,9 @@
  * unreachable for a while (a TCP proxy in front of moto that the test cuts),
  * and the /metrics output checked with promtool.
  */
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import {
   CreateBucketCommand,
@@ -17,24 +16,17 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { Kafka, logLevel, type Producer } from "kafkajs";
-import { ManagedProcess, REPO_ROOT } from "../src/cluster/managed-process";
+import type { ManagedProcess } from "../src/cluster/managed-process";
 import { segmentName } from "../src/builtins/mirror/chain";
 import { decodeSegment, type MirrorRecord } from "../src/builtins/mirror/record-line";
-import {
-  createTopics,
-  freePort,
-  produceNumbered,
-  startKafkaBroker,
-  type KafkaBroker,
-} from "../src/testing/kafka-broker";
+import { freePort } from "../src/testing/kafka-broker";
 import { s3ClientConfig, startS3Server, type S3Server } from "../src/testing/s3-server";
 import { toolPath } from "../src/testing/tools";
+import { mirrorTestBed } from "./harness/mirror";
 import { eventually } from "./harness/pipeline";
 
 jest.setTimeout(90_000);
 
-const CONVEYOR = path.join(REPO_ROOT, "bin", "conveyor");
 const BUCKET = "mirror";
 const PREFIX = "archive";
 const PROXY_HOST = "127.0.60.1";
@@ -78,37 +70,27 @@ class CuttableProxy {
 }
 
 describe("mirror to S3 (real Kafka broker, real moto_server)", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-mirror-s3-"));
-  let broker: KafkaBroker;
+  const bed = mirrorTestBed("mirror-s3");
+  const { dir } = bed;
   let s3server: S3Server;
   let s3: S3Client;
-  let kafka: Kafka;
-  let producer: Producer;
-  const running: ManagedProcess[] = [];
   const s3env = { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_REGION: "us-east-1" };
 
   beforeAll(async () => {
-    [broker, s3server] = await Promise.all([startKafkaBroker(), startS3Server()]);
+    s3server = await startS3Server();
     s3 = new S3Client(s3ClientConfig(s3server.endpoint));
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    kafka = new Kafka({ clientId: "mirror-s3-e2e", brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
-    producer = kafka.producer({ idempotent: true, retry: { retries: 5 } });
-    await producer.connect();
   }, 90_000);
 
   afterAll(async () => {
-    for (const p of running) p.kill("SIGKILL");
-    await Promise.all(running.map((p) => p.exited));
-    await producer?.disconnect();
     s3?.destroy();
-    await Promise.all([broker?.stop(), s3server?.stop()]);
-    fs.rmSync(dir, { recursive: true, force: true });
+    await s3server?.stop();
   });
 
-  const createTopic = (topic: string): Promise<void> => createTopics(kafka, [topic]);
+  const createTopic = (topic: string): Promise<void> => bed.createTopics([topic]);
 
   const produce = (topic: string, from: number, count: number): Promise<void> =>
-    produceNumbered(producer, topic, from, count);
+    bed.produce(topic, from, count);
 
   function writeConfig(
     name: string,
@@ -131,35 +113,18 @@ describe("mirror to S3 (real Kafka broker, real moto_server)", () => {
           .map(([k, v]) => `${k}: ${v}`)
           .join(", ")} }`,
         "mirrors:",
-        `  - { name: ${mirror.name}, source: { bootstrap-servers: "${broker.bootstrap}" }, topic: ${mirror.topic}, partition: 0 }`,
+        `  - { name: ${mirror.name}, source: { bootstrap-servers: "${bed.broker.bootstrap}" }, topic: ${mirror.topic}, partition: 0 }`,
         "",
       ].join("\n"),
     );
     return file;
   }
 
-  function startMirror(config: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): ManagedProcess {
-    const p = new ManagedProcess(
-      "mirror",
-      CONVEYOR,
-      ["mirror", "run", "--config", config, "--metrics-port", "0", ...args],
-      { ...process.env, ...s3env, S3_ENDPOINT: s3server.endpoint, LOG_LEVEL: "info", ...env },
-    );
-    running.push(p);
-    return p;
-  }
+  const startMirror = (config: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): ManagedProcess =>
+    bed.startMirror(config, { ...s3env, S3_ENDPOINT: s3server.endpoint, ...env }, args);
 
-  function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) =>
-      execFile(
-        CONVEYOR,
-        args,
-        { timeout: 30_000, env: { ...process.env, ...s3env, S3_ENDPOINT: s3server.endpoint } },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      ),
-    );
-  }
+  const cli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+    bed.cli(args, { ...s3env, S3_ENDPOINT: s3server.endpoint });
 
   async function keys(topic: string): Promise<string[]> {
     const out: string[] = [];

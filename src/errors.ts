@@ -179,7 +179,7 @@ export const ERROR_CODES = {
     status: grpc.status.OUT_OF_RANGE,
     retryable: false,
     countsAgainstStage: false,
-    doc: "The next offset to mirror no longer exists in the source (retention, compaction or truncation).",
+    doc: "The next offset to mirror no longer exists in the source (retention, compaction or truncation), or an offset-preserving Kafka destination met a gap in source offsets it cannot reproduce.",
   },
   MIRROR_SOURCE_UNREACHABLE: {
     status: grpc.status.UNAVAILABLE,

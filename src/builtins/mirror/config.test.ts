@@ -43,6 +43,7 @@ describe("mirror config", () => {
         prefix: "",
         compression: "zstd-1",
         timestampMode: "source",
+        kafkaMode: "transactional",
       },
     });
     expect(plans[1]).toMatchObject({
@@ -101,6 +102,22 @@ describe("mirror config", () => {
     expect(plan!.destination.timestampMode).toBe("destination");
   });
 
+  it("accepts mode offset-preserving for Kafka only (transactional by default)", () => {
+    const mirrors = "mirrors: [{name: a, source: {bootstrap-servers: k:1}, topic: t, partition: 0}]";
+    const [preserving] = parseMirrorConfig(
+      `destination: {type: kafka, bootstrap-servers: t:1, mode: offset-preserving}\n${mirrors}`,
+    );
+    expect(preserving!.destination.kafkaMode).toBe("offset-preserving");
+    const [plain] = parseMirrorConfig(`destination: {type: kafka, bootstrap-servers: t:1}\n${mirrors}`);
+    expect(plain!.destination.kafkaMode).toBe("transactional");
+    expect(() =>
+      parseMirrorConfig(`destination: {type: filesystem, root: /d, mode: offset-preserving}\n${mirrors}`),
+    ).toThrow('/destination: field "mode" does not belong to a destination of type filesystem');
+    expect(() =>
+      parseMirrorConfig(`destination: {type: kafka, bootstrap-servers: t:1, mode: exactly-once}\n${mirrors}`),
+    ).toThrow(/\/destination\/mode/);
+  });
+
   it("refuses fields of another destination type and a partition beyond 32 bits (golden)", () => {
     expect(problems("cross-type.yaml")).toEqual(golden("cross-type.golden"));
   });
@@ -137,6 +154,7 @@ describe("schemas/mirror.schema.json", () => {
       format: true,
       compression: true,
       "timestamp-mode": true,
+      mode: true,
       flush: true,
     };
     const mirror: { [K in keyof Required<M>]: true } = {

@@ -19,6 +19,11 @@ export type SegmentFormat = "parquet" | "ndjson";
 export type ParquetCompression = "zstd-1" | "zstd-3" | "snappy" | "lz4" | "uncompressed";
 /** Kafka destinations: keep the source timestamp, or let the target broker stamp each record. */
 export type TimestampMode = "source" | "destination";
+/**
+ * Kafka destinations: one transaction per flush with a header naming each record's source offset, or
+ * mirror-v3's property (target offset = source offset, records as they are), kept by an idempotent producer.
+ */
+export type KafkaMode = "transactional" | "offset-preserving";
 
 /** The file format, as written (kebab-case). */
 export interface MirrorFileConfig {
@@ -33,6 +38,7 @@ export interface MirrorFileConfig {
     format?: SegmentFormat;
     compression?: ParquetCompression;
     "timestamp-mode"?: TimestampMode;
+    mode?: KafkaMode;
     flush?: { "max-time-ms"?: number; "max-bytes"?: number; "max-offsets"?: number };
   };
   mirrors: Array<{
@@ -65,6 +71,7 @@ export interface DestinationSpec {
   format?: SegmentFormat;
   compression: ParquetCompression;
   timestampMode: TimestampMode;
+  kafkaMode: KafkaMode;
 }
 
 /** One mirror, normalised: everything the core needs to copy one partition. */
@@ -140,6 +147,7 @@ export function toPlans(config: MirrorFileConfig): MirrorPlan[] {
     ...(d.format !== undefined ? { format: d.format } : {}),
     compression: d.compression ?? "zstd-1",
     timestampMode: d["timestamp-mode"] ?? "source",
+    kafkaMode: d.mode ?? "transactional",
   };
   const flush: FlushPolicy = {
     maxOffsets: d.flush?.["max-offsets"] ?? DEFAULT_FLUSH.maxOffsets,

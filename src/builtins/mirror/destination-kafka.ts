@@ -12,7 +12,8 @@
  *          offset), sent in ≤ 900 KB requests ─► commit
  *   check: the target's last stable offset must be where our last commit left it
  *
- * Why it is exactly-once: docs/mirror.md ("Kafka destination").
+ * Why it is exactly-once: docs/mirror.md ("Kafka destination"). The other Kafka mode, mirror-v3's
+ * target offset = source offset, is destination-kafka-offsets.ts; both share the batch and the client here.
  */
 import {
   Kafka,
@@ -30,8 +31,9 @@ import { MirrorError } from "./mirror-error";
 import type { TimestampMode } from "./config";
 import type { MirrorRecord } from "./record-line";
 
-const EMPTY = Buffer.alloc(0);
 import { singlePartitionAssigner } from "./kafkajs-support";
+
+const EMPTY = Buffer.alloc(0);
 
 /** Header on every mirrored record: `<source topic>/<source partition>@<source offset>`. */
 export const SOURCE_HEADER = "conveyor-mirror-source";
@@ -96,17 +98,75 @@ function isFenced(err: unknown): boolean {
   );
 }
 
+/**
+ * The target cluster's client. Limited retries, whose kafkajs warning is dropped: transactions (and the
+ * offset check of offset-preserving mode), not endless retries, make the writes exactly-once; a failed
+ * write is retried by the core after a check of the target.
+ */
+export function targetKafka(o: Pick<KafkaDestinationOptions, "clientId" | "brokers" | "log">): Kafka {
+  const log = o.log;
+  return new Kafka({
+    clientId: o.clientId,
+    brokers: o.brokers,
+    connectionTimeout: 3000,
+    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
+    logCreator:
+      () =>
+      ({ level, log: entry }) => {
+        const { message, ...rest } = entry;
+        if (message.startsWith("Limiting retries for the idempotent producer")) return;
+        if (level === logLevel.ERROR) log.error({ kafkajs: rest }, `kafkajs: ${message}`);
+        else if (level === logLevel.WARN) log.warn({ kafkajs: rest }, `kafkajs: ${message}`);
+      },
+  });
+}
+
+/** Low watermark and last stable offset (kafkajs lists offsets read_committed) of the target partition. */
+export async function targetOffsets(
+  admin: Admin,
+  topic: string,
+  partition: number,
+): Promise<{ low: number; high: number }> {
+  let offsets;
+  try {
+    offsets = await admin.fetchTopicOffsets(topic);
+  } catch (err) {
+    if (someCause(err, (e) => e.type === "UNKNOWN_TOPIC_OR_PARTITION")) {
+      throw new MirrorError(
+        "MIRROR_DESTINATION_INVALID",
+        `target topic ${topic} does not exist: create it with at least ${partition + 1} partition(s)`,
+        { topic },
+      );
+    }
+    throw err;
+  }
+  const p = offsets.find((o) => o.partition === partition);
+  if (!p) {
+    throw new MirrorError(
+      "MIRROR_DESTINATION_INVALID",
+      `target topic ${topic} has no partition ${partition} (it has ${offsets.length}): the mirror ` +
+        "writes source partition P to target partition P",
+      { topic, partition },
+    );
+  }
+  return { low: Number(p.low), high: Number(p.high) };
+}
+
 export class KafkaBatch implements DestinationBatch {
   readonly messages: Message[] = [];
+  /** The source offset of each message. */
+  readonly offsets: number[] = [];
   /** Bytes per message, to cut produce requests. */
   private readonly sizes: number[] = [];
   private size = 0;
 
+  /** `sourceHeader` false (offset-preserving): the records as they are, without the header naming their offset. */
   constructor(
     private readonly partition: number,
     private readonly sourceTopic: string,
     private readonly sourcePartition: number,
     private readonly timestampMode: TimestampMode = "source",
+    private readonly sourceHeader = true,
   ) {}
 
   get count(): number {
@@ -128,7 +188,9 @@ export class KafkaBatch implements DestinationBatch {
       bytes += k.length + v.length;
     };
     for (const [k, v] of r.headers) put(k, v);
-    put(SOURCE_HEADER, Buffer.from(sourceHeaderValue(this.sourceTopic, this.sourcePartition, r.offset)));
+    if (this.sourceHeader) {
+      put(SOURCE_HEADER, Buffer.from(sourceHeaderValue(this.sourceTopic, this.sourcePartition, r.offset)));
+    }
     this.messages.push({
       partition: this.partition,
       key: r.key,
@@ -139,25 +201,29 @@ export class KafkaBatch implements DestinationBatch {
         : {}),
       headers,
     });
+    this.offsets.push(r.offset);
     this.sizes.push(bytes);
     this.size += bytes;
   }
 
-  /** The messages cut into produce requests of at most MAX_REQUEST_BYTES / MAX_REQUEST_RECORDS (at least one message each). */
-  chunks(): Message[][] {
+  /**
+   * The messages from index `start` on, cut into produce requests of at most MAX_REQUEST_BYTES /
+   * MAX_REQUEST_RECORDS (at least one message each).
+   */
+  chunks(start = 0): Message[][] {
     const out: Message[][] = [];
     let current: Message[] = [];
     let bytes = 0;
-    this.messages.forEach((m, i) => {
+    for (let i = start; i < this.messages.length; i++) {
       const b = this.sizes[i]!;
       if (current.length > 0 && (bytes + b > MAX_REQUEST_BYTES || current.length >= MAX_REQUEST_RECORDS)) {
         out.push(current);
         current = [];
         bytes = 0;
       }
-      current.push(m);
+      current.push(this.messages[i]!);
       bytes += b;
-    });
+    }
     if (current.length > 0) out.push(current);
     return out;
   }
@@ -179,23 +245,7 @@ export class KafkaDestination implements PartitionDestination<KafkaBatch> {
   constructor(private readonly o: KafkaDestinationOptions) {
     this.location = `kafka://${o.topic}/${o.partition}`;
     this.transactionalId = `conveyor-mirror:${o.topic}:${o.partition}`;
-    const log = o.log;
-    this.kafka = new Kafka({
-      clientId: o.clientId,
-      brokers: o.brokers,
-      connectionTimeout: 3000,
-      retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
-      logCreator:
-        () =>
-        ({ level, log: entry }) => {
-          const { message, ...rest } = entry;
-          // Transactions, not endless retries, make this producer exactly-once: a failed
-          // transaction is abandoned and aborted by the next InitProducerId.
-          if (message.startsWith("Limiting retries for the idempotent producer")) return;
-          if (level === logLevel.ERROR) log.error({ kafkajs: rest }, `kafkajs: ${message}`);
-          else if (level === logLevel.WARN) log.warn({ kafkajs: rest }, `kafkajs: ${message}`);
-        },
-    });
+    this.kafka = targetKafka(o);
   }
 
   async inspect(startOffset: number): Promise<DestinationHead> {
@@ -338,29 +388,7 @@ export class KafkaDestination implements PartitionDestination<KafkaBatch> {
       await admin.connect();
       this.admin = admin;
     }
-    let offsets;
-    try {
-      offsets = await this.admin.fetchTopicOffsets(this.o.topic);
-    } catch (err) {
-      if (someCause(err, (e) => e.type === "UNKNOWN_TOPIC_OR_PARTITION")) {
-        throw new MirrorError(
-          "MIRROR_DESTINATION_INVALID",
-          `target topic ${this.o.topic} does not exist: create it with at least ${this.o.partition + 1} partition(s)`,
-          { topic: this.o.topic },
-        );
-      }
-      throw err;
-    }
-    const p = offsets.find((o) => o.partition === this.o.partition);
-    if (!p) {
-      throw new MirrorError(
-        "MIRROR_DESTINATION_INVALID",
-        `target topic ${this.o.topic} has no partition ${this.o.partition} (it has ${offsets.length}): the mirror ` +
-          "writes source partition P to target partition P",
-        { topic: this.o.topic, partition: this.o.partition },
-      );
-    }
-    return { low: Number(p.low), high: Number(p.high) };
+    return targetOffsets(this.admin, this.o.topic, this.o.partition);
   }
 
   /**
@@ -389,7 +417,8 @@ export class KafkaDestination implements PartitionDestination<KafkaBatch> {
             `foreign record ${where} in the destination: its last committed record ` +
               (source
                 ? `was mirrored from ${source.topic}/${source.partition}, not ${sourceTopic}/${sourcePartition}`
-                : `has no ${SOURCE_HEADER} header (not written by this mirror)`) +
+                : `has no ${SOURCE_HEADER} header (not written by this mirror; a target written by mirror-v3, ` +
+                  "whose offsets equal the source's, is continued with mode: offset-preserving)") +
               "; mirror into another topic (destination-name-override)",
             { file: where },
           );

@@ -11,6 +11,7 @@ import {
   encodeFetchRequest,
   nextFetchOffset,
   recordsOf,
+  transactionalAt,
   type AbortedTransaction,
   type PartitionFetch,
 } from "./kafka-fetch-protocol";
@@ -216,5 +217,21 @@ describe("Fetch v4 response and record batches", () => {
     const plain = decodeRecords(decodeFetchResponse(response(await batch(40, records)), "orders", 3), 0);
     const fetched = decodeFetchResponse(response(await compressed(codec, compress)), "orders", 3);
     expect(decodeRecords(fetched, 0)).toEqual(plain);
+  });
+});
+
+describe("transactionalAt", () => {
+  const rec = (v: string): TestRecord => ({ key: null, value: Buffer.from(v) });
+
+  it("says whether the batch holding an offset was written in a transaction, or that none holds it", async () => {
+    const plain = await batch(10, [rec("a"), rec("b")]);
+    const txn = await batch(12, [rec("c")], { producerId: 7, transactional: true });
+    const marker = await batch(13, [rec("")], { producerId: 7, control: true });
+    const records = Buffer.concat([plain, txn, marker]);
+    expect(transactionalAt(records, 11)).toBe(false);
+    expect(transactionalAt(records, 12)).toBe(true);
+    expect(transactionalAt(records, 13)).toBe(true);
+    expect(transactionalAt(records, 14)).toBeUndefined();
+    expect(transactionalAt(records.subarray(0, plain.length + 5), 12)).toBeUndefined(); // cut short
   });
 });

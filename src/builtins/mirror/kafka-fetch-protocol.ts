@@ -144,6 +144,24 @@ export function nextFetchOffset(records: Buffer, from: number): number {
 }
 
 /**
+ * Whether the complete batch of `records` that holds `offset` was written in a transaction (its
+ * transactional or control attribute); undefined when no complete batch holds it.
+ */
+export function transactionalAt(records: Buffer, offset: number): boolean | undefined {
+  for (let p = 0; p + 12 <= records.length;) {
+    const baseOffset = readInt64(records, p);
+    const length = records.readInt32BE(p + 8);
+    if (p + 12 + length > records.length) return undefined;
+    const lastOffset = baseOffset + records.readInt32BE(p + 23);
+    if (offset >= baseOffset && offset <= lastOffset) {
+      return (records.readInt16BE(p + 21) & (ATTR_TRANSACTIONAL | ATTR_CONTROL)) !== 0;
+    }
+    p += 12 + length;
+  }
+  return undefined;
+}
+
+/**
  * The records at offsets ≥ `from` in the complete batches of `fetch`, in
  * offset order, without control records and (read_committed) without records
  * of aborted transactions; one at a time, so only the records in use are alive

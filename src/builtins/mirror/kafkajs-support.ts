@@ -2,7 +2,7 @@
  * Small kafkajs pieces the mirror shares: kafkajs itself, loaded on first use (a sidecar loads it only
  * once a Kafka mirror is placed on it), its log lines in pino, and a one-partition group assigner.
  */
-import type { logLevel, PartitionAssigner } from "kafkajs";
+import type { Kafka, logLevel, PartitionAssigner } from "kafkajs";
 import type { Logger } from "../../telemetry/log";
 
 /** The kafkajs module, required on first call rather than when this file loads. */
@@ -22,6 +22,29 @@ export function kafkaLogCreator(
       if (level === logLevel.ERROR) log.error({ kafkajs: rest }, `kafkajs: ${message}`);
       else if (level === logLevel.WARN) log.warn({ kafkajs: rest }, `kafkajs: ${message}`);
     };
+}
+
+/** The address of a partition's leader, from the cluster metadata. */
+export async function partitionLeader(
+  kafka: Kafka,
+  topic: string,
+  partition: number,
+): Promise<{ host: string; port: number }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [metadata, cluster] = await Promise.all([
+      admin.fetchTopicMetadata({ topics: [topic] }),
+      admin.describeCluster(),
+    ]);
+    const p = metadata.topics[0]?.partitions.find((x) => x.partitionId === partition);
+    if (!p) throw new Error(`topic ${topic} has no partition ${partition}`);
+    const leader = cluster.brokers.find((b) => b.nodeId === p.leader);
+    if (!leader) throw new Error(`${topic}/${partition} has no leader right now (leader id ${p.leader})`);
+    return { host: leader.host, port: leader.port };
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** What a member tells the group leader when it joins: does it hold the partition, and since when is it up. */

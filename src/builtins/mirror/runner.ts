@@ -40,6 +40,21 @@ export function createDestination(
       );
     }
     case "kafka": {
+      if (spec.kafkaMode === "offset-preserving") {
+        const { OffsetPreservingKafkaDestination } =
+          // eslint-disable-next-line @typescript-eslint/no-require-imports -- kafkajs loads with it
+          require("./destination-kafka-offsets") as typeof import("./destination-kafka-offsets");
+        return new OffsetPreservingKafkaDestination({
+          brokers: spec.bootstrapServers,
+          topic: plan.destinationName,
+          partition: plan.partition,
+          sourceTopic: plan.topic,
+          sourcePartition: plan.partition,
+          clientId: `conveyor-mirror-${plan.name}-target`,
+          log,
+          timestampMode: spec.timestampMode,
+        });
+      }
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- kafkajs loads with it
       const { KafkaDestination } = require("./destination-kafka") as typeof import("./destination-kafka");
       return new KafkaDestination({

@@ -33,7 +33,7 @@ import {
   recordsOf,
   type PartitionFetch,
 } from "./kafka-fetch-protocol";
-import { kafkajs, kafkaLogCreator } from "./kafkajs-support";
+import { kafkajs, kafkaLogCreator, partitionLeader } from "./kafkajs-support";
 import type { MirrorRecord } from "./record-line";
 
 export interface Watermarks {
@@ -259,24 +259,7 @@ export class KafkaPartitionSource implements PartitionSource {
 
   /** The partition leader's address from the cluster metadata, then a connection to it. */
   private async connectToLeader(): Promise<KafkaConnection> {
-    const { topic, partition } = this.options;
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let host: string;
-    let port: number;
-    try {
-      const [metadata, cluster] = await Promise.all([
-        admin.fetchTopicMetadata({ topics: [topic] }),
-        admin.describeCluster(),
-      ]);
-      const p = metadata.topics[0]?.partitions.find((x) => x.partitionId === partition);
-      if (!p) throw new Error(`topic ${topic} has no partition ${partition}`);
-      const leader = cluster.brokers.find((b) => b.nodeId === p.leader);
-      if (!leader) throw new Error(`${topic}/${partition} has no leader right now (leader id ${p.leader})`);
-      ({ host, port } = leader);
-    } finally {
-      await admin.disconnect();
-    }
+    const { host, port } = await partitionLeader(this.kafka, this.options.topic, this.options.partition);
     return KafkaConnection.connect(host, port, this.options.clientId, CONNECT_TIMEOUT_MS);
   }
 }
