@@ -34,8 +34,6 @@ export interface RunningServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-const REFLECTION_PREPARE_DELAY_MS = 200;
-
 export async function startGrpcServer(
   host: string,
   port: number,
@@ -51,7 +49,7 @@ export async function startGrpcServer(
   for (const s of services) server.addService(s.definition, s.implementation);
 
   const names = services.map((s) => s.name);
-  const prepareReflection = addReflection(server, [...names, SERVICE.health]);
+  addReflection(server, [...names, SERVICE.health]);
   const health = new HealthImplementation({
     "": "SERVING",
     ...Object.fromEntries(names.map((n) => [n, "SERVING"])),
@@ -66,20 +64,12 @@ export async function startGrpcServer(
       (err, p) => (err ? reject(err) : resolve(p)),
     ),
   );
-  // Health answers SERVING from here. Reflection's descriptors (~60–150 ms of CPU) are built a little
-  // later, so that neither the first health check nor the first reflection call (a sidecar's scan
-  // of a stage that just started) waits for them; a reflection call before that builds them itself.
-  const reflectionTimer = setTimeout(prepareReflection, REFLECTION_PREPARE_DELAY_MS);
-  reflectionTimer.unref();
   return {
     server,
     address: `${host}:${boundPort}`,
     port: boundPort,
     health,
-    stop: (graceMs = 5000) => {
-      clearTimeout(reflectionTimer);
-      return stopServer(server, graceMs);
-    },
+    stop: (graceMs = 5000) => stopServer(server, graceMs),
   };
 }
 
