@@ -9,7 +9,8 @@
  * While 100,000 records flow: pod 5 joins, pod 4 is kill -9'd, the pipeline
  * is re-applied with another batch size, pod 2 (a source pod) gets SIGTERM.
  * Then, at the sinks: every record present, duplicates counted, per-key order
- * (after dropping re-deliveries each key's sequence strictly increases), and
+ * (after dropping re-deliveries each key's sequence strictly increases, judged over
+ * both sink files merged by the sinks' arrival stamps on one monotonic clock), and
  * from the source's session logs: no partition read by two processes at once,
  * generations never going down per partition.
  */
@@ -19,6 +20,7 @@ import * as path from "node:path";
 import { LocalCluster, type SidecarSpec, type Started } from "../src/cluster/local-cluster";
 import { readSessionLog, type KeyedValue, type SessionEvent } from "../src/demo/keyed-source";
 import type { NdjsonLine } from "../src/builtins/file/ndjson-writer";
+import { RECEIVED_MONO_NS_HEADER } from "../src/demo/sample-stages";
 import { freePortBlock } from "./harness/ports";
 import {
   adminClient,
@@ -100,6 +102,7 @@ describe("scale-out", () => {
           port: base + 4,
           dir: sinkDir(n),
           fsync: false,
+          stampReceived: true,
         }),
       );
     };
@@ -159,7 +162,12 @@ describe("scale-out", () => {
       const flowAt = Date.now();
       console.log(`scale-out: 5 pods, records flowing ${flowAt - started} ms after the router started`);
       const events: string[] = [];
+      /** Each event's time on the sinks' clock (CLOCK_MONOTONIC), to place the re-deliveries between them. */
+      const phases: Array<{ what: string; atNs: bigint }> = [
+        { what: "flowing", atNs: process.hrtime.bigint() },
+      ];
       const note = (what: string): void => {
+        phases.push({ what, atNs: process.hrtime.bigint() });
         events.push(`+${Date.now() - flowAt} ms: ${what} (sinks ${sinkLines()} lines)`);
         console.log(`scale-out: ${events.at(-1)}`);
       };
@@ -229,9 +237,11 @@ describe("scale-out", () => {
             `all at the sinks ${completeAt - flowAt} ms after the flow started; ${final.lines} lines in ${sinkFiles.length} files`,
           `  duplicates: ${final.duplicates} (${Math.round((final.duplicates / COUNT) * 100_000)} per 100k)` +
             (final.duplicateIds.length ? `, e.g. ${final.duplicateIds.slice(0, 12).join(", ")}` : ""),
+          `  re-deliveries by when they reached the sink: ${duplicatesByPhase(final.redeliveredNs, phases)}`,
           `  per-key order violations (after dropping re-deliveries): ${final.orderViolations.length}` +
             (final.orderViolations.length ? `, e.g. ${final.orderViolations.slice(0, 5).join("; ")}` : ""),
-          `  keys seen in both sink files: ${final.keysInBothFiles} of ${KEYS} (a sidecar with the sink routes to it locally)`,
+          `  keys seen in both sink files: ${final.keysInBothFiles} of ${KEYS} (a sidecar with the sink routes to it locally; ` +
+            `order judged across both, merged by arrival time)`,
           `  pod 5 joined → its transform's first batch: ${joinToFirstBatchMs} ms (its sidecar serving → first batch: ${joinToFirstBatchMs - (servingAt - joinAt)} ms)`,
           `  read sessions per partition: ${sessions.map((s, p) => `p${p}: ${s.filter((e) => e.event === "open").length}`).join(", ")}; ` +
             `generations seen: ${sessions.map((s, p) => `p${p}: ${[...new Set(s.map((e) => e.generation))].join("→")}`).join(", ")}`,
@@ -249,8 +259,9 @@ describe("scale-out", () => {
       // Every partition really changed hands (pod 2's went to pod 1).
       expect(sessions.every((s) => s.filter((e) => e.event === "open").length >= 2)).toBe(true);
       expect(joinToFirstBatchMs).toBeLessThan(60_000);
-      // Order is judged per sink file: a key split over both files (routing-table.ts: a local
-      // instance wins) has no common clock to merge them by.
+      // Order is judged over both sink files merged by arrival time (one machine, one monotonic
+      // clock): a key split over both files (routing-table.ts: a local instance wins) is judged too.
+      expect(final.unstamped).toBe(0);
       if (ORDERING === "key") expect(final.orderViolations).toEqual([]);
       failed = false;
     } finally {
@@ -265,61 +276,111 @@ interface Scan {
   duplicateIds: string[];
   missing: string[];
   foreign: string[];
-  /** "key: seq a after b (file)" for each first delivery whose seq is not above the key's previous one in that file. */
+  /** When each re-delivery (a copy after the first) reached its sink, CLOCK_MONOTONIC ns. */
+  redeliveredNs: bigint[];
+  /** Lines without the sink's arrival stamp (the merge would be meaningless). */
+  unstamped: number;
+  /** "key: seq a after b (file)" for each first delivery whose seq is not above the key's previous one. */
   orderViolations: string[];
   keysInBothFiles: number;
 }
 
-/** Reads every sink file; per-key order is judged within one file, in the order the sink wrote it. */
+interface Arrival {
+  receivedNs: bigint;
+  file: number;
+  line: number;
+  value: NdjsonLine;
+}
+
+/**
+ * Reads every sink file and merges them by the time each record reached its sink
+ * (`_received_mono_ns`: CLOCK_MONOTONIC, one clock for all processes of this machine,
+ * src/demo/sample-stages.ts), then judges per-key order over the merged sequence: a key
+ * whose records went to both sink files is judged across them. Re-deliveries (ids seen
+ * before, in arrival order) are dropped first.
+ */
 function scanSinks(files: string[]): Scan {
+  const arrivals: Arrival[] = [];
+  let unstamped = 0;
+  files.forEach((file, f) => {
+    readSinkFile(file).forEach((value, line) => {
+      const stamp = value.headers[RECEIVED_MONO_NS_HEADER];
+      if (stamp === undefined) unstamped++;
+      arrivals.push({ receivedNs: BigInt(stamp ?? 0), file: f, line, value });
+    });
+  });
+  // Arrival order; within one file the line order (a batch shares one stamp).
+  arrivals.sort((a, b) =>
+    a.receivedNs !== b.receivedNs
+      ? a.receivedNs < b.receivedNs
+        ? -1
+        : 1
+      : a.file !== b.file
+        ? a.file - b.file
+        : a.line - b.line,
+  );
   const seen = new Map<string, number>();
   const foreign: string[] = [];
   const orderViolations: string[] = [];
-  const fileOfKey = new Map<string, number>();
-  let keysInBothFiles = 0;
-  let lines = 0;
-  files.forEach((file, f) => {
-    const lastSeq = new Map<string, number>();
-    for (const line of readSinkFile(file)) {
-      lines++;
-      const id = line.id;
-      const copies = (seen.get(id) ?? 0) + 1;
-      seen.set(id, copies);
-      if (copies > 1) continue; // a re-delivery: dropped before judging order
-      const v = parseValue(line);
-      if (v === undefined || id !== `p${v.partition}-${v.index}`) {
-        foreign.push(id);
-        continue;
-      }
-      const previous = lastSeq.get(v.key);
-      if (previous !== undefined && v.seq <= previous) {
-        orderViolations.push(
-          `${v.key}: seq ${v.seq} after ${previous} (${path.basename(path.dirname(file))})`,
-        );
-      }
-      lastSeq.set(v.key, Math.max(previous ?? -1, v.seq));
-      const owner = fileOfKey.get(v.key);
-      if (owner === undefined) fileOfKey.set(v.key, f);
-      else if (owner !== f && owner !== -1) {
-        keysInBothFiles++;
-        fileOfKey.set(v.key, -1);
-      }
+  const lastSeq = new Map<string, number>();
+  const filesOfKey = new Map<string, Set<number>>();
+  const redeliveredNs: bigint[] = [];
+  for (const { value: line, file, receivedNs } of arrivals) {
+    const id = line.id;
+    const copies = (seen.get(id) ?? 0) + 1;
+    seen.set(id, copies);
+    if (copies > 1) {
+      redeliveredNs.push(receivedNs);
+      continue; // a re-delivery: dropped before judging order
     }
-  });
+    const v = parseValue(line);
+    if (v === undefined || id !== `p${v.partition}-${v.index}`) {
+      foreign.push(id);
+      continue;
+    }
+    const previous = lastSeq.get(v.key);
+    if (previous !== undefined && v.seq <= previous) {
+      orderViolations.push(
+        `${v.key}: seq ${v.seq} after ${previous} (${path.basename(path.dirname(files[file]!))})`,
+      );
+    }
+    lastSeq.set(v.key, Math.max(previous ?? -1, v.seq));
+    const where = filesOfKey.get(v.key) ?? new Set<number>();
+    where.add(file);
+    filesOfKey.set(v.key, where);
+  }
   const missing: string[] = [];
   for (let p = 0; p < PARTITIONS; p++) {
     for (let i = 0; i < COUNT / PARTITIONS; i++) if (!seen.has(`p${p}-${i}`)) missing.push(`p${p}-${i}`);
   }
   const duplicateIds = [...seen].filter(([, n]) => n > 1).map(([id, n]) => `${id}×${n}`);
   return {
-    lines,
-    duplicates: lines - seen.size,
+    lines: arrivals.length,
+    duplicates: arrivals.length - seen.size,
     duplicateIds,
     missing,
     foreign,
+    redeliveredNs,
+    unstamped,
     orderViolations,
-    keysInBothFiles,
+    keysInBothFiles: [...filesOfKey.values()].filter((s) => s.size > 1).length,
   };
+}
+
+/** "after <event>: n" for each phase between the test's events, by the re-deliveries' arrival stamps. */
+function duplicatesByPhase(redeliveredNs: bigint[], phases: Array<{ what: string; atNs: bigint }>): string {
+  const counts = phases.map(() => 0);
+  let before = 0;
+  for (const t of redeliveredNs) {
+    let i = phases.length - 1;
+    while (i >= 0 && phases[i]!.atNs > t) i--;
+    if (i < 0) before++;
+    else counts[i]!++;
+  }
+  return [
+    ...(before ? [`before the flow was measured: ${before}`] : []),
+    ...phases.map((p, i) => `after ${p.what}: ${counts[i]}`),
+  ].join(", ");
 }
 
 function parseValue(line: NdjsonLine): KeyedValue | undefined {

@@ -75,17 +75,21 @@ export function adminService(options: AdminServerOptions): ServiceBinding {
 
     ListAssignments: unary(log, "ListAssignments", (req) => {
       if (req.pipeline !== "") pipelineOrThrow(req.pipeline);
+      // What the routing table publishes; a hand-off's pending part is marked, never listed as placed.
       const assignments = scheduler
-        .assignmentViews()
+        .placementViews()
         .filter((v) => req.pipeline === "" || v.assignment.pipeline === req.pipeline)
-        .map(({ assignment: a, generation }): AssignmentInfo => ({
-          pipeline: a.pipeline,
-          stage: a.stage,
-          stageIndex: a.stageIndex,
-          kind: STAGE_KIND_TO_PROTO[a.kind],
-          sidecarId: a.sidecarId,
-          generation,
-          partitions: a.partitions,
+        .map((v): AssignmentInfo => ({
+          pipeline: v.assignment.pipeline,
+          stage: v.assignment.stage,
+          stageIndex: v.assignment.stageIndex,
+          kind: STAGE_KIND_TO_PROTO[v.assignment.kind],
+          sidecarId: v.assignment.sidecarId,
+          generation: v.generation,
+          partitions: v.partitions,
+          placement: v.placement,
+          pendingPartitions: v.pendingPartitions,
+          pendingFrom: v.pendingFrom,
         }))
         .sort(
           (x, y) =>

@@ -1,5 +1,12 @@
 import type { Plan, StageInstancePlan, StagePlacement } from "./assignment";
-import { ownersAfter, publishablePlan, unitKey, type SourceClaim } from "./handoff";
+import {
+  ownersAfter,
+  placementOf,
+  publishablePlan,
+  unitKey,
+  type Handoff,
+  type SourceClaim,
+} from "./handoff";
 import { DEFAULT_SETTINGS } from "../src/config/pipeline";
 
 const inst = (sidecarId: string, partitions: number[] = []): StageInstancePlan => ({
@@ -121,5 +128,53 @@ describe("publishablePlan: a source unit moves only once its old owner let go", 
         [unitKey("p", "src", 2), "a"],
       ].sort(),
     );
+  });
+});
+
+describe("placementOf: an intended assignment against what the table publishes", () => {
+  const row = (sidecarId: string, partitions: number[]) => ({
+    pipeline: "p",
+    stage: "src",
+    sidecarId,
+    partitions,
+  });
+  const wait = (partition: number, from: string, to: string): Handoff => ({
+    pipeline: "p",
+    stage: "src",
+    partition,
+    from,
+    to,
+  });
+
+  it("is published as planned when no hand-off waits for its sidecar", () => {
+    expect(placementOf(row("b", [2, 3]), [wait(1, "a", "c")])).toEqual({
+      placement: "published",
+      partitions: [2, 3],
+      pendingPartitions: [],
+      pendingFrom: [],
+    });
+  });
+
+  it("lists only the published partitions and marks the withheld ones pending, with who still reads them", () => {
+    expect(placementOf(row("b", [1, 2, 3]), [wait(3, "a", "b"), wait(1, "c", "b")])).toEqual({
+      placement: "published",
+      partitions: [2],
+      pendingPartitions: [1, 3],
+      pendingFrom: ["a", "c"],
+    });
+  });
+
+  it("is only intended when nothing of it is published (all partitions, or an unpartitioned source, waiting)", () => {
+    expect(placementOf(row("b", [2, 3]), [wait(2, "a", "b"), wait(3, "a", "b")])).toMatchObject({
+      placement: "intended",
+      partitions: [],
+      pendingPartitions: [2, 3],
+    });
+    expect(placementOf(row("b", []), [wait(-1, "a", "b")])).toEqual({
+      placement: "intended",
+      partitions: [],
+      pendingPartitions: [],
+      pendingFrom: ["a"],
+    });
   });
 });

@@ -140,3 +140,37 @@ export function ownersAfter(
   }
   return next;
 }
+
+/** Where an intended assignment stands against the published table. */
+export interface Placement {
+  /** "published": in the table the sidecars route on; "intended": planned, withheld until the old owner let go. */
+  placement: "published" | "intended";
+  /** The partitions published to the sidecar (the intended ones less those still waiting). */
+  partitions: number[];
+  /** Partitions planned for the sidecar but still waiting for their old owner. */
+  pendingPartitions: number[];
+  /** The sidecars still reading what waits. */
+  pendingFrom: string[];
+}
+
+/**
+ * What publishablePlan() left of an intended assignment: every assignment is
+ * published as planned except the source units of `waiting` hand-offs to its
+ * sidecar; an assignment with none of its units published is only intended.
+ */
+export function placementOf(
+  a: { pipeline: string; stage: string; sidecarId: string; partitions: readonly number[] },
+  waiting: readonly Handoff[],
+): Placement {
+  const mine = waiting.filter(
+    (w) => w.pipeline === a.pipeline && w.stage === a.stage && w.to === a.sidecarId,
+  );
+  if (mine.length === 0)
+    return { placement: "published", partitions: [...a.partitions], pendingPartitions: [], pendingFrom: [] };
+  const pendingFrom = [...new Set(mine.map((w) => w.from))].sort();
+  const withheld = new Set(mine.map((w) => w.partition));
+  const partitions = a.partitions.filter((p) => !withheld.has(p));
+  const pendingPartitions = a.partitions.filter((p) => withheld.has(p));
+  const placement = partitions.length > 0 ? "published" : "intended";
+  return { placement, partitions, pendingPartitions, pendingFrom };
+}

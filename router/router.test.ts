@@ -53,6 +53,8 @@ async function eventually<T>(what: string, check: () => T | undefined, timeoutMs
 class FakeSidecar {
   readonly tables: RoutingTable__Output[] = [];
   status: grpc.StatusObject | undefined;
+  /** Source partitions (of the first pipeline's source) it keeps claiming whatever the table says: a slow drain. */
+  holding: number[] = [];
   private stream: grpc.ClientDuplexStream<SidecarStatus, RoutingTable__Output> | undefined;
   private readonly client: RouterClient;
 
@@ -117,6 +119,13 @@ class FakeSidecar {
           generation: i.generation,
         })),
     );
+    const first = last?.pipelines[0];
+    if (this.holding.length > 0 && first) {
+      const claimed = sources.find((c) => c.pipeline === first.pipeline);
+      const partitions = [...new Set([...(claimed?.partitions ?? []), ...this.holding])].sort();
+      if (claimed) claimed.partitions = partitions;
+      else sources.push({ pipeline: first.pipeline, stage: first.stages[0].name, partitions, generation: 0 });
+    }
     this.stream?.write({
       sidecarId: this.id,
       services: this.services,
@@ -325,6 +334,46 @@ describe("router", () => {
       gone.close();
     }
   });
+  it("lists what the table publishes during a hand-off: the new owner's partitions are pending until the old one let go", async () => {
+    const { router, admin } = await start();
+    await admin.applyPipeline({ definition: partitionedToFile(path.join(tmp, "out")) });
+    const a = sidecar(router.address, "a", [source("orders", [0, 1, 2, 3])]);
+    await a.register();
+    a.connect();
+    await a.waitForTable("v2 orders[0,1,2,3] file");
+    // a drains slowly: it keeps reading 2 and 3 after the table took them away.
+    a.holding = [2, 3];
+    const b = sidecar(router.address, "b", [source("orders", [0, 1, 2, 3])]);
+    await b.register();
+    b.connect();
+    await a.waitForTable("v3 orders[0,1] file");
+    await b.waitForTable(/^v3/);
+    const sources = async () =>
+      (await admin.listAssignments()).assignments
+        .filter((x) => x.stage === "orders")
+        .map((x) => [x.sidecarId, x.partitions, x.placement, x.pendingPartitions, x.pendingFrom]);
+    // Before: b was listed with [2, 3] although no table gave them to it.
+    expect(await sources()).toEqual([
+      ["a", [0, 1], "published", [], []],
+      ["b", [], "intended", [2, 3], ["a"]],
+    ]);
+    // a lets go of 3 only: 3 is published to b, 2 still waits.
+    a.holding = [2];
+    a.beat();
+    await b.waitForTable(/^v\d+ orders\[3\] file$/);
+    expect(await sources()).toEqual([
+      ["a", [0, 1], "published", [], []],
+      ["b", [3], "published", [2], ["a"]],
+    ]);
+    a.holding = [];
+    a.beat();
+    await b.waitForTable(/^v\d+ orders\[2,3\] file$/);
+    expect(await sources()).toEqual([
+      ["a", [0, 1], "published", [], []],
+      ["b", [2, 3], "published", [], []],
+    ]);
+  });
+
   it("rejects an invalid pipeline with INVALID_ARGUMENT listing every problem, and applies nothing", async () => {
     const { admin } = await start();
     const err = await admin

@@ -33,7 +33,14 @@ import {
   type PreviousOwner,
   type SidecarCandidate,
 } from "./assignment";
-import { ownersAfter, publishablePlan, type SourceClaim } from "./handoff";
+import {
+  ownersAfter,
+  placementOf,
+  publishablePlan,
+  type Handoff,
+  type Placement,
+  type SourceClaim,
+} from "./handoff";
 import type { Membership, SidecarRecord } from "./membership";
 import type { RouterState, RouterStore, StoredAssignment } from "./store/store";
 
@@ -73,6 +80,9 @@ export interface AssignmentView {
   assignment: Assignment;
   generation: number;
 }
+
+/** An intended assignment and what of it is published (a source hand-off may withhold some). */
+export interface PlacementView extends AssignmentView, Placement {}
 
 interface PipelineEntry {
   spec: PipelineSpec;
@@ -120,7 +130,8 @@ export class Scheduler {
   private table: RoutingTable;
   /** Source unit → the sidecar the last published table gave it to (handoff.ts). */
   private owners = new Map<string, string>();
-  private waitingHandoffs = 0;
+  /** Source units the last commit withheld from their new owner (handoff.ts). */
+  private waiting: Handoff[] = [];
   /** Per pipeline and per stage instance: the published route and the generation it last changed in. */
   private stamps = new Map<string, { key: string; generation: number }>();
   private current = new Map<string, AssignmentView>();
@@ -229,7 +240,7 @@ export class Scheduler {
 
   /** Some source unit waits for its old owner to stop reading it (a claim or a table version change may end that). */
   get handoffsWaiting(): boolean {
-    return this.waitingHandoffs > 0;
+    return this.waiting.length > 0;
   }
 
   /** Stops sending to this stream (no-op if a newer one replaced it). */
@@ -262,6 +273,14 @@ export class Scheduler {
 
   assignmentViews(): AssignmentView[] {
     return [...this.current.values()];
+  }
+
+  /**
+   * The intended assignments, each with what of it the routing table publishes: during a source
+   * hand-off a partition planned for a new owner stays out of the table until the old one let go.
+   */
+  placementViews(): PlacementView[] {
+    return [...this.current.values()].map((v) => ({ ...v, ...placementOf(v.assignment, this.waiting) }));
   }
 
   private enqueue<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -335,7 +354,7 @@ export class Scheduler {
     this.current = current;
     this.dirty = false;
     this.owners = ownersAfter(plan, this.owners, claims);
-    this.waitingHandoffs = waiting.length;
+    this.waiting = waiting;
     if (routesChanged) this.table = this.stampTable(plan, generation);
     // A sidecar that is back has had its stickiness applied; should it die
     // again, its sources move like anyone else's instead of waiting for it.

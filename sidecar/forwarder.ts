@@ -10,6 +10,9 @@
  * deliver() resolves only when every record (and everything it became) has
  * been confirmed by the sink, so the caller can ack the source cursor: that
  * is the whole at-least-once argument. Any failure rejects; the caller retries.
+ * A batch split among a stage's instances (rendezvous by key) goes as one group
+ * per instance; deliverSettled() says which groups' records failed, so the
+ * source retries only those (a live instance never gets its group twice).
  * A stage the table does not have is a rejection too (NO_ROUTE, retryable),
  * never a silent success. Record sizes are checked here, per record, at the
  * stage that receives them, whatever the placement: an oversize record fails
@@ -37,7 +40,7 @@ import type { Logger } from "../src/telemetry/log";
 import type { ClientPool } from "./client-pool";
 import type { LocalStages } from "./local-stages";
 import { recordSize } from "../src/records";
-import type { RoutingTable, StageInstance, StageRoute } from "./routing-table";
+import type { Destination, RoutingTable, StageInstance, StageRoute } from "./routing-table";
 import { batchBytes, type StageStats } from "./stage-stats";
 import type { TableHolder } from "./table-holder";
 import type { Taps } from "./taps";
@@ -55,6 +58,12 @@ export interface Outcome {
 }
 
 const NOTHING: Outcome = { written: 0, filtered: 0, deadLettered: 0 };
+
+/** The records a delivery left unconfirmed (those of its failed groups) and the first group's failure. */
+export interface Undelivered {
+  records: Record[];
+  error: unknown;
+}
 
 export function addOutcomes(outcomes: readonly Outcome[]): Outcome {
   const sum = { ...NOTHING };
@@ -108,26 +117,80 @@ export class Forwarder {
     return this.deps.tables.current;
   }
 
+  /** Delivers all records or rejects (with the first failure, once every group of a split batch settled). */
   async deliver(pipeline: string, index: number, records: Record[], table = this.table): Promise<Outcome> {
-    if (records.length === 0) return NOTHING;
-    this.deps.fence?.check();
-    const stage = table.stageAt(pipeline, index);
-    if (!stage)
-      throw new ConveyorError(
-        "NO_ROUTE",
-        `routing table v${table.version} has no stage ${index} in pipeline "${pipeline}"`,
-        { pipeline, stageIndex: index },
-      );
-    const outcomes = await Promise.all(
-      table
-        .route(stage, records)
-        .map(({ destination, records: group }) =>
-          destination.local
-            ? this.runLocal(table, stage, destination.instance, group)
-            : this.hop(table, stage, destination.instance, group),
-        ),
+    const settled = await this.deliverSettled(pipeline, index, records, table);
+    if (settled.undelivered) throw settled.undelivered.error;
+    return settled.outcome;
+  }
+
+  /**
+   * Delivers the records and says which were not: a batch split among a stage's
+   * instances goes as one group per instance, and a group that failed leaves its
+   * records undelivered while the other groups are confirmed. The caller retries
+   * only the undelivered records (rerouted on the table of the retry), so a dead
+   * instance still in the table costs no duplicates at the live ones. Resolves once
+   * every group settled, never rejects; `outcome` counts the confirmed groups.
+   */
+  async deliverSettled(
+    pipeline: string,
+    index: number,
+    records: Record[],
+    table = this.table,
+  ): Promise<{ outcome: Outcome; undelivered?: Undelivered }> {
+    if (records.length === 0) return { outcome: NOTHING };
+    let groups: Array<{ destination: Destination; records: Record[] }>;
+    let stage: StageRoute;
+    try {
+      this.deps.fence?.check();
+      const found = table.stageAt(pipeline, index);
+      if (!found)
+        throw new ConveyorError(
+          "NO_ROUTE",
+          `routing table v${table.version} has no stage ${index} in pipeline "${pipeline}"`,
+          { pipeline, stageIndex: index },
+        );
+      stage = found;
+      groups = table.route(stage, records);
+    } catch (error) {
+      return { outcome: NOTHING, undelivered: { records, error } };
+    }
+    if (groups.length === 1) {
+      const { destination } = groups[0]!;
+      try {
+        return { outcome: await this.toDestination(table, stage, destination, records) };
+      } catch (error) {
+        return { outcome: NOTHING, undelivered: { records, error } };
+      }
+    }
+    const settled = await Promise.allSettled(
+      groups.map(({ destination, records: group }) => this.toDestination(table, stage, destination, group)),
     );
-    return outcomes.length === 1 ? outcomes[0]! : addOutcomes(outcomes);
+    const confirmed: Outcome[] = [];
+    const failed = new Set<Record>();
+    let error: unknown;
+    settled.forEach((s, i) => {
+      if (s.status === "fulfilled") confirmed.push(s.value);
+      else {
+        if (failed.size === 0) error = s.reason;
+        for (const r of groups[i]!.records) failed.add(r);
+      }
+    });
+    const outcome = addOutcomes(confirmed);
+    if (failed.size === 0) return { outcome };
+    // In the batch's order, so a retry keeps each key's records (and keyless batches) in order.
+    return { outcome, undelivered: { records: records.filter((r) => failed.has(r)), error } };
+  }
+
+  private toDestination(
+    table: RoutingTable,
+    stage: StageRoute,
+    destination: Destination,
+    records: Record[],
+  ): Promise<Outcome> {
+    return destination.local
+      ? this.runLocal(table, stage, destination.instance, records)
+      : this.hop(table, stage, destination.instance, records);
   }
 
   private async runLocal(

@@ -21,14 +21,24 @@ interface Delivery {
   records: Record[];
   confirm(): void;
   fail(err: Error): void;
+  /** Fails only these records (a split batch whose other groups were confirmed). */
+  failSome(records: Record[], err: Error): void;
 }
 
 /** A forwarder whose deliveries wait until the test confirms or fails them. */
 function controlledForwarder(): { forwarder: Forwarder; deliveries: Delivery[] } {
   const deliveries: Delivery[] = [];
   const forwarder = {
-    deliver: (_p: string, _i: number, records: Record[]) =>
-      new Promise<void>((resolve, reject) => deliveries.push({ records, confirm: resolve, fail: reject })),
+    deliverSettled: (_p: string, _i: number, records: Record[]) =>
+      new Promise<Awaited<ReturnType<Forwarder["deliverSettled"]>>>((resolve) => {
+        const outcome = { written: 0, filtered: 0, deadLettered: 0 };
+        deliveries.push({
+          records,
+          confirm: () => resolve({ outcome }),
+          fail: (error) => resolve({ outcome, undelivered: { records, error } }),
+          failSome: (failed, error) => resolve({ outcome, undelivered: { records: failed, error } }),
+        });
+      }),
   } as unknown as Forwarder;
   return { forwarder, deliveries };
 }
@@ -162,6 +172,28 @@ describe("SourceRunner", () => {
     expect(acks).toEqual([]);
     deliveries[1]!.confirm();
     await until(() => acks.length === 1, "ack after the retry succeeded");
+    expect(acks).toEqual(["10"]);
+    for (const d of deliveries.slice(2)) d.confirm();
+    await r.stop(1000);
+  });
+
+  it("retries only the records a split batch left undelivered, and acks once they are confirmed", async () => {
+    const { forwarder, deliveries } = controlledForwarder();
+    const r = runner(forwarder, 10);
+    r.start();
+    await until(() => deliveries.length === 1, "first batch");
+    const batch = deliveries[0]!.records;
+    // The batch went as two groups (two instances); the group of the odd records failed.
+    deliveries[0]!.failSome(
+      batch.filter((_, i) => i % 2 === 1),
+      new Error("instance down"),
+    );
+    await until(() => deliveries.length === 2, "the failed group delivered again");
+    expect(deliveries[1]!.records.map((x) => x.id)).toEqual(["r1", "r3", "r5", "r7", "r9"]);
+    await new Promise((res) => setTimeout(res, 100));
+    expect(acks).toEqual([]); // half the read is still unconfirmed
+    deliveries[1]!.confirm();
+    await until(() => acks.length === 1, "ack after the failed group was confirmed");
     expect(acks).toEqual(["10"]);
     for (const d of deliveries.slice(2)) d.confirm();
     await r.stop(1000);

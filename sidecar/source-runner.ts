@@ -256,43 +256,52 @@ export class SourceRunner {
     }
   }
 
-  /** Retries until confirmed; gives up (false) only when the session ended, since a new one re-reads. */
-  private async deliverWithRetry(session: Session, records: Record[]): Promise<boolean> {
+  /**
+   * Retries until confirmed; gives up (false) only when the session ended, since a new one re-reads.
+   * A retry sends only the records still unconfirmed: of a batch split among a stage's instances,
+   * the groups that were confirmed are done (forwarder.deliverSettled), so they are not sent twice.
+   */
+  private async deliverWithRetry(session: Session, batch: Record[]): Promise<boolean> {
     const { forwarder, pipeline, stage, log } = this.opts;
     const backoff = new Backoff(50, 10_000);
     const traced = tracingOn();
+    let records = batch;
     for (let attempt = 1; ; attempt++) {
-      try {
-        await forwarder.deliver(pipeline, 1, records);
+      const { undelivered } = await forwarder.deliverSettled(pipeline, 1, records);
+      if (!undelivered) {
         if (traced) this.endTraces(records);
         return true;
-      } catch (err) {
-        const e = asConveyorError(err);
-        const gone = { code: "SESSION_ENDED", message: "the read ended; these records will be read again" };
-        if (!session.alive) {
-          if (traced) this.endTraces(records, gone);
-          return false;
-        }
-        const delay = backoff.next();
-        if (traced) {
-          for (const r of records)
-            entrySpans.get(r)?.addEvent("batch not confirmed; retrying", {
-              "conveyor.error.code": e.code,
-              "conveyor.attempt": attempt,
-              "conveyor.retry_in_ms": delay,
-            });
-        }
-        inTraceOf(records, () =>
-          log.warn(
-            { stage, code: e.code, err: e.message, records: records.length, attempt, retryInMs: delay },
-            "batch not confirmed; retrying",
-          ),
-        );
-        await sleep(delay);
-        if (!session.alive) {
-          if (traced) this.endTraces(records, gone);
-          return false;
-        }
+      }
+      if (traced) {
+        const failed = new Set(undelivered.records);
+        this.endTraces(records.filter((r) => !failed.has(r)));
+      }
+      records = undelivered.records;
+      const e = asConveyorError(undelivered.error);
+      const gone = { code: "SESSION_ENDED", message: "the read ended; these records will be read again" };
+      if (!session.alive) {
+        if (traced) this.endTraces(records, gone);
+        return false;
+      }
+      const delay = backoff.next();
+      if (traced) {
+        for (const r of records)
+          entrySpans.get(r)?.addEvent("batch not confirmed; retrying", {
+            "conveyor.error.code": e.code,
+            "conveyor.attempt": attempt,
+            "conveyor.retry_in_ms": delay,
+          });
+      }
+      inTraceOf(records, () =>
+        log.warn(
+          { stage, code: e.code, err: e.message, records: records.length, attempt, retryInMs: delay },
+          "batch not confirmed; retrying",
+        ),
+      );
+      await sleep(delay);
+      if (!session.alive) {
+        if (traced) this.endTraces(records, gone);
+        return false;
       }
     }
   }

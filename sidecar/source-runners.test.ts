@@ -103,8 +103,8 @@ function setup() {
     get table() {
       return tables.current;
     },
-    deliver: (_p: string, _i: number, records: Record[]) =>
-      new Promise<void>((resolve) => pending.push({ records, confirm: resolve })),
+    deliverSettled: (_p: string, _i: number, records: Record[]) =>
+      new Promise<object>((resolve) => pending.push({ records, confirm: () => resolve({}) })),
   } as unknown as Forwarder;
   const localStages = {
     openSource: () => {

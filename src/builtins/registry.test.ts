@@ -108,9 +108,7 @@ describe("built-in registry", () => {
     const heavy = loaded.filter(
       (f) =>
         /node_modules\/(kafkajs|@aws-sdk|@opentelemetry\/(exporter|sdk)[^/]*|eventsource)\//.test(f) ||
-        /^src\/builtins\/(file\/sink|relay\/sse-source|sling\/(source|sink)|mirror\/pipeline-source)\.ts$/.test(
-          f,
-        ),
+        /^src\/builtins\/((file|relay|mirror)\/stage|sling\/(source|sink))\.ts$/.test(f),
     );
     expect(heavy).toEqual([]);
   });

@@ -134,6 +134,7 @@ export class LocalCluster {
     if (spec.delayMs !== undefined) args.push("--delay-ms", String(spec.delayMs));
     if (spec.dir) args.push("--dir", spec.dir);
     if (spec.fsync === false) args.push("--no-fsync");
+    if (spec.stampReceived) args.push("--stamp-received");
     if (spec.statsFile) args.push("--stats-file", spec.statsFile);
     if (spec.statsWarmupRecords !== undefined)
       args.push("--stats-warmup-records", String(spec.statsWarmupRecords));

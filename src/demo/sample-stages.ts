@@ -56,6 +56,13 @@ export interface SampleStageOptions {
   dir?: string;
   /** sink: fsync each write group (default true). */
   fsync?: boolean;
+  /**
+   * sink: stamp each record with the header `_received_mono_ns`, the sink process's
+   * `process.hrtime.bigint()` when the batch arrived. That is CLOCK_MONOTONIC (libuv's
+   * uv_hrtime), one clock for every process of the machine, so a test can merge the files of
+   * several sink processes in arrival order (e2e/scale-out). Default false.
+   */
+  stampReceived?: boolean;
   /** sink: measure instead of writing (bench): record count and latency stats go to this JSON file. */
   statsFile?: string;
   /** sink with statsFile: records at the start kept out of the latency figures. */
@@ -106,7 +113,8 @@ export async function serveSampleStage(o: SampleStageOptions): Promise<StageServ
       const file = path.join(o.dir ?? ".", `${o.name}.ndjson`);
       dropTornTail(file);
       const writer = new NdjsonWriter(file, o.fsync ?? true);
-      const write = (records: Record[]): Promise<void> => writer.append(records);
+      const write = (records: Record[]): Promise<void> =>
+        writer.append(o.stampReceived ? stampReceived(records) : records);
       return serveSink(o.port, o.delayMs ? delayed(write, o.delayMs) : write, common);
     }
   }
@@ -147,6 +155,14 @@ export function dropTornTail(file: string): void {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** The header a sink with `stampReceived` adds: nanoseconds of CLOCK_MONOTONIC at arrival. */
+export const RECEIVED_MONO_NS_HEADER = "_received_mono_ns";
+
+function stampReceived(records: Record[]): Record[] {
+  const now = process.hrtime.bigint().toString();
+  return records.map((r) => ({ ...r, headers: { ...r.headers, [RECEIVED_MONO_NS_HEADER]: now } }));
 }
 
 /** Writes one batch at a time, each after `delayMs`: a sink slower than the pipeline. */

@@ -24,6 +24,10 @@ const program = new Command("stage-process")
   .option("--dir <dir>", "sink: output directory; keyed-source: shared state directory", ".")
   .addOption(new Option("--no-fsync", "sink: do not fsync"))
   .option(
+    "--stamp-received",
+    "sink: add header _received_mono_ns (CLOCK_MONOTONIC at arrival, machine-wide) to each record",
+  )
+  .option(
     "--stats-file <file>",
     "sink: measure (count, latency) into this JSON file instead of writing records",
   )
@@ -48,6 +52,7 @@ const program = new Command("stage-process")
         idPrefix?: string;
         dir: string;
         fsync: boolean;
+        stampReceived?: boolean;
         statsFile?: string;
         statsWarmupRecords?: number;
         delayMs?: number;

@@ -15,7 +15,7 @@ export interface DeadLetterSource {
   pipeline?: string;
 }
 
-/** The file sink's name for a pipeline or sidecar id in a file name (src/builtins/file/sink.ts). */
+/** The file sink's name for a pipeline or sidecar id in a file name (src/builtins/file/stage.ts). */
 function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, "_");
 }

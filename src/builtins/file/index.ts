@@ -12,7 +12,7 @@ export const fileBuiltin: Builtin = {
       create(config, ctx) {
         // loaded when created, like every built-in's stage module
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { FileSink }: typeof import("./sink") = require("./sink");
+        const { FileSink }: typeof import("./stage") = require("./stage");
         return new FileSink(config, ctx.pipeline, ctx.sidecarId);
       },
     }),

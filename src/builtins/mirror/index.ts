@@ -14,7 +14,7 @@ export const mirrorBuiltin: Builtin = {
       create(config, ctx) {
         // loaded when created: kafkajs and @aws-sdk stay out of processes that never mirror
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { openMirrorSource }: typeof import("./pipeline-source") = require("./pipeline-source");
+        const { openMirrorSource }: typeof import("./stage") = require("./stage");
         return openMirrorSource(config, { log: ctx.log });
       },
     }),

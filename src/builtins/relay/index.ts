@@ -1,6 +1,6 @@
 /** `builtin: sse` as a registry entry: the relay's Server-Sent-Events reader as a pipeline source. */
 import { builtinKind, type Builtin } from "../builtin";
-import { sseSourceConfigSchema, type SseSourceConfig } from "./sse-source-config";
+import { sseSourceConfigSchema, type SseSourceConfig } from "./config";
 
 export const sseBuiltin: Builtin = {
   name: "sse",
@@ -12,7 +12,7 @@ export const sseBuiltin: Builtin = {
       create(config, ctx) {
         // loaded when created: the relay's modules stay out of processes that never read SSE
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { openSseSource }: typeof import("./sse-source") = require("./sse-source");
+        const { openSseSource }: typeof import("./stage") = require("./stage");
         return openSseSource(config, { stateDir: ctx.stateDir, log: ctx.log });
       },
     }),

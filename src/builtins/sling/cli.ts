@@ -14,7 +14,7 @@
 import { Command, Option } from "commander";
 import { ConveyorError } from "../../errors";
 import { createLogger, flushLogs } from "../../telemetry/log";
-import { resolveSlingConfig, SETTINGS, type SlingFlags, type SyncMode } from "./config";
+import { resolveSlingConfig, SETTINGS, type SlingFlags, type SyncMode } from "./job-config";
 import { EXIT, executeSlingJob } from "./job";
 import { runQuickstart } from "./quickstart";
 
@@ -62,7 +62,7 @@ function jobOptions(): Option[] {
     const help =
       `${FLAG_HELP[key].help}${aliases} [env ${s.env}` +
       `${s.default !== undefined ? `, default ${s.default}` : ""}]`;
-    // No commander .env()/.default(): config.ts resolves flag > env > default, so "given" stays observable
+    // No commander .env()/.default(): job-config.ts resolves flag > env > default, so "given" stays observable
     // (SLING_CONFIG and PIPELINE_DIR both given is an error; the default directory alone is not).
     options.push(new Option(`${s.flag} ${FLAG_HELP[key].arg}`, help));
     for (const alias of s.aliases) options.push(new Option(`${alias} ${FLAG_HELP[key].arg}`).hideHelp());

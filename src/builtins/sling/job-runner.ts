@@ -17,7 +17,7 @@ import { context, SpanStatusCode, trace, type Span, type Tracer } from "@opentel
 import type { ErrorCode } from "../../errors";
 import type { Logger } from "../../telemetry/log";
 import { backoffDelayMs } from "./backoff";
-import type { SyncMode } from "./config";
+import type { SyncMode } from "./job-config";
 import { slingMetrics } from "./metrics";
 import type { PipelineFile } from "./pipelines";
 import type { AttemptOutcome } from "./sling-process";

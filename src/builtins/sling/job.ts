@@ -8,7 +8,7 @@ import { formatTable } from "../../cli/table";
 import { ConveyorError } from "../../errors";
 import type { Logger } from "../../telemetry/log";
 import { startMetricsServer } from "../../telemetry/metrics";
-import type { SlingJobConfig } from "./config";
+import type { SlingJobConfig } from "./job-config";
 import { formatDuration } from "./duration";
 import { runJob, type JobResult } from "./job-runner";
 import { pushMetrics, writeMetricsFile } from "./metrics";

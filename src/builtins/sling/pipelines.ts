@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConveyorError } from "../../errors";
-import type { PipelineSource } from "./config";
+import type { PipelineSource } from "./job-config";
 
 export interface PipelineFile {
   name: string;

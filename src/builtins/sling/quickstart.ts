@@ -12,7 +12,7 @@ import * as path from "node:path";
 import type { Writable } from "node:stream";
 import { ConveyorError } from "../../errors";
 import { createLogger } from "../../telemetry/log";
-import { resolveSlingConfig } from "./config";
+import { resolveSlingConfig } from "./job-config";
 import { executeSlingJob } from "./job";
 import { resolveSlingBinary } from "./sling-binary";
 import { slingChildEnv } from "./sling-process";

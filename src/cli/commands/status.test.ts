@@ -90,4 +90,47 @@ describe("conveyor status (table)", () => {
       /^orders\s+out\s+sink\s+error\s+0\s+0\s+440\s+0\s+440\s+0\s+0\s+-\s+-$/,
     );
   });
+
+  it("shows what is published, with the part a source hand-off still withholds marked pending", () => {
+    const row = (
+      sidecarId: string,
+      partitions: number[],
+      placement: string,
+      pending: number[],
+      from: string[],
+    ) => ({
+      pipeline: "orders",
+      stage: "gen",
+      stageIndex: 0,
+      kind: "STAGE_KIND_SOURCE" as const,
+      sidecarId,
+      generation: 3,
+      partitions,
+      placement,
+      pendingPartitions: pending,
+      pendingFrom: from,
+    });
+    const status: RouterStatus = {
+      pipelines: [],
+      sidecars: [],
+      stages: [],
+      assignments: [
+        row("a", [0, 1, 2, 3], "published", [], []),
+        row("b", [], "intended", [2, 3], ["a"]),
+        row("c", [1], "published", [0], ["a"]),
+        row("d", [], "", [], []), // a router before the placement field
+      ],
+    };
+    const lines = formatStatus(status, 0).split("\n");
+    const header = lines.indexOf("ASSIGNMENTS") + 1;
+    expect(lines[header]).toMatch(
+      /^PIPELINE\s+STAGE\s+KIND\s+SIDECAR\s+GENERATION\s+PARTITIONS\s+PLACEMENT$/,
+    );
+    expect(lines.slice(header + 1, header + 5).map((l) => l.split(/\s{2,}/).slice(3))).toEqual([
+      ["a", "3", "0,1,2,3", "published"],
+      ["b", "3", "-", "intended (pending 2,3 from a)"],
+      ["c", "3", "1", "published (pending 0 from a)"],
+      ["d", "3", "-", "published"],
+    ]);
+  });
 });

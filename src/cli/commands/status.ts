@@ -103,16 +103,29 @@ export function formatStatus(status: RouterStatus, nowMs: number = Date.now()): 
     ),
     formatSection(
       "ASSIGNMENTS",
-      ["PIPELINE", "STAGE", "KIND", "SIDECAR", "GENERATION"],
+      ["PIPELINE", "STAGE", "KIND", "SIDECAR", "GENERATION", "PARTITIONS", "PLACEMENT"],
       status.assignments.map((a) => [
         a.pipeline,
         a.stage,
         stageKindFromProto(a.kind) ?? "?",
         a.sidecarId,
         String(a.generation),
+        a.partitions.join(",") || "-",
+        placementOf(a),
       ]),
     ),
   ].join("\n");
+}
+
+/**
+ * "published" (in the table the sidecars route on), or what a source hand-off still withholds:
+ * "intended (pending 2,3 from a)" when nothing of the row is published yet, "published (pending 3 from a)".
+ */
+function placementOf(a: AssignmentInfo__Output): string {
+  const placement = a.placement || "published"; // routers before the field published what they listed
+  if (a.pendingPartitions.length === 0 && a.pendingFrom.length === 0) return placement;
+  const what = a.pendingPartitions.length > 0 ? `${a.pendingPartitions.join(",")} ` : "";
+  return `${placement} (pending ${what}from ${a.pendingFrom.join(",")})`;
 }
 
 function truncate(text: string, max: number): string {

@@ -11,6 +11,9 @@ export interface AssignmentInfo {
   'sidecarId'?: (string);
   'generation'?: (number | string | Long);
   'partitions'?: (number)[];
+  'placement'?: (string);
+  'pendingPartitions'?: (number)[];
+  'pendingFrom'?: (string)[];
 }
 
 export interface AssignmentInfo__Output {
@@ -21,4 +24,7 @@ export interface AssignmentInfo__Output {
   'sidecarId': (string);
   'generation': (number);
   'partitions': (number)[];
+  'placement': (string);
+  'pendingPartitions': (number)[];
+  'pendingFrom': (string)[];
 }

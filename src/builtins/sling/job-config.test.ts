@@ -1,5 +1,5 @@
 import { ConveyorError } from "../../errors";
-import { DEFAULT_PIPELINE_DIR, resolveSlingConfig, type SlingFlags } from "./config";
+import { DEFAULT_PIPELINE_DIR, resolveSlingConfig, type SlingFlags } from "./job-config";
 
 function problemsOf(flags: SlingFlags, env: NodeJS.ProcessEnv = {}): string[] {
   try {

@@ -12,8 +12,8 @@ import {
   type TestSseEvent,
 } from "../../testing/sse-server";
 import { relayMetrics } from "./metrics";
-import { openSseSource, sseRecord, sseStateFile, SSE_EVENT_ID_HEADER, type SseSource } from "./sse-source";
-import type { SseSourceConfig } from "./sse-source-config";
+import { openSseSource, sseRecord, sseStateFile, SSE_EVENT_ID_HEADER, type SseSource } from "./stage";
+import type { SseSourceConfig } from "./config";
 
 jest.setTimeout(30_000);
 

@@ -28,7 +28,7 @@ import { relayMetrics } from "./metrics";
 import { eventIdentity, eventKey, eventTimeMs, sha256, type RelayEvent } from "./publisher";
 import { backoffMs } from "./relay";
 import { connectSse } from "./sse-client";
-import { SSE_SOURCE_DEFAULTS, type SseSourceConfig } from "./sse-source-config";
+import { SSE_SOURCE_DEFAULTS, type SseSourceConfig } from "./config";
 import { StateStore } from "./state-store";
 
 export const SSE_EVENT_TYPE_HEADER = "sse-event-type";

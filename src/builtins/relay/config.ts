@@ -1,6 +1,6 @@
 /**
  * Configuration of `builtin: sse`, the Server-Sent-Events pipeline Source
- * (sse-source.ts). Checked by the pipeline validator (src/config/pipeline.ts)
+ * (stage.ts). Checked by the pipeline validator (src/config/pipeline.ts)
  * through the BUILTINS registry; unknown fields are rejected.
  */
 import type { JSONSchemaType } from "ajv";
