@@ -32,7 +32,7 @@ describeIfChromium("web console", () => {
   const outDir = path.join(dir, "out");
   const dlqDir = path.join(dir, "dlq");
   const healed = path.join(dir, "healed");
-  const cluster = new LocalCluster(dir, { CONSOLE_ADMIN_TOKEN: TOKEN });
+  const cluster = new LocalCluster(dir, { ADMIN_TOKEN: TOKEN });
   let browser: BrowserContext;
   let page: Page;
   let sidecarB: Started;

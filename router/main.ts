@@ -54,10 +54,8 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
           membership: term.membership,
           stats: term.stats,
           deadAfterMs: term.deadAfterMs,
-          // The console's writes take the console token, else the Admin API's own token.
-          ...((config.consoleToken ?? config.adminToken) !== undefined
-            ? { token: (config.consoleToken ?? config.adminToken) as string }
-            : {}),
+          // The console's writes need the Admin API's credential, decided in one place.
+          auth: security.auth,
           log: log.child({ component: "console" }),
         })
       : undefined;

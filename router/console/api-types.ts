@@ -144,6 +144,11 @@ export interface ConsoleDeadLetters {
   dir: string;
   /** Set when the router cannot read them; letters is empty then. */
   unavailable?: string;
+  /** How many dead letters match (the stage filter), over every page. */
+  total: number;
+  /** This page: letters[0] is the offset-th match, oldest first; at most limit of them. */
+  offset: number;
+  limit: number;
   letters: DeadLetterJson[];
 }
 

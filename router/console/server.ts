@@ -7,21 +7,27 @@
  *   GET  /api/events                         the overview as server-sent events, once a second
  *   GET  /api/pipelines/<name>/status        Admin.GetPipelineStatus as JSON
  *   GET  /api/tap?pipeline=&stage=[&max=&every=]         sampled records as server-sent events
- *   GET  /api/pipelines/<name>/dead-letters[?stage=]     dead letters of its builtin: file sink
- *   POST /api/pipelines/<name>/dead-letters/replay       {ids?, stage?, all?}   (needs the admin token)
+ *   GET  /api/pipelines/<name>/dead-letters[?stage=&offset=&limit=]   a page of its builtin: file sink's
+ *   POST /api/pipelines/<name>/dead-letters/replay       {ids?, stage?, all?}   (needs the admin credential)
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { ConveyorError, asConveyorError } from "../../src/errors";
 import { PROJECT_ROOT } from "../../src/project-root";
+import type { Auth } from "../../src/grpc/auth";
 import type { Logger } from "../../src/telemetry/log";
 import type { Membership } from "../membership";
 import { pipelineStatus } from "../pipeline-status";
 import type { PipelineView, Scheduler } from "../scheduler";
 import type { StatsWindow } from "../stats-window";
-import { authorize } from "./auth";
-import { listDeadLetters, replayFromConsole, type ReplayRequest } from "./dead-letters";
+import {
+  DEFAULT_PAGE,
+  MAX_PAGE,
+  listDeadLetters,
+  replayFromConsole,
+  type ReplayRequest,
+} from "./dead-letters";
 import { buildOverview } from "./overview";
 import { sendEvent, startEvents } from "./sse";
 import { proxyTap } from "./tap-proxy";
@@ -43,8 +49,11 @@ export interface ConsoleOptions {
   membership: Membership;
   stats: StatsWindow;
   deadAfterMs: number;
-  /** Authorises writes; undefined: the console is read-only. */
-  token?: string;
+  /**
+   * Decides who is an admin (the router's, src/grpc/auth.ts): a write (replay) needs the admin
+   * credential; reads are open. Undefined, or no admin token configured: read-only.
+   */
+  auth?: Auth;
   log: Logger;
   pageDir?: string;
 }
@@ -81,11 +90,13 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
     deadAfterMs: o.deadAfterMs,
   };
   const streams = new Set<http.ServerResponse>();
+  const writesConfigured = o.auth?.policy.tokens.admin !== undefined && o.auth.policy.tokens.admin !== "";
+  const isAdmin = (req: http.IncomingMessage): boolean =>
+    o.auth?.isAdmin(
+      req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {},
+    ) ?? false;
   const overviewFor = (req: http.IncomingMessage): ReturnType<typeof buildOverview> =>
-    buildOverview(sources, Date.now(), {
-      canWrite: authorize(req, "write", o.token),
-      writesConfigured: o.token !== undefined && o.token !== "",
-    });
+    buildOverview(sources, Date.now(), { canWrite: isAdmin(req), writesConfigured });
   const pipelineOrThrow = (name: string): PipelineView => {
     const view = o.scheduler.pipelineView(name);
     if (view === undefined)
@@ -147,13 +158,21 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
       if (req.method === "GET" && m[2] === "status")
         return json(res, 200, pipelineStatus(view, o.membership.all(), o.stats, Date.now()));
       if (req.method === "GET" && m[2] === "dead-letters")
-        return json(res, 200, await listDeadLetters(view, url.searchParams.get("stage") ?? undefined));
+        return json(
+          res,
+          200,
+          await listDeadLetters(view, {
+            stage: url.searchParams.get("stage") || undefined,
+            offset: clampInt(url.searchParams.get("offset"), 0, Number.MAX_SAFE_INTEGER, 0),
+            limit: clampInt(url.searchParams.get("limit"), 1, MAX_PAGE, DEFAULT_PAGE),
+          }),
+        );
       if (req.method === "POST" && m[2] === "dead-letters/replay") {
-        if (!authorize(req, "write", o.token))
-          return json(res, o.token ? 401 : 403, {
-            error: o.token
-              ? "replay needs the console admin token (Authorization: Bearer …)"
-              : "the console is read-only: start the router with CONSOLE_ADMIN_TOKEN to allow replay",
+        if (!isAdmin(req))
+          return json(res, writesConfigured ? 401 : 403, {
+            error: writesConfigured
+              ? "replay needs the router's admin token (Authorization: Bearer …)"
+              : "the console is read-only: start the router with ADMIN_TOKEN to allow replay",
           });
         const body = parseReplay(await readBody(req));
         const sidecar = o.membership.alive()[0];
