@@ -25,11 +25,6 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
   const security = processSecurity(checkSecurityConfig(config), "router", log);
   const pipelines = config.pipelinesDir !== undefined ? loadPipelineDir(config.pipelinesDir) : [];
   if (config.store.startsWith("etcd:")) {
-    if (config.httpPort !== undefined && config.httpPort > 0)
-      log.warn(
-        { httpPort: config.httpPort },
-        "the web console is not served by router cluster members yet (docs/console.md); use conveyor status/top",
-      );
     // Loaded only here: a single router needs no etcd client.
     const { startClusterRouter } =
       // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -42,9 +42,8 @@ const STATIC: { [file: string]: string } = {
   "app.css": "text/css; charset=utf-8",
 };
 
-export interface ConsoleOptions {
-  host: string;
-  port: number;
+/** What the /api of one router term reads and whom it lets write. */
+export interface ConsoleApiOptions {
   scheduler: Scheduler;
   membership: Membership;
   stats: StatsWindow;
@@ -55,12 +54,23 @@ export interface ConsoleOptions {
    */
   auth?: Auth;
   log: Logger;
+}
+
+export interface ConsoleOptions extends ConsoleApiOptions {
+  host: string;
+  port: number;
   pageDir?: string;
 }
 
 export interface RunningConsole {
   port: number;
   stop(): Promise<void>;
+}
+
+/** The /api of one router term; close() ends its event streams (the term ended). */
+export interface ConsoleApi {
+  handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
+  close(): void;
 }
 
 /** HTTP status of a ConveyorError code at this edge. */
@@ -81,8 +91,31 @@ function httpStatusOf(code: string): number {
   }
 }
 
-export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
-  const pageDir = o.pageDir ?? PAGE_DIR;
+/** Serves the page's files for a GET outside /api; false when the request is not for them. */
+export async function servePage(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  pageDir: string = PAGE_DIR,
+): Promise<boolean> {
+  const p = new URL(req.url ?? "/", "http://console").pathname;
+  if (req.method !== "GET" || p.startsWith("/api/")) return false;
+  const file = p === "/" ? "index.html" : p.slice(1);
+  const type = STATIC[file];
+  if (type === undefined) {
+    json(res, 404, { error: `no page ${p}` });
+    return true;
+  }
+  const body = await fs.promises.readFile(path.join(pageDir, file)).catch(() => undefined);
+  if (body === undefined)
+    json(res, 503, { error: `the console page is not built (${pageDir}): run scripts/build.sh` });
+  else {
+    res.writeHead(200, { "content-type": type, "cache-control": "no-cache" });
+    res.end(body);
+  }
+  return true;
+}
+
+export function consoleApi(o: ConsoleApiOptions): ConsoleApi {
   const sources = {
     scheduler: o.scheduler,
     membership: o.membership,
@@ -107,17 +140,6 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://console");
     const p = url.pathname;
-    if (req.method === "GET" && !p.startsWith("/api/")) {
-      const file = p === "/" ? "index.html" : p.slice(1);
-      const type = STATIC[file];
-      if (type === undefined) return json(res, 404, { error: `no page ${p}` });
-      const body = await fs.promises.readFile(path.join(pageDir, file)).catch(() => undefined);
-      if (body === undefined)
-        return json(res, 503, { error: `the console page is not built (${pageDir}): run scripts/build.sh` });
-      res.writeHead(200, { "content-type": type, "cache-control": "no-cache" });
-      res.end(body);
-      return;
-    }
     if (req.method === "GET" && p === "/api/overview") return json(res, 200, overviewFor(req));
     if (req.method === "GET" && p === "/api/events") {
       startEvents(res);
@@ -187,10 +209,27 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
     json(res, 404, { error: `no API ${req.method} ${p}` });
   };
 
+  return {
+    handle,
+    close: () => {
+      for (const r of streams) r.end();
+      streams.clear();
+    },
+  };
+}
+
+/** Listens on host:port; `route` answers every request (errors mapped to JSON here). */
+export async function listenConsole(
+  host: string,
+  port: number,
+  route: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>,
+  log: Logger,
+  onStop: () => void = () => undefined,
+): Promise<RunningConsole> {
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    route(req, res).catch((err: unknown) => {
       const e = asConveyorError(err);
-      if (e.code === "INTERNAL") o.log.error({ err }, "console request failed");
+      if (e.code === "INTERNAL") log.error({ err }, "console request failed");
       if (res.headersSent) res.end();
       else json(res, httpStatusOf(e.code), { error: e.message, code: e.code });
     });
@@ -200,29 +239,43 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
       reject(
         new ConveyorError(
           "CONFIG_INVALID",
-          `the console cannot listen on ${o.host}:${o.port}: ${err.message}`,
-          { host: o.host, port: o.port },
+          `the console cannot listen on ${host}:${port}: ${err.message}`,
+          { host, port },
           { cause: err },
         ),
       ),
     );
-    server.listen(o.port, o.host, () => resolve());
+    server.listen(port, host, () => resolve());
   });
   const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : o.port;
-  o.log.info({ url: `http://${o.host}:${port}/` }, "console listening");
+  const bound = typeof address === "object" && address !== null ? address.port : port;
+  log.info({ url: `http://${host}:${bound}/` }, "console listening");
   return {
-    port,
+    port: bound,
     stop: () =>
       new Promise<void>((resolve) => {
-        for (const r of streams) r.end();
+        onStop();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
 }
 
-function json(res: http.ServerResponse, status: number, body: unknown): void {
+/** One router's console: the page and its term's /api. */
+export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
+  const api = consoleApi(o);
+  return listenConsole(
+    o.host,
+    o.port,
+    async (req, res) => {
+      if (!(await servePage(req, res, o.pageDir))) await api.handle(req, res);
+    },
+    o.log,
+    () => api.close(),
+  );
+}
+
+export function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
   res.end(JSON.stringify(body));
 }
