@@ -15,6 +15,7 @@ import { LocalCluster, type Started } from "../src/cluster/local-cluster";
 import { REPO_ROOT } from "../src/cluster/managed-process";
 import { freePortBlock } from "./harness/ports";
 import { eventually, readSinkFile } from "./harness/pipeline";
+import { poisonScenario, startPoisonStages, writePoisonPipelineDir } from "./harness/poison-pipeline";
 
 jest.setTimeout(90_000);
 
@@ -29,9 +30,8 @@ const describeIfChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
 
 describeIfChromium("web console", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-console-"));
-  const outDir = path.join(dir, "out");
-  const dlqDir = path.join(dir, "dlq");
-  const healed = path.join(dir, "healed");
+  const scenario = poisonScenario(dir);
+  const { outDir, healed } = scenario;
   const cluster = new LocalCluster(dir, { ADMIN_TOKEN: TOKEN });
   let browser: BrowserContext;
   let page: Page;
@@ -51,28 +51,18 @@ describeIfChromium("web console", () => {
       heartbeatIntervalSecs: 0.5,
       deadAfterMissed: 4,
       httpPort,
-      pipelinesDir: writePipeline(dir, outDir, dlqDir),
+      pipelinesDir: writePoisonPipelineDir(dir, scenario),
     });
     url = `http://${ROUTER_HOST}:${httpPort}/`;
     const router = `${ROUTER_HOST}:${base}`;
     const discovery = { discoveryStartPort: base + 2, discoveryEndPort: base + 11 };
-    await cluster.startStage({
-      kind: "source",
-      name: "gen",
-      host: POD_A,
+    await startPoisonStages(cluster, dir, scenario, {
+      podA: POD_A,
+      podB: POD_B,
       port: base + 2,
       count: 1_000_000,
       rate: 200,
     });
-    await cluster.startCustomStage(
-      "poison-transform",
-      "e2e/stages/poison-transform.ts",
-      [
-        ...["--name", "check", "--host", POD_B, "--port", String(base + 2)],
-        ...["--fail-log", path.join(dir, "failures.ndjson"), "--healed-when", healed],
-      ],
-      `${POD_B}:${base + 2}`,
-    );
     await cluster.startSidecar({
       id: "a",
       host: POD_A,
@@ -190,22 +180,3 @@ describeIfChromium("web console", () => {
     await shot("phone", false);
   });
 });
-
-function writePipeline(dir: string, outDir: string, dlqDir: string): string {
-  const pipelines = path.join(dir, "pipelines");
-  fs.mkdirSync(pipelines, { recursive: true });
-  fs.writeFileSync(
-    path.join(pipelines, "checked.yaml"),
-    `name: checked
-source: { stage: gen }
-steps: [ { stage: check } ]
-sink: { builtin: file, config: { dir: ${outDir} } }
-dlq:
-  sink: { builtin: file, config: { dir: ${dlqDir} } }
-  maxRetries: 1
-  backoffMs: 20
-  maxBackoffMs: 50
-`,
-  );
-  return pipelines;
-}
