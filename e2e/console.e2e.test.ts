@@ -56,7 +56,7 @@ describeIfChromium("web console", () => {
     url = `http://${ROUTER_HOST}:${httpPort}/`;
     const router = `${ROUTER_HOST}:${base}`;
     const discovery = { discoveryStartPort: base + 2, discoveryEndPort: base + 11 };
-    await startPoisonStages(cluster, dir, scenario, {
+    await startPoisonStages(cluster, scenario, {
       podA: POD_A,
       podB: POD_B,
       port: base + 2,

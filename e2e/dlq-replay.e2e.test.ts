@@ -68,7 +68,7 @@ describe("dlq replay", () => {
   it("replays each dead letter once at the failing stage, journals it, and a second replay sends nothing", async () => {
     await api.applyPipeline({ definition: scenario.definition });
     const discovery = { discoveryStartPort: base + 2, discoveryEndPort: base + 11 };
-    await startPoisonStages(cluster, dir, scenario, {
+    await startPoisonStages(cluster, scenario, {
       podA: POD_A,
       podB: POD_B,
       port: base + 2,

@@ -12,7 +12,7 @@ import { ConveyorError } from "../src/errors";
 import { processSecurity } from "../src/grpc/security";
 import { createLogger } from "../src/telemetry/log";
 import { startMetricsServer } from "../src/telemetry/metrics";
-import { startConsole, type RunningConsole } from "./console/server";
+import { startConsole, termSources, type RunningConsole } from "./console/server";
 import { listen, type RunningRouter } from "./listen";
 import { FileStore } from "./store/file";
 import { MemoryStore } from "./store/memory";
@@ -45,10 +45,7 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
       ? await startConsole({
           host: config.host,
           port: config.httpPort,
-          scheduler: term.scheduler,
-          membership: term.membership,
-          stats: term.stats,
-          deadAfterMs: term.deadAfterMs,
+          ...termSources(term),
           // The console's writes need the Admin API's credential, decided in one place.
           auth: security.auth,
           log: log.child({ component: "console" }),

@@ -26,6 +26,7 @@ import {
   consoleApi,
   listenConsole,
   servePage,
+  termSources,
   type ConsoleApi,
   type RunningConsole,
 } from "../console/server";
@@ -128,10 +129,7 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
         if (!election.isLeader) return;
         term = await startTerm({ config, store, log, pipelines, auth: security.auth });
         termConsole = consoleApi({
-          scheduler: term.scheduler,
-          membership: term.membership,
-          stats: term.stats,
-          deadAfterMs: term.deadAfterMs,
+          ...termSources(term),
           auth: security.auth,
           log: log.child({ component: "console" }),
         });

@@ -56,6 +56,13 @@ export interface ConsoleApiOptions {
   log: Logger;
 }
 
+/** The state a console reads, as a router term holds it (router/term.ts). */
+export function termSources(
+  t: Pick<ConsoleApiOptions, "scheduler" | "membership" | "stats" | "deadAfterMs">,
+): Pick<ConsoleApiOptions, "scheduler" | "membership" | "stats" | "deadAfterMs"> {
+  return { scheduler: t.scheduler, membership: t.membership, stats: t.stats, deadAfterMs: t.deadAfterMs };
+}
+
 export interface ConsoleOptions extends ConsoleApiOptions {
   host: string;
   port: number;
