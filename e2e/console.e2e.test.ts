@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { ConsoleDeadLetters } from "../router/console/api-types";
 import { LocalCluster, type Started } from "../src/cluster/local-cluster";
 import { REPO_ROOT } from "../src/cluster/managed-process";
 import { freePortBlock } from "./harness/ports";
@@ -149,6 +150,20 @@ describeIfChromium("web console", () => {
     expect(deadId).toMatch(/^gen-\d+$/);
     expect(Number(deadId.split("-")[1]) % 10 === 3 || Number(deadId.split("-")[1]) % 50 === 7).toBe(true);
     await shot("dead-letters");
+    // Paged: the API sends one page and says how many there are in all; the page walks them.
+    const paged = (await (
+      await fetch(`${url}api/pipelines/checked/dead-letters?offset=1&limit=2`)
+    ).json()) as ConsoleDeadLetters;
+    expect(paged).toMatchObject({ offset: 1, limit: 2 });
+    expect(paged.letters).toHaveLength(2);
+    expect(paged.total).toBeGreaterThanOrEqual(3);
+    expect(paged.letters[0]!.id).not.toBe(deadId);
+    if (paged.total > 50) {
+      await page.click("#dlq-next");
+      await page.locator("#dlq-page", { hasText: /^51–/ }).waitFor({ timeout: 5000 });
+      await page.click("#dlq-prev");
+      await page.locator("#dlq-page", { hasText: /^1–/ }).waitFor({ timeout: 5000 });
+    }
 
     // Replay is refused without the token; after the fix, with it, the dead letter reaches the sink.
     await page.click("#dlq-replay-all");
