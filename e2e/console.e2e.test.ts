@@ -183,10 +183,12 @@ describeIfChromium("web console", () => {
     const killedAt = Date.now();
     await page.locator('#sidecars tr.dead[data-sidecar="b"]').waitFor({ timeout: 5_000 });
     expect(Date.now() - killedAt).toBeLessThan(2_000 + 1_500);
-    const color = await page
-      .locator('#sidecars tr.dead[data-sidecar="b"] td')
-      .first()
-      .evaluate((td) => getComputedStyle(td).color);
+    // Looked up and read in one task of the page: the table is redrawn every second, and an element
+    // resolved by a locator may be detached (no computed colour) by the time it is evaluated.
+    const color = await page.evaluate(() => {
+      const td = document.querySelector('#sidecars tr.dead[data-sidecar="b"] td');
+      return td ? getComputedStyle(td).color : "no dead row";
+    });
     expect(color).toBe("rgb(198, 40, 40)");
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot("dead-sidecar", false);
