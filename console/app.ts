@@ -122,14 +122,23 @@ function drawSidecars(o: ConsoleOverview): void {
       el(
         "tr",
         {
-          class: s.state === "dead" ? "dead" : s.behind ? "behind" : "",
+          class: s.state === "alive" ? (s.behind ? "behind" : "") : s.state,
           "data-sidecar": s.id,
           "data-state": s.state,
+          ...(s.fenceReason ? { title: s.fenceReason } : {}),
         },
         el("td", {}, s.id),
         el("td", {}, s.podName),
         el("td", {}, s.namespace),
-        el("td", {}, s.state === "dead" ? "dead" : s.behind ? "alive (table behind)" : s.state),
+        el(
+          "td",
+          {},
+          s.state === "fenced"
+            ? `fenced: ${s.fenceReason}`
+            : s.state === "alive" && s.behind
+              ? "alive (table behind)"
+              : s.state,
+        ),
         el("td", {}, age(s.heartbeatAgeMs)),
         el("td", {}, `v${s.routingVersion}`),
         el(
@@ -169,6 +178,41 @@ function drawErrors(o: ConsoleOverview): void {
   $("errors-empty").hidden = rows.length > 0;
 }
 
+function drawMirrors(o: ConsoleOverview): void {
+  const rows: HTMLElement[] = [];
+  const num = (n: number | null): string => (n === null ? "–" : String(n));
+  for (const p of o.pipelines)
+    for (const s of p.stages)
+      for (const m of s.mirrors)
+        rows.push(
+          el(
+            "tr",
+            {
+              class: m.error ? "dead" : m.lag !== null && m.lag > 0 ? "behind" : "",
+              "data-mirror": m.name,
+              "data-partition": String(m.partition),
+            },
+            el("td", {}, p.name),
+            el("td", {}, m.name),
+            el("td", {}, `${m.topic}/${m.partition}`),
+            el("td", { class: "source-high" }, num(m.sourceHigh)),
+            el("td", { class: "dest-next" }, num(m.destNext)),
+            el("td", { class: "lag" }, num(m.lag)),
+            el(
+              "td",
+              { class: "flush-age" },
+              m.lastFlushAgeMs === null ? "never" : `${age(m.lastFlushAgeMs)} ago`,
+            ),
+            el("td", {}, m.error ? `${m.state}: ${m.error}` : m.state),
+            el("td", {}, m.sidecarId),
+          ),
+        );
+  $("mirrors")
+    .querySelector("tbody")!
+    .replaceChildren(...rows);
+  $("mirrors-empty").hidden = rows.length > 0;
+}
+
 /** Keeps a select's options equal to `values`, and its choice when it is still one of them. */
 function syncOptions(select: HTMLSelectElement, values: string[]): void {
   const current = select.value;
@@ -183,6 +227,7 @@ function draw(o: ConsoleOverview): void {
   drawPipelines(o);
   drawSidecars(o);
   drawErrors(o);
+  drawMirrors(o);
   syncOptions(
     $("tap-stage"),
     o.pipelines.flatMap((p) => p.stages.filter((s) => s.index > 0).map((s) => `${p.name}/${s.name}`)),
@@ -243,17 +288,26 @@ function token(): string {
   return ($("token") as HTMLInputElement).value;
 }
 
+const DLQ_PAGE = 50;
+let dlqOffset = 0;
+
 async function loadDeadLetters(): Promise<void> {
   const pipeline = ($("dlq-pipeline") as HTMLSelectElement).value;
   if (!pipeline) return;
   const stage = ($("dlq-stage") as HTMLInputElement).value.trim();
-  const res = await fetch(
-    `api/pipelines/${encodeURIComponent(pipeline)}/dead-letters${stage ? `?stage=${encodeURIComponent(stage)}` : ""}`,
-  );
+  const query = new URLSearchParams({ offset: String(dlqOffset), limit: String(DLQ_PAGE) });
+  if (stage) query.set("stage", stage);
+  const res = await fetch(`api/pipelines/${encodeURIComponent(pipeline)}/dead-letters?${query.toString()}`);
   const body = (await res.json()) as ConsoleDeadLetters & { error?: string };
   const note = $("dlq-note");
   note.className = body.unavailable || body.error ? "dead" : "muted";
-  note.textContent = body.error ?? body.unavailable ?? `${body.letters.length} dead letter(s) in ${body.dir}`;
+  note.textContent = body.error ?? body.unavailable ?? `${body.total} dead letter(s) in ${body.dir}`;
+  const total = body.total ?? 0;
+  const letters = body.letters ?? [];
+  $("dlq-page").textContent =
+    letters.length > 0 ? `${dlqOffset + 1}–${dlqOffset + letters.length} of ${total}` : "";
+  ($("dlq-prev") as HTMLButtonElement).disabled = dlqOffset === 0;
+  ($("dlq-next") as HTMLButtonElement).disabled = dlqOffset + letters.length >= total;
   $("dlq")
     .querySelector("tbody")!
     .replaceChildren(
@@ -310,6 +364,15 @@ async function replay(body: { ids?: string[]; all?: boolean }): Promise<void> {
 
 $("dlq-form").addEventListener("submit", (e) => {
   e.preventDefault();
+  dlqOffset = 0;
+  void loadDeadLetters();
+});
+$("dlq-prev").addEventListener("click", () => {
+  dlqOffset = Math.max(0, dlqOffset - DLQ_PAGE);
+  void loadDeadLetters();
+});
+$("dlq-next").addEventListener("click", () => {
+  dlqOffset += DLQ_PAGE;
   void loadDeadLetters();
 });
 $("dlq-replay-selected").addEventListener("click", () => {

@@ -11,10 +11,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { ConsoleDeadLetters } from "../router/console/api-types";
 import { LocalCluster, type Started } from "../src/cluster/local-cluster";
 import { REPO_ROOT } from "../src/cluster/managed-process";
 import { freePortBlock } from "./harness/ports";
 import { eventually, readSinkFile } from "./harness/pipeline";
+import { poisonScenario, startPoisonStages, writePoisonPipelineDir } from "./harness/poison-pipeline";
 
 jest.setTimeout(90_000);
 
@@ -29,10 +31,9 @@ const describeIfChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
 
 describeIfChromium("web console", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-console-"));
-  const outDir = path.join(dir, "out");
-  const dlqDir = path.join(dir, "dlq");
-  const healed = path.join(dir, "healed");
-  const cluster = new LocalCluster(dir, { CONSOLE_ADMIN_TOKEN: TOKEN });
+  const scenario = poisonScenario(dir);
+  const { outDir, healed } = scenario;
+  const cluster = new LocalCluster(dir, { ADMIN_TOKEN: TOKEN });
   let browser: BrowserContext;
   let page: Page;
   let sidecarB: Started;
@@ -51,28 +52,18 @@ describeIfChromium("web console", () => {
       heartbeatIntervalSecs: 0.5,
       deadAfterMissed: 4,
       httpPort,
-      pipelinesDir: writePipeline(dir, outDir, dlqDir),
+      pipelinesDir: writePoisonPipelineDir(dir, scenario),
     });
     url = `http://${ROUTER_HOST}:${httpPort}/`;
     const router = `${ROUTER_HOST}:${base}`;
     const discovery = { discoveryStartPort: base + 2, discoveryEndPort: base + 11 };
-    await cluster.startStage({
-      kind: "source",
-      name: "gen",
-      host: POD_A,
+    await startPoisonStages(cluster, scenario, {
+      podA: POD_A,
+      podB: POD_B,
       port: base + 2,
       count: 1_000_000,
       rate: 200,
     });
-    await cluster.startCustomStage(
-      "poison-transform",
-      "e2e/stages/poison-transform.ts",
-      [
-        ...["--name", "check", "--host", POD_B, "--port", String(base + 2)],
-        ...["--fail-log", path.join(dir, "failures.ndjson"), "--healed-when", healed],
-      ],
-      `${POD_B}:${base + 2}`,
-    );
     await cluster.startSidecar({
       id: "a",
       host: POD_A,
@@ -159,6 +150,20 @@ describeIfChromium("web console", () => {
     expect(deadId).toMatch(/^gen-\d+$/);
     expect(Number(deadId.split("-")[1]) % 10 === 3 || Number(deadId.split("-")[1]) % 50 === 7).toBe(true);
     await shot("dead-letters");
+    // Paged: the API sends one page and says how many there are in all; the page walks them.
+    const paged = (await (
+      await fetch(`${url}api/pipelines/checked/dead-letters?offset=1&limit=2`)
+    ).json()) as ConsoleDeadLetters;
+    expect(paged).toMatchObject({ offset: 1, limit: 2 });
+    expect(paged.letters).toHaveLength(2);
+    expect(paged.total).toBeGreaterThanOrEqual(3);
+    expect(paged.letters[0]!.id).not.toBe(deadId);
+    if (paged.total > 50) {
+      await page.click("#dlq-next");
+      await page.locator("#dlq-page", { hasText: /^51–/ }).waitFor({ timeout: 5000 });
+      await page.click("#dlq-prev");
+      await page.locator("#dlq-page", { hasText: /^1–/ }).waitFor({ timeout: 5000 });
+    }
 
     // Replay is refused without the token; after the fix, with it, the dead letter reaches the sink.
     await page.click("#dlq-replay-all");
@@ -178,10 +183,12 @@ describeIfChromium("web console", () => {
     const killedAt = Date.now();
     await page.locator('#sidecars tr.dead[data-sidecar="b"]').waitFor({ timeout: 5_000 });
     expect(Date.now() - killedAt).toBeLessThan(2_000 + 1_500);
-    const color = await page
-      .locator('#sidecars tr.dead[data-sidecar="b"] td')
-      .first()
-      .evaluate((td) => getComputedStyle(td).color);
+    // Looked up and read in one task of the page: the table is redrawn every second, and an element
+    // resolved by a locator may be detached (no computed colour) by the time it is evaluated.
+    const color = await page.evaluate(() => {
+      const td = document.querySelector('#sidecars tr.dead[data-sidecar="b"] td');
+      return td ? getComputedStyle(td).color : "no dead row";
+    });
     expect(color).toBe("rgb(198, 40, 40)");
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot("dead-sidecar", false);
@@ -190,22 +197,3 @@ describeIfChromium("web console", () => {
     await shot("phone", false);
   });
 });
-
-function writePipeline(dir: string, outDir: string, dlqDir: string): string {
-  const pipelines = path.join(dir, "pipelines");
-  fs.mkdirSync(pipelines, { recursive: true });
-  fs.writeFileSync(
-    path.join(pipelines, "checked.yaml"),
-    `name: checked
-source: { stage: gen }
-steps: [ { stage: check } ]
-sink: { builtin: file, config: { dir: ${outDir} } }
-dlq:
-  sink: { builtin: file, config: { dir: ${dlqDir} } }
-  maxRetries: 1
-  backoffMs: 20
-  maxBackoffMs: 50
-`,
-  );
-  return pipelines;
-}

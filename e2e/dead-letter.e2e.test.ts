@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LocalCluster } from "../src/cluster/local-cluster";
 import { AdminApi } from "../src/cli/admin-client";
+import { poisonOf, poisonScenario, startPoisonStages } from "./harness/poison-pipeline";
 import { freePortBlock } from "./harness/ports";
 import { eventually, readSinkFile } from "./harness/pipeline";
 
@@ -22,18 +23,14 @@ const COUNT = 500;
 const MAX_RETRIES = 2;
 const BACKOFF_MS = 200;
 
-/** Same rule as e2e/stages/poison-transform.ts. */
-function poisonOf(index: number): "retryable" | "fatal" | undefined {
-  if (index % 10 === 3) return "retryable";
-  if (index % 50 === 7) return "fatal";
-  return undefined;
-}
-
 describe("dead-letter sink", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-dlq-"));
-  const outDir = path.join(dir, "out");
-  const dlqDir = path.join(dir, "dlq");
-  const failLog = path.join(dir, "failures.ndjson");
+  const scenario = poisonScenario(dir, {
+    maxRetries: MAX_RETRIES,
+    backoffMs: BACKOFF_MS,
+    maxBackoffMs: 1000,
+  });
+  const { outDir, dlqDir, failLog } = scenario;
   const cluster = new LocalCluster(dir);
   let base = 0;
   let api: AdminApi;
@@ -51,26 +48,9 @@ describe("dead-letter sink", () => {
   });
 
   it("receives exactly the poisoned records, with _dlq_ headers, after the configured retries and backoff", async () => {
-    await api.applyPipeline({
-      definition: `name: checked
-source: { stage: gen }
-steps: [ { stage: check } ]
-sink: { builtin: file, config: { dir: ${outDir} } }
-dlq:
-  sink: { builtin: file, config: { dir: ${dlqDir} } }
-  maxRetries: ${MAX_RETRIES}
-  backoffMs: ${BACKOFF_MS}
-  maxBackoffMs: 1000
-`,
-    });
+    await api.applyPipeline({ definition: scenario.definition });
     const discovery = { discoveryStartPort: base + 2, discoveryEndPort: base + 11 };
-    await cluster.startStage({ kind: "source", name: "gen", host: POD_A, port: base + 2, count: COUNT });
-    await cluster.startCustomStage(
-      "poison-transform",
-      "e2e/stages/poison-transform.ts",
-      ["--name", "check", "--host", POD_B, "--port", String(base + 2), "--fail-log", failLog],
-      `${POD_B}:${base + 2}`,
-    );
+    await startPoisonStages(cluster, scenario, { podA: POD_A, podB: POD_B, port: base + 2, count: COUNT });
     await cluster.startSidecar({
       id: "a",
       host: POD_A,

@@ -16,6 +16,7 @@ import { CONVEYOR_MAIN, REPO_ROOT } from "../src/cluster/managed-process";
 import { AdminApi } from "../src/cli/admin-client";
 import { freePortBlock } from "./harness/ports";
 import { eventually, readSinkFile } from "./harness/pipeline";
+import { poisonScenario, poisoned, startPoisonStages } from "./harness/poison-pipeline";
 
 jest.setTimeout(120_000);
 
@@ -23,11 +24,6 @@ const ROUTER_HOST = "127.0.17.1";
 const POD_A = "127.0.17.2";
 const POD_B = "127.0.17.3";
 const COUNT = 200;
-
-/** Same rule as e2e/stages/poison-transform.ts. */
-function poisoned(index: number): boolean {
-  return index % 10 === 3 || index % 50 === 7;
-}
 
 interface CliResult {
   code: number;
@@ -51,9 +47,8 @@ async function conveyor(...args: string[]): Promise<CliResult> {
 
 describe("dlq replay", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conveyor-dlq-replay-"));
-  const outDir = path.join(dir, "out");
-  const dlqDir = path.join(dir, "dlq");
-  const healed = path.join(dir, "healed");
+  const scenario = poisonScenario(dir);
+  const { outDir, dlqDir, healed } = scenario;
   const cluster = new LocalCluster(dir);
   let base = 0;
   let api: AdminApi;
@@ -71,29 +66,14 @@ describe("dlq replay", () => {
   });
 
   it("replays each dead letter once at the failing stage, journals it, and a second replay sends nothing", async () => {
-    await api.applyPipeline({
-      definition: `name: checked
-source: { stage: gen }
-steps: [ { stage: check } ]
-sink: { builtin: file, config: { dir: ${outDir} } }
-dlq:
-  sink: { builtin: file, config: { dir: ${dlqDir} } }
-  maxRetries: 1
-  backoffMs: 20
-  maxBackoffMs: 50
-`,
-    });
+    await api.applyPipeline({ definition: scenario.definition });
     const discovery = { discoveryStartPort: base + 2, discoveryEndPort: base + 11 };
-    await cluster.startStage({ kind: "source", name: "gen", host: POD_A, port: base + 2, count: COUNT });
-    await cluster.startCustomStage(
-      "poison-transform",
-      "e2e/stages/poison-transform.ts",
-      [
-        ...["--name", "check", "--host", POD_B, "--port", String(base + 2)],
-        ...["--fail-log", path.join(dir, "failures.ndjson"), "--healed-when", healed],
-      ],
-      `${POD_B}:${base + 2}`,
-    );
+    await startPoisonStages(cluster, scenario, {
+      podA: POD_A,
+      podB: POD_B,
+      port: base + 2,
+      count: COUNT,
+    });
     const router = `${ROUTER_HOST}:${base}`;
     await cluster.startSidecar({ id: "a", host: POD_A, port: base + 1, router, ...discovery });
     await cluster.startSidecar({ id: "b", host: POD_B, port: base + 1, router, ...discovery });

@@ -14,6 +14,7 @@ import { AdminApi } from "../src/cli/admin-client";
 import { segmentName } from "../src/builtins/mirror/chain";
 import { decodeSegment } from "../src/builtins/mirror/record-line";
 import { createTopics, startKafkaBroker, type KafkaBroker } from "../src/testing/kafka-broker";
+import type { ConsoleMirror, ConsoleOverview } from "../router/console/api-types";
 import { freePortBlock } from "./harness/ports";
 import { eventually, readSinkFile } from "./harness/pipeline";
 
@@ -60,7 +61,13 @@ describe("builtin: mirror as a pipeline source", () => {
 
     const base = await freePortBlock([ROUTER_HOST, POD], 6);
     const router = `${ROUTER_HOST}:${base}`;
-    await cluster.startRouter({ host: ROUTER_HOST, port: base, heartbeatIntervalSecs: 1 });
+    const consoleApi = `http://${ROUTER_HOST}:${base + 3}/api`;
+    await cluster.startRouter({
+      host: ROUTER_HOST,
+      port: base,
+      heartbeatIntervalSecs: 1,
+      httpPort: base + 3,
+    });
     api = new AdminApi(router);
     const root = path.join(dir, "dest");
     const outDir = path.join(dir, "out");
@@ -141,5 +148,32 @@ describe("builtin: mirror as a pipeline source", () => {
       20_000,
       () => `${flushes().length} flush records`,
     );
+
+    // The console shows where the mirror stands, as the sidecar's heartbeats carry it.
+    let mirrors: ConsoleMirror[] = [];
+    await eventually(
+      async () => {
+        const o = (await (await fetch(`${consoleApi}/overview`)).json()) as ConsoleOverview;
+        mirrors = o.pipelines.find((p) => p.name === "orders-mirror")?.stages[0]?.mirrors ?? [];
+        return mirrors[0]?.destNext === 100;
+      },
+      10_000,
+      () => `console mirrors: ${JSON.stringify(mirrors)}`,
+    );
+    expect(mirrors).toEqual([
+      expect.objectContaining({
+        sidecarId: "m",
+        name: "orders-0",
+        topic: TOPIC,
+        partition: 0,
+        sourceHigh: 100,
+        destNext: 100,
+        lag: 0,
+        state: "running",
+        error: "",
+      }),
+    ]);
+    expect(mirrors[0]!.lastFlushAgeMs).toBeGreaterThanOrEqual(0);
+    expect(mirrors[0]!.lastFlushAgeMs).toBeLessThan(60_000);
   });
 });

@@ -25,6 +25,7 @@ import { LocalCluster, type RouterSpec } from "../src/cluster/local-cluster";
 import type { ManagedProcess } from "../src/cluster/managed-process";
 import type { AdminClient } from "../src/generated/conveyor/v1/Admin";
 import { EtcdServer } from "./harness/etcd";
+import type { ConsoleOverview } from "../router/console/api-types";
 import { freePortBlock } from "./harness/ports";
 import { adminClient, applyPipeline, countLines, eventually, listSidecars } from "./harness/pipeline";
 import { scanSinkFile, tearDownCluster } from "./harness/faults";
@@ -79,6 +80,7 @@ describe("router cluster", () => {
         store: `etcd:${etcdServer!.endpoint}`,
         heartbeatIntervalSecs: 1,
         leaseTtlSecs: 1,
+        httpPort: base + 1,
       };
       const started = await cluster.startRouter(spec, `router-${i}-${starts++}`);
       routers.set(addresses[i]!, started.process);
@@ -135,6 +137,38 @@ describe("router cluster", () => {
       () => `${countLines(sinkFile)} records at the sink`,
     );
     let current = await followed(undefined, 15_000);
+
+    // The console on every member: a standby serves the page and forwards /api (and its event
+    // stream) to the leader's console, which it finds in the leader key.
+    const consoleOf = (grpcAddress: string): string =>
+      `http://${grpcAddress.replace(/:\d+$/, "")}:${base + 1}`;
+    const standbyConsole = consoleOf(addresses.find((a) => a !== current)!);
+    const page = await fetch(`${standbyConsole}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("<script");
+    const overview = await fetch(`${standbyConsole}/api/overview`);
+    expect(overview.status).toBe(200);
+    expect(overview.headers.get("x-conveyor-console-leader")).toBe(
+      consoleOf(current).slice("http://".length),
+    );
+    const o = (await overview.json()) as ConsoleOverview;
+    expect(
+      o.sidecars
+        .filter((s) => s.state === "alive")
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(["a", "b", "c"]);
+    expect(o.pipelines.map((p) => p.name)).toEqual(["flow"]);
+    const events = await fetch(`${standbyConsole}/api/events`);
+    const reader = events.body!.getReader();
+    let streamed = "";
+    while (!streamed.includes("event: overview")) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      streamed += new TextDecoder().decode(chunk.value);
+    }
+    await reader.cancel();
+    expect(streamed).toContain("event: overview");
 
     // 1. kill -9 the leader, again and again.
     const failoverMs: number[] = [];

@@ -76,8 +76,10 @@ export function routerService(options: HeartbeatServerOptions): RouterService {
             services: req.services.length,
           };
           if (change.joined) log.info(fields, "sidecar joined");
-          else if (change.revived) log.info(fields, "sidecar is back (re-registered after being dead)");
-          else log.info(fields, "sidecar re-registered");
+          else if (change.revived) {
+            membership.fenceRevived(req.sidecarId, scheduler.generation);
+            log.info(fields, "sidecar is back (re-registered after being dead)");
+          } else log.info(fields, "sidecar re-registered");
           await scheduler.replan(`sidecar ${req.sidecarId} registered`);
           return { heartbeatIntervalMs, generation: scheduler.generation };
         })
@@ -208,13 +210,17 @@ class HeartbeatStream implements Connection {
       stages: status.stages,
       sources: status.sources,
       routingVersion: status.routingVersion,
+      fenced: status.fenced,
     });
     if (change === undefined) {
       // Not a ConveyorError: the sidecar reacts to the status code by registering again.
       this.fail({ code: grpc.status.NOT_FOUND, details: `unknown sidecar ${id}; register first` });
       return;
     }
-    if (change.revived) log.info({ sidecar: id }, "sidecar is back (heartbeat after being dead)");
+    if (change.revived) {
+      membership.fenceRevived(id, scheduler.generation);
+      log.info({ sidecar: id }, "sidecar is back (heartbeat after being dead)");
+    }
     if (change.revived || change.servicesChanged) {
       scheduler.requestReplan(
         change.revived ? `sidecar ${id} is back` : `sidecar ${id} reported new services`,

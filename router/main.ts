@@ -12,7 +12,7 @@ import { ConveyorError } from "../src/errors";
 import { processSecurity } from "../src/grpc/security";
 import { createLogger } from "../src/telemetry/log";
 import { startMetricsServer } from "../src/telemetry/metrics";
-import { startConsole, type RunningConsole } from "./console/server";
+import { startConsole, termSources, type RunningConsole } from "./console/server";
 import { listen, type RunningRouter } from "./listen";
 import { FileStore } from "./store/file";
 import { MemoryStore } from "./store/memory";
@@ -25,11 +25,6 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
   const security = processSecurity(checkSecurityConfig(config), "router", log);
   const pipelines = config.pipelinesDir !== undefined ? loadPipelineDir(config.pipelinesDir) : [];
   if (config.store.startsWith("etcd:")) {
-    if (config.httpPort !== undefined && config.httpPort > 0)
-      log.warn(
-        { httpPort: config.httpPort },
-        "the web console is not served by router cluster members yet (docs/console.md); use conveyor status/top",
-      );
     // Loaded only here: a single router needs no etcd client.
     const { startClusterRouter } =
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -50,14 +45,9 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
       ? await startConsole({
           host: config.host,
           port: config.httpPort,
-          scheduler: term.scheduler,
-          membership: term.membership,
-          stats: term.stats,
-          deadAfterMs: term.deadAfterMs,
-          // The console's writes take the console token, else the Admin API's own token.
-          ...((config.consoleToken ?? config.adminToken) !== undefined
-            ? { token: (config.consoleToken ?? config.adminToken) as string }
-            : {}),
+          ...termSources(term),
+          // The console's writes need the Admin API's credential, decided in one place.
+          auth: security.auth,
           log: log.child({ component: "console" }),
         })
       : undefined;

@@ -80,6 +80,28 @@ describe("Membership", () => {
     expect(membership.get("a")?.lastHeartbeatMs).toBe(1_000_000 + 2500 + 2500 + 3001);
   });
 
+  it("fences a sidecar that came back on an older table than the one that moved its stages, until it reports it", () => {
+    const { membership, clock } = setup();
+    membership.heartbeat("a", { stages: [], sources: [], routingVersion: 4 });
+    clock.advance(3001);
+    membership.sweep();
+    // Back (re-registered) while the router is at table 6: its stages moved without it.
+    membership.register({ id: "a", podName: "pod-a", namespace: "default", peerAddress: "", services: [] });
+    membership.fenceRevived("a", 6);
+    expect(membership.get("a")?.fence).toEqual({ sinceMs: 1_000_000 + 3001, untilVersion: 6 });
+    membership.heartbeat("a", { stages: [], sources: [], routingVersion: 4 });
+    expect(membership.get("a")?.fence?.untilVersion).toBe(6);
+    membership.heartbeat("a", { stages: [], sources: [], routingVersion: 6 });
+    expect(membership.get("a")?.fence).toBeUndefined();
+    // A sidecar already on the current table is not fenced; its own pause fence is what it reports.
+    membership.fenceRevived("a", 6);
+    expect(membership.get("a")?.fence).toBeUndefined();
+    membership.heartbeat("a", { stages: [], sources: [], routingVersion: 6, fenced: true });
+    expect(membership.get("a")?.selfFenced).toBe(true);
+    membership.heartbeat("a", { stages: [], sources: [], routingVersion: 7 });
+    expect(membership.get("a")?.selfFenced).toBe(false);
+  });
+
   it("keeps what a sidecar reads and its routing version, and says when they changed", () => {
     const { membership } = setup();
     const claim = { pipeline: "p", stage: "src", partitions: [0, 1], generation: 3 };

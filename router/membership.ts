@@ -31,6 +31,14 @@ export interface SidecarRecord {
   routingVersion: number;
   lastHeartbeatMs: number;
   state: SidecarState;
+  /**
+   * Set when it came back after the router presumed it dead and the table moved on meanwhile: it
+   * still routes on a table older than `untilVersion` (peers refuse its batches as STALE_GENERATION)
+   * until it reports having that one. Cleared then.
+   */
+  fence?: { sinceMs: number; untilVersion: number };
+  /** Its own pause fence is up, as it reported (SidecarStatus.fenced). */
+  selfFenced: boolean;
   /** Set when its heartbeat stream broke: dead at this time unless it speaks again. */
   lostDeadlineMs?: number;
 }
@@ -49,6 +57,8 @@ export interface StatusUpdate {
   stages: StageStatus__Output[];
   sources: SourceClaim__Output[];
   routingVersion: number;
+  /** Its pause fence is up (SidecarStatus.fenced). */
+  fenced?: boolean;
 }
 
 export interface MembershipChange {
@@ -96,6 +106,8 @@ export class Membership {
       routingVersion: before?.routingVersion ?? 0,
       lastHeartbeatMs: this.clock(),
       state: "alive",
+      ...(before?.fence ? { fence: before.fence } : {}),
+      selfFenced: before?.selfFenced ?? false,
     });
     return { joined: before === undefined, revived: before?.state === "dead" };
   }
@@ -116,6 +128,8 @@ export class Membership {
     s.stages = update.stages;
     s.sources = update.sources;
     s.routingVersion = update.routingVersion;
+    s.selfFenced = update.fenced === true;
+    if (s.fence && s.routingVersion >= s.fence.untilVersion) delete s.fence;
     if (update.services !== undefined) s.services = update.services;
     return {
       joined: false,
@@ -130,6 +144,16 @@ export class Membership {
   streamLost(id: string, graceMs: number): void {
     const s = this.sidecars.get(id);
     if (s?.state === "alive") s.lostDeadlineMs = this.clock() + graceMs;
+  }
+
+  /**
+   * It is back after being presumed dead: fenced until it reports routing table `currentVersion`
+   * (nothing when it already has it: the table did not move on without it).
+   */
+  fenceRevived(id: string, currentVersion: number): void {
+    const s = this.sidecars.get(id);
+    if (s === undefined || s.routingVersion >= currentVersion) return;
+    s.fence = { sinceMs: this.clock(), untilVersion: currentVersion };
   }
 
   /** Forgets the sidecar; false when it was unknown. */

@@ -1,26 +1,9 @@
 import type { StageStatus__Output } from "../src/generated/conveyor/v1/StageStatus";
 import { LATENCY_BOUNDS_MS, bucketOf } from "../src/telemetry/latency-histogram";
+import { stageStatus } from "../src/testing/stage-status";
 import { StatsWindow } from "./stats-window";
 
-function status(fields: Partial<StageStatus__Output>): StageStatus__Output {
-  return {
-    pipeline: "p",
-    stage: "t",
-    recordsIn: 0,
-    recordsOut: 0,
-    errors: 0,
-    lastError: "",
-    state: "running",
-    dlqCount: 0,
-    bytesIn: 0,
-    inFlight: 0,
-    recordsPeer: 0,
-    latencyBoundsMs: [],
-    latencyCounts: [],
-    recentErrors: [],
-    ...fields,
-  };
-}
+const status = stageStatus;
 
 /** A histogram with `n` records at `ms`. */
 function latency(ms: number, n: number): Partial<StageStatus__Output> {

@@ -135,6 +135,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     stages: () => stats.snapshot(),
     sources: () => sources.claims(),
     routingVersion: () => tables.current.version,
+    fenced: () => fence.tripped,
     onTable: (proto, newSession) => {
       const current = tables.current;
       if (Number(proto.generation) < current.generation) {

@@ -48,6 +48,8 @@ export interface RouterClientOptions {
   /** The sources this sidecar reads now. */
   sources(): SourceClaim[];
   routingVersion(): number;
+  /** The pause fence is up (SidecarStatus.fenced); absent: never. */
+  fenced?(): boolean;
   /** A table from the router; `newSession` for the first one on a new heartbeat stream. */
   onTable(table: RoutingTable__Output, newSession: boolean): void;
   log: Logger;
@@ -258,6 +260,7 @@ export class RouterClient {
       routingVersion: this.opts.routingVersion(),
       stages: this.opts.stages(),
       sources: this.opts.sources(),
+      fenced: this.opts.fenced?.() ?? false,
     });
   }
 }

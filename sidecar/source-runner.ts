@@ -147,6 +147,8 @@ export class SourceRunner {
         : {}),
     };
     this.session = session;
+    if (reader.mirrorProgress)
+      this.opts.stats.setMirrors(this.opts.pipeline, this.opts.stage, () => reader.mirrorProgress?.() ?? []);
     this.inFlightRecords = 0;
     this.inFlightBytes = 0;
     this.heldCredits = 0;
@@ -170,6 +172,7 @@ export class SourceRunner {
 
   private endSession(): void {
     if (this.session) this.session.alive = false;
+    this.opts.stats.setMirrors(this.opts.pipeline, this.opts.stage, undefined);
     this.session = undefined;
   }
 

@@ -11,7 +11,9 @@
 import { errorCodeLabel } from "../src/errors";
 import { metrics } from "../src/telemetry/metrics";
 import { LATENCY_BOUNDS_MS, LatencyHistogram } from "../src/telemetry/latency-histogram";
+import type { MirrorProgress as MirrorProgressProto } from "../src/generated/conveyor/v1/MirrorProgress";
 import type { StageError } from "../src/generated/conveyor/v1/StageError";
+import type { MirrorProgress } from "../src/stages/contract";
 import type { StageStatus } from "../src/generated/conveyor/v1/StageStatus";
 
 export const RECENT_ERRORS = 10;
@@ -41,6 +43,8 @@ interface Counters {
 
 export class StageStats {
   private readonly stages = new Map<string, Counters>();
+  /** Per stage key: where its mirrors stand (a `builtin: mirror` source's reader), read at each snapshot. */
+  private readonly mirrorReaders = new Map<string, () => MirrorProgress[]>();
 
   constructor(private readonly clock: () => number = Date.now) {}
 
@@ -138,14 +142,37 @@ export class StageStats {
     this.get(pipeline, stage).state = state;
   }
 
+  /** The stage's reader reports mirror progress (undefined: it stopped, report none). */
+  setMirrors(pipeline: string, stage: string, read: (() => MirrorProgress[]) | undefined): void {
+    const key = `${pipeline}\u0000${stage}`;
+    this.get(pipeline, stage);
+    if (read) this.mirrorReaders.set(key, read);
+    else this.mirrorReaders.delete(key);
+  }
+
   snapshot(): StageStatus[] {
-    return [...this.stages.values()].map(({ latency, recentErrors, ...c }) => ({
+    return [...this.stages.entries()].map(([key, { latency, recentErrors, ...c }]) => ({
       ...c,
       latencyBoundsMs: latency.total > 0 ? [...LATENCY_BOUNDS_MS] : [],
       latencyCounts: latency.total > 0 ? [...latency.counts] : [],
       recentErrors: [...recentErrors],
+      mirrors: (this.mirrorReaders.get(key)?.() ?? []).map(mirrorProto),
     }));
   }
+}
+
+/** The wire form: -1 and 0 for "not known yet" (proto/conveyor/v1/router.proto, MirrorProgress). */
+export function mirrorProto(m: MirrorProgress): MirrorProgressProto {
+  return {
+    name: m.name,
+    topic: m.topic,
+    partition: m.partition,
+    sourceHigh: m.sourceHigh ?? -1,
+    destNext: m.destNext ?? -1,
+    lastFlushMs: m.lastFlushMs ?? 0,
+    state: m.state,
+    error: m.error,
+  };
 }
 
 /** Key and value bytes of a batch (what StageStats.in counts). */

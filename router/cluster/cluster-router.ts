@@ -9,7 +9,9 @@
  *   EtcdStore: every commit guarded by the leader key; a failed guard deposes this router
  *
  * The server listens before the first campaign, so an elected router can be
- * reached, and a standby can answer, from the start.
+ * reached, and a standby can answer, from the start. The console (--http-port) too: every member
+ * serves the page; the leader answers /api from its term, a standby forwards /api to the console
+ * address the leader advertises in the leader key (router/console/leader-proxy.ts).
  */
 import type * as http from "node:http";
 import * as os from "node:os";
@@ -19,6 +21,15 @@ import type { ProcessSecurity } from "../../src/grpc/security";
 import { SERVICE, v1 } from "../../src/proto";
 import type { Logger } from "../../src/telemetry/log";
 import { startMetricsServer } from "../../src/telemetry/metrics";
+import { forwardToLeaderConsole } from "../console/leader-proxy";
+import {
+  consoleApi,
+  listenConsole,
+  servePage,
+  termSources,
+  type ConsoleApi,
+  type RunningConsole,
+} from "../console/server";
 import { listen, type RunningRouter } from "../listen";
 import { EtcdStore } from "../store/etcd";
 import { startTerm, type Term } from "../term";
@@ -40,6 +51,8 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
   const client = createEtcdClient(endpoints);
 
   let term: Term | undefined;
+  /** The console's /api of the current term (while this router leads). */
+  let termConsole: ConsoleApi | undefined;
   /** Elections and step-downs, one at a time, in order. */
   let transitions: Promise<void> = Promise.resolve();
   const transition = (fn: () => Promise<void>): void => {
@@ -85,12 +98,29 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
     config.advertiseAddress ??
     `${config.host === "0.0.0.0" || config.host === "::" ? os.hostname() : config.host}:${server.port}`;
   const log = options.log.child({ router: address });
+  const advertisedHost = address.slice(0, address.lastIndexOf(":"));
+  const webConsole: RunningConsole | undefined =
+    config.httpPort !== undefined && config.httpPort > 0
+      ? await listenConsole(
+          config.host,
+          config.httpPort,
+          async (req, res) => {
+            if (await servePage(req, res)) return;
+            await transitions;
+            if (election.isLeader && termConsole !== undefined) await termConsole.handle(req, res);
+            else forwardToLeaderConsole(req, res, election.leaderConsole);
+          },
+          log.child({ component: "console" }),
+          () => termConsole?.close(),
+        )
+      : undefined;
 
   const election: LeaderElection = new LeaderElection({
     client,
     endpoints,
     key: `${config.etcdPrefix}leader`,
     address,
+    ...(webConsole !== undefined ? { consoleAddress: `${advertisedHost}:${webConsole.port}` } : {}),
     ttlSecs: config.leaseTtlSecs,
     log,
     credentials: security.channelCredentials,
@@ -98,11 +128,18 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
       transition(async () => {
         if (!election.isLeader) return;
         term = await startTerm({ config, store, log, pipelines, auth: security.auth });
+        termConsole = consoleApi({
+          ...termSources(term),
+          auth: security.auth,
+          log: log.child({ component: "console" }),
+        });
       }),
     onDeposed: () =>
       transition(async () => {
         const ended = term;
         term = undefined;
+        termConsole?.close();
+        termConsole = undefined;
         await ended?.stop();
       }),
   });
@@ -131,6 +168,7 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
         await transitions;
         await term?.stop();
         adminForward.close();
+        await webConsole?.stop();
         await server.stop(2000);
         security.close();
         client.close();

@@ -28,6 +28,8 @@ export interface LeaderElectionOptions {
   key: string;
   /** The address this router advertises to sidecars and standbys. */
   address: string;
+  /** Its console's HTTP address (host:port), advertised beside it so standbys can forward /api there. */
+  consoleAddress?: string;
   ttlSecs: number;
   log: Logger;
   /** Credentials of the channel that watches the leader's health (TLS when the routers use it). */
@@ -38,9 +40,12 @@ export interface LeaderElectionOptions {
   onDeposed(reason: string): void;
 }
 
+/** The leader key's value (JSON). `console` was added later: a reader must accept its absence. */
 interface LeaderValue {
   address: string;
   lease: string;
+  /** The leader's console (host:port), when it serves one. */
+  console?: string;
 }
 
 const RETRY_MS = 1000;
@@ -50,6 +55,7 @@ export class LeaderElection {
   private loop: Promise<void> | undefined;
   private currentGuard: LeaderGuard | undefined;
   private leaderAddress: string | undefined;
+  private leaderConsoleAddress: string | undefined;
   private lastKeepAliveMs = 0;
   private wake: ((reason: string) => void) | undefined;
   private lease: Lease | undefined;
@@ -65,6 +71,11 @@ export class LeaderElection {
   /** The leader's address as last seen (this router's own when it leads). */
   get leader(): string | undefined {
     return this.leaderAddress;
+  }
+
+  /** The leader's console HTTP address as last seen (undefined: none known, or it serves none). */
+  get leaderConsole(): string | undefined {
+    return this.leaderConsoleAddress;
   }
 
   get isLeader(): boolean {
@@ -124,6 +135,7 @@ export class LeaderElection {
         if (this.stopped) break;
         attempt++;
         this.leaderAddress = undefined;
+        this.leaderConsoleAddress = undefined;
         this.o.log.warn(
           { etcd: this.o.endpoints, attempt, err: (err as Error).message },
           `etcd at ${this.o.endpoints} is unreachable; no leader election until it answers (retrying every ${RETRY_MS / 1000} s; serving as a standby)`,
@@ -137,7 +149,11 @@ export class LeaderElection {
   /** Returns when this lease is done (lost, or leadership ended); throws on etcd errors. */
   private async campaign(leaseId: string, lost: Promise<string>): Promise<void> {
     const { client, key, log } = this.o;
-    const value = JSON.stringify({ address: this.o.address, lease: leaseId } satisfies LeaderValue);
+    const value = JSON.stringify({
+      address: this.o.address,
+      lease: leaseId,
+      ...(this.o.consoleAddress !== undefined ? { console: this.o.consoleAddress } : {}),
+    } satisfies LeaderValue);
     for (;;) {
       if (this.stopped) return;
       const res = await client
@@ -148,6 +164,7 @@ export class LeaderElection {
       if (res.succeeded) {
         this.currentGuard = { key, createRevision: res.header.revision, leaseId };
         this.leaderAddress = this.o.address;
+        this.leaderConsoleAddress = this.o.consoleAddress;
         log.info(
           { leaderRevision: Number(res.header.revision), lease: leaseId, ttlSecs: this.o.ttlSecs },
           "elected leader of the router cluster",
@@ -158,6 +175,7 @@ export class LeaderElection {
         this.wake = undefined;
         this.currentGuard = undefined;
         this.leaderAddress = undefined;
+        this.leaderConsoleAddress = undefined;
         log.warn({ reason }, "stepping down: no longer the leader");
         this.o.onDeposed(reason);
         return;
@@ -178,6 +196,7 @@ export class LeaderElection {
     if (leader?.address !== this.leaderAddress)
       this.o.log.info({ leader: leader?.address }, "following the leader of the router cluster");
     this.leaderAddress = leader?.address;
+    this.leaderConsoleAddress = leader?.console;
     if (kv === undefined) return "deleted";
     const watcher = await this.o.client
       .watch()
@@ -215,7 +234,11 @@ export function parseLeaderValue(text: string): LeaderValue | undefined {
   try {
     const v = JSON.parse(text) as Partial<LeaderValue>;
     return typeof v.address === "string" && typeof v.lease === "string"
-      ? { address: v.address, lease: v.lease }
+      ? {
+          address: v.address,
+          lease: v.lease,
+          ...(typeof v.console === "string" ? { console: v.console } : {}),
+        }
       : undefined;
   } catch {
     return undefined;

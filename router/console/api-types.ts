@@ -57,6 +57,25 @@ export interface ConsoleStage {
   lastError: string;
   instances: ConsoleInstance[];
   recentErrors: ConsoleStageError[];
+  /** A `builtin: mirror` source: each mirror on each live sidecar running it; empty otherwise. */
+  mirrors: ConsoleMirror[];
+}
+
+/** One mirror of a `builtin: mirror` source (SidecarStatus.stages[].mirrors). null: not known yet. */
+export interface ConsoleMirror {
+  sidecarId: string;
+  name: string;
+  topic: string;
+  partition: number;
+  sourceHigh: number | null;
+  destNext: number | null;
+  /** sourceHigh − destNext (records not yet in the destination); null unless both are known. */
+  lag: number | null;
+  /** Since the last durable flush, at the router's nowMs; null before the first. */
+  lastFlushAgeMs: number | null;
+  /** starting | running | stopping | stopped | failed */
+  state: string;
+  error: string;
 }
 
 export interface ConsoleInstance {
@@ -65,7 +84,7 @@ export interface ConsoleInstance {
   /** The table generation in which this instance last changed. */
   generation: number;
   partitions: number[];
-  /** alive | dead | unknown (not registered) */
+  /** alive | dead | fenced | unknown (not registered) */
   state: string;
   rateIn: number;
 }
@@ -85,8 +104,16 @@ export interface ConsoleSidecar {
   podName: string;
   namespace: string;
   peerAddress: string;
-  /** alive | dead */
+  /**
+   * alive | dead | fenced. Fenced: it speaks again but may not deliver — it came back after the
+   * router presumed it dead and moved its stages, and has not reported the table that did so yet
+   * (peers refuse its batches as STALE_GENERATION), or its own pause fence is up.
+   */
   state: string;
+  /** Why it is fenced ("" unless state is fenced). */
+  fenceReason: string;
+  /** Since when it is fenced (router clock, ms); null unless state is fenced. */
+  fencedSinceMs: number | null;
   /** Alive but on an older routing table than the router's. */
   behind: boolean;
   heartbeatAgeMs: number;
@@ -117,6 +144,11 @@ export interface ConsoleDeadLetters {
   dir: string;
   /** Set when the router cannot read them; letters is empty then. */
   unavailable?: string;
+  /** How many dead letters match (the stage filter), over every page. */
+  total: number;
+  /** This page: letters[0] is the offset-th match, oldest first; at most limit of them. */
+  offset: number;
+  limit: number;
   letters: DeadLetterJson[];
 }
 

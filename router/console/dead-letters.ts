@@ -55,14 +55,29 @@ async function load(
   }
 }
 
-export async function listDeadLetters(
-  view: PipelineView,
-  stage: string | undefined,
-): Promise<ConsoleDeadLetters> {
+export const DEFAULT_PAGE = 100;
+export const MAX_PAGE = 1000;
+
+export interface DeadLetterPage {
+  stage?: string;
+  offset: number;
+  limit: number;
+}
+
+/** One page of the dead letters (oldest first) and how many match in all. */
+export async function listDeadLetters(view: PipelineView, page: DeadLetterPage): Promise<ConsoleDeadLetters> {
+  const { offset, limit } = page;
   const { dir, loaded, unavailable } = await load(view);
-  if (!loaded) return { pipeline: view.name, dir, unavailable, letters: [] };
-  const letters = selectDeadLetters(loaded.letters, { ids: [], stage });
-  return { pipeline: view.name, dir, letters: letters.map((d) => deadLetterJson(d, loaded.replayed)) };
+  if (!loaded) return { pipeline: view.name, dir, unavailable, total: 0, offset, limit, letters: [] };
+  const all = selectDeadLetters(loaded.letters, { ids: [], stage: page.stage });
+  return {
+    pipeline: view.name,
+    dir,
+    total: all.length,
+    offset,
+    limit,
+    letters: all.slice(offset, offset + limit).map((d) => deadLetterJson(d, loaded.replayed)),
+  };
 }
 
 export interface ReplayRequest {

@@ -9,6 +9,7 @@ import { pipelineStatus } from "../pipeline-status";
 import type { PipelineView, Scheduler } from "../scheduler";
 import type { StatsWindow } from "../stats-window";
 import type {
+  ConsoleMirror,
   ConsoleOverview,
   ConsolePipeline,
   ConsoleSidecar,
@@ -90,9 +91,10 @@ function pipelineOf(
         podName: byId.get(x.sidecarId)?.podName ?? "",
         generation: generations.get(`${view.name}\u0000${stage.name}\u0000${x.sidecarId}`) ?? 0,
         partitions: x.partitions,
-        state: byId.get(x.sidecarId)?.state ?? "unknown",
+        state: instanceState(byId.get(x.sidecarId)),
         rateIn: stats.rates(view.name, stage.name, nowMs, [x.sidecarId]).rateIn,
       })),
+      mirrors: mirrorsOf(view.name, stage.name, stage.instances, byId, nowMs),
       recentErrors: st.recentErrors.map((e): ConsoleStageError => ({
         sidecarId: e.sidecarId,
         code: e.error?.code ?? "",
@@ -107,14 +109,68 @@ function pipelineOf(
   return { name: view.name, state: view.placement.state, reasons: view.placement.reasons, stages };
 }
 
+/** The mirrors of a stage, as its live sidecars last reported them (-1 / 0 on the wire: not known). */
+export function mirrorsOf(
+  pipeline: string,
+  stage: string,
+  instances: ReadonlyArray<{ sidecarId: string }>,
+  byId: ReadonlyMap<string, SidecarRecord>,
+  nowMs: number,
+): ConsoleMirror[] {
+  const out: ConsoleMirror[] = [];
+  for (const { sidecarId } of instances) {
+    const s = byId.get(sidecarId);
+    if (s?.state !== "alive") continue;
+    const st = s.stages.find((x) => x.pipeline === pipeline && x.stage === stage);
+    for (const m of st?.mirrors ?? []) {
+      const sourceHigh = m.sourceHigh >= 0 ? m.sourceHigh : null;
+      const destNext = m.destNext >= 0 ? m.destNext : null;
+      out.push({
+        sidecarId,
+        name: m.name,
+        topic: m.topic,
+        partition: m.partition,
+        sourceHigh,
+        destNext,
+        lag: sourceHigh !== null && destNext !== null ? sourceHigh - destNext : null,
+        lastFlushAgeMs: m.lastFlushMs > 0 ? Math.max(0, nowMs - m.lastFlushMs) : null,
+        state: m.state,
+        error: m.error,
+      });
+    }
+  }
+  return out;
+}
+
+/** alive | dead | fenced, and why fenced (ConsoleSidecar.state). */
+export function sidecarState(s: SidecarRecord): { state: string; reason: string; sinceMs: number | null } {
+  if (s.state === "dead") return { state: "dead", reason: "", sinceMs: null };
+  const reasons: string[] = [];
+  if (s.fence)
+    reasons.push(
+      `back after being presumed dead; its stages moved and it has not reported table v${s.fence.untilVersion} yet (on v${s.routingVersion})`,
+    );
+  if (s.selfFenced)
+    reasons.push("its pause fence is up (it was frozen); it delivers nothing until it has the current table");
+  if (reasons.length === 0) return { state: "alive", reason: "", sinceMs: null };
+  return { state: "fenced", reason: reasons.join("; "), sinceMs: s.fence?.sinceMs ?? s.lastHeartbeatMs };
+}
+
+function instanceState(s: SidecarRecord | undefined): string {
+  return s === undefined ? "unknown" : sidecarState(s).state;
+}
+
 function sidecarOf(s: SidecarRecord, generation: number, nowMs: number): ConsoleSidecar {
+  const st = sidecarState(s);
   return {
     id: s.id,
     podName: s.podName,
     namespace: s.namespace,
     peerAddress: s.peerAddress,
-    state: s.state,
-    behind: s.state === "alive" && s.routingVersion < generation,
+    state: st.state,
+    fenceReason: st.reason,
+    fencedSinceMs: st.sinceMs,
+    behind: st.state === "alive" && s.routingVersion < generation,
     heartbeatAgeMs: Math.max(0, nowMs - s.lastHeartbeatMs),
     routingVersion: s.routingVersion,
     services: s.services.map((svc) => ({

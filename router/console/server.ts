@@ -7,21 +7,27 @@
  *   GET  /api/events                         the overview as server-sent events, once a second
  *   GET  /api/pipelines/<name>/status        Admin.GetPipelineStatus as JSON
  *   GET  /api/tap?pipeline=&stage=[&max=&every=]         sampled records as server-sent events
- *   GET  /api/pipelines/<name>/dead-letters[?stage=]     dead letters of its builtin: file sink
- *   POST /api/pipelines/<name>/dead-letters/replay       {ids?, stage?, all?}   (needs the admin token)
+ *   GET  /api/pipelines/<name>/dead-letters[?stage=&offset=&limit=]   a page of its builtin: file sink's
+ *   POST /api/pipelines/<name>/dead-letters/replay       {ids?, stage?, all?}   (needs the admin credential)
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { ConveyorError, asConveyorError } from "../../src/errors";
 import { PROJECT_ROOT } from "../../src/project-root";
+import type { Auth } from "../../src/grpc/auth";
 import type { Logger } from "../../src/telemetry/log";
 import type { Membership } from "../membership";
 import { pipelineStatus } from "../pipeline-status";
 import type { PipelineView, Scheduler } from "../scheduler";
 import type { StatsWindow } from "../stats-window";
-import { authorize } from "./auth";
-import { listDeadLetters, replayFromConsole, type ReplayRequest } from "./dead-letters";
+import {
+  DEFAULT_PAGE,
+  MAX_PAGE,
+  listDeadLetters,
+  replayFromConsole,
+  type ReplayRequest,
+} from "./dead-letters";
 import { buildOverview } from "./overview";
 import { sendEvent, startEvents } from "./sse";
 import { proxyTap } from "./tap-proxy";
@@ -36,22 +42,42 @@ const STATIC: { [file: string]: string } = {
   "app.css": "text/css; charset=utf-8",
 };
 
-export interface ConsoleOptions {
-  host: string;
-  port: number;
+/** What the /api of one router term reads and whom it lets write. */
+export interface ConsoleApiOptions {
   scheduler: Scheduler;
   membership: Membership;
   stats: StatsWindow;
   deadAfterMs: number;
-  /** Authorises writes; undefined: the console is read-only. */
-  token?: string;
+  /**
+   * Decides who is an admin (the router's, src/grpc/auth.ts): a write (replay) needs the admin
+   * credential; reads are open. Undefined, or no admin token configured: read-only.
+   */
+  auth?: Auth;
   log: Logger;
+}
+
+/** The state a console reads, as a router term holds it (router/term.ts). */
+export function termSources(
+  t: Pick<ConsoleApiOptions, "scheduler" | "membership" | "stats" | "deadAfterMs">,
+): Pick<ConsoleApiOptions, "scheduler" | "membership" | "stats" | "deadAfterMs"> {
+  return { scheduler: t.scheduler, membership: t.membership, stats: t.stats, deadAfterMs: t.deadAfterMs };
+}
+
+export interface ConsoleOptions extends ConsoleApiOptions {
+  host: string;
+  port: number;
   pageDir?: string;
 }
 
 export interface RunningConsole {
   port: number;
   stop(): Promise<void>;
+}
+
+/** The /api of one router term; close() ends its event streams (the term ended). */
+export interface ConsoleApi {
+  handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
+  close(): void;
 }
 
 /** HTTP status of a ConveyorError code at this edge. */
@@ -72,8 +98,31 @@ function httpStatusOf(code: string): number {
   }
 }
 
-export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
-  const pageDir = o.pageDir ?? PAGE_DIR;
+/** Serves the page's files for a GET outside /api; false when the request is not for them. */
+export async function servePage(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  pageDir: string = PAGE_DIR,
+): Promise<boolean> {
+  const p = new URL(req.url ?? "/", "http://console").pathname;
+  if (req.method !== "GET" || p.startsWith("/api/")) return false;
+  const file = p === "/" ? "index.html" : p.slice(1);
+  const type = STATIC[file];
+  if (type === undefined) {
+    json(res, 404, { error: `no page ${p}` });
+    return true;
+  }
+  const body = await fs.promises.readFile(path.join(pageDir, file)).catch(() => undefined);
+  if (body === undefined)
+    json(res, 503, { error: `the console page is not built (${pageDir}): run scripts/build.sh` });
+  else {
+    res.writeHead(200, { "content-type": type, "cache-control": "no-cache" });
+    res.end(body);
+  }
+  return true;
+}
+
+export function consoleApi(o: ConsoleApiOptions): ConsoleApi {
   const sources = {
     scheduler: o.scheduler,
     membership: o.membership,
@@ -81,11 +130,13 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
     deadAfterMs: o.deadAfterMs,
   };
   const streams = new Set<http.ServerResponse>();
+  const writesConfigured = o.auth?.policy.tokens.admin !== undefined && o.auth.policy.tokens.admin !== "";
+  const isAdmin = (req: http.IncomingMessage): boolean =>
+    o.auth?.isAdmin(
+      req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {},
+    ) ?? false;
   const overviewFor = (req: http.IncomingMessage): ReturnType<typeof buildOverview> =>
-    buildOverview(sources, Date.now(), {
-      canWrite: authorize(req, "write", o.token),
-      writesConfigured: o.token !== undefined && o.token !== "",
-    });
+    buildOverview(sources, Date.now(), { canWrite: isAdmin(req), writesConfigured });
   const pipelineOrThrow = (name: string): PipelineView => {
     const view = o.scheduler.pipelineView(name);
     if (view === undefined)
@@ -96,17 +147,6 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://console");
     const p = url.pathname;
-    if (req.method === "GET" && !p.startsWith("/api/")) {
-      const file = p === "/" ? "index.html" : p.slice(1);
-      const type = STATIC[file];
-      if (type === undefined) return json(res, 404, { error: `no page ${p}` });
-      const body = await fs.promises.readFile(path.join(pageDir, file)).catch(() => undefined);
-      if (body === undefined)
-        return json(res, 503, { error: `the console page is not built (${pageDir}): run scripts/build.sh` });
-      res.writeHead(200, { "content-type": type, "cache-control": "no-cache" });
-      res.end(body);
-      return;
-    }
     if (req.method === "GET" && p === "/api/overview") return json(res, 200, overviewFor(req));
     if (req.method === "GET" && p === "/api/events") {
       startEvents(res);
@@ -147,13 +187,21 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
       if (req.method === "GET" && m[2] === "status")
         return json(res, 200, pipelineStatus(view, o.membership.all(), o.stats, Date.now()));
       if (req.method === "GET" && m[2] === "dead-letters")
-        return json(res, 200, await listDeadLetters(view, url.searchParams.get("stage") ?? undefined));
+        return json(
+          res,
+          200,
+          await listDeadLetters(view, {
+            stage: url.searchParams.get("stage") || undefined,
+            offset: clampInt(url.searchParams.get("offset"), 0, Number.MAX_SAFE_INTEGER, 0),
+            limit: clampInt(url.searchParams.get("limit"), 1, MAX_PAGE, DEFAULT_PAGE),
+          }),
+        );
       if (req.method === "POST" && m[2] === "dead-letters/replay") {
-        if (!authorize(req, "write", o.token))
-          return json(res, o.token ? 401 : 403, {
-            error: o.token
-              ? "replay needs the console admin token (Authorization: Bearer …)"
-              : "the console is read-only: start the router with CONSOLE_ADMIN_TOKEN to allow replay",
+        if (!isAdmin(req))
+          return json(res, writesConfigured ? 401 : 403, {
+            error: writesConfigured
+              ? "replay needs the router's admin token (Authorization: Bearer …)"
+              : "the console is read-only: start the router with ADMIN_TOKEN to allow replay",
           });
         const body = parseReplay(await readBody(req));
         const sidecar = o.membership.alive()[0];
@@ -168,10 +216,27 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
     json(res, 404, { error: `no API ${req.method} ${p}` });
   };
 
+  return {
+    handle,
+    close: () => {
+      for (const r of streams) r.end();
+      streams.clear();
+    },
+  };
+}
+
+/** Listens on host:port; `route` answers every request (errors mapped to JSON here). */
+export async function listenConsole(
+  host: string,
+  port: number,
+  route: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>,
+  log: Logger,
+  onStop: () => void = () => undefined,
+): Promise<RunningConsole> {
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    route(req, res).catch((err: unknown) => {
       const e = asConveyorError(err);
-      if (e.code === "INTERNAL") o.log.error({ err }, "console request failed");
+      if (e.code === "INTERNAL") log.error({ err }, "console request failed");
       if (res.headersSent) res.end();
       else json(res, httpStatusOf(e.code), { error: e.message, code: e.code });
     });
@@ -181,29 +246,43 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
       reject(
         new ConveyorError(
           "CONFIG_INVALID",
-          `the console cannot listen on ${o.host}:${o.port}: ${err.message}`,
-          { host: o.host, port: o.port },
+          `the console cannot listen on ${host}:${port}: ${err.message}`,
+          { host, port },
           { cause: err },
         ),
       ),
     );
-    server.listen(o.port, o.host, () => resolve());
+    server.listen(port, host, () => resolve());
   });
   const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : o.port;
-  o.log.info({ url: `http://${o.host}:${port}/` }, "console listening");
+  const bound = typeof address === "object" && address !== null ? address.port : port;
+  log.info({ url: `http://${host}:${bound}/` }, "console listening");
   return {
-    port,
+    port: bound,
     stop: () =>
       new Promise<void>((resolve) => {
-        for (const r of streams) r.end();
+        onStop();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
 }
 
-function json(res: http.ServerResponse, status: number, body: unknown): void {
+/** One router's console: the page and its term's /api. */
+export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
+  const api = consoleApi(o);
+  return listenConsole(
+    o.host,
+    o.port,
+    async (req, res) => {
+      if (!(await servePage(req, res, o.pageDir))) await api.handle(req, res);
+    },
+    o.log,
+    () => api.close(),
+  );
+}
+
+export function json(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
   res.end(JSON.stringify(body));
 }

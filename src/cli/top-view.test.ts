@@ -1,38 +1,6 @@
-import type { StageStatusSummary__Output } from "../generated/conveyor/v1/StageStatusSummary";
+import { stageSummary as stage } from "../testing/stage-status";
 import type { RouterStatus } from "./commands/status";
 import { renderTop, sortRows, topRows } from "./top-view";
-
-function stage(
-  name: string,
-  index: number,
-  f: Partial<StageStatusSummary__Output>,
-): StageStatusSummary__Output {
-  return {
-    stage: name,
-    stageIndex: index,
-    kind: "STAGE_KIND_TRANSFORM",
-    sidecars: ["a"],
-    recordsIn: 0,
-    recordsOut: 0,
-    errors: 0,
-    lastError: "",
-    dlqCount: 0,
-    state: "running",
-    windowSecs: 60,
-    rateIn: 0,
-    rateOut: 0,
-    errorRate: 0,
-    dlqRate: 0,
-    bytesInRate: 0,
-    peerShare: 0,
-    p99Ms: 0,
-    latencySamples: 0,
-    inFlight: 0,
-    bytesIn: 0,
-    recentErrors: [],
-    ...f,
-  };
-}
 
 const status: RouterStatus = {
   pipelines: [{ name: "p", state: "ready", stages: ["gen", "check"], definitionJson: "" }],

@@ -51,8 +51,6 @@ export interface RouterConfig extends SecurityConfig {
   etcdPrefix: string;
   /** The web console and its /api (router/console); 0 or absent: no console. */
   httpPort?: number;
-  /** Bearer token that authorises the console's writes (dead-letter replay); absent: read-only. */
-  consoleToken?: string;
 }
 
 export function routerOptions(): Option[] {
@@ -98,10 +96,6 @@ export function routerOptions(): Option[] {
       .env("HTTP_PORT")
       .default(8080)
       .argParser(parsePort),
-    // From the environment only: a token on the command line is visible to every user of the machine.
-    new Option("--console-token <token>", "bearer token for the console's writes (dead-letter replay)")
-      .env("CONSOLE_ADMIN_TOKEN")
-      .hideHelp(),
   ];
 }
 

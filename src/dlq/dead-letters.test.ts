@@ -92,6 +92,9 @@ describe("selectDeadLetters", () => {
     expect(ids({ error: "poisoned" })).toEqual(["a"]);
     expect(ids({ error: "timeout:" })).toEqual(["b"]);
     expect(ids({ limit: 2 })).toEqual(["a", "b"]);
+    // Pages: offset skips that many of the selected (duplicates counted once), limit cuts after it.
+    expect(ids({ offset: 1, limit: 2 })).toEqual(ids({}).slice(1, 3));
+    expect(ids({ offset: 1000 })).toEqual([]);
   });
 });
 

@@ -136,7 +136,9 @@ export interface DeadLetterFilter {
   sinceMs?: number;
   /** A case-insensitive substring of "CODE: message". */
   error?: string;
-  /** At most this many, oldest first. */
+  /** Skip this many of the selected, oldest first (paging: with limit). */
+  offset?: number;
+  /** At most this many, oldest first (after offset). */
   limit?: number;
 }
 
@@ -149,6 +151,7 @@ export function selectDeadLetters(letters: readonly DeadLetter[], filter: DeadLe
   const needle = filter.error?.toLowerCase();
   const seen = new Set<string>();
   const out: DeadLetter[] = [];
+  let skip = filter.offset ?? 0;
   const sorted = [...letters].sort(
     (a, b) => a.tsMs - b.tsMs || a.file.localeCompare(b.file) || a.line - b.line,
   );
@@ -160,6 +163,10 @@ export function selectDeadLetters(letters: readonly DeadLetter[], filter: DeadLe
     const key = deadLetterKey(d);
     if (seen.has(key)) continue;
     seen.add(key);
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
     out.push(d);
     if (filter.limit !== undefined && out.length >= filter.limit) break;
   }

@@ -27,6 +27,7 @@ import type { ListPipelinesResponse as _conveyor_v1_ListPipelinesResponse, ListP
 import type { ListSidecarsRequest as _conveyor_v1_ListSidecarsRequest, ListSidecarsRequest__Output as _conveyor_v1_ListSidecarsRequest__Output } from './conveyor/v1/ListSidecarsRequest';
 import type { ListSidecarsResponse as _conveyor_v1_ListSidecarsResponse, ListSidecarsResponse__Output as _conveyor_v1_ListSidecarsResponse__Output } from './conveyor/v1/ListSidecarsResponse';
 import type { LocalService as _conveyor_v1_LocalService, LocalService__Output as _conveyor_v1_LocalService__Output } from './conveyor/v1/LocalService';
+import type { MirrorProgress as _conveyor_v1_MirrorProgress, MirrorProgress__Output as _conveyor_v1_MirrorProgress__Output } from './conveyor/v1/MirrorProgress';
 import type { PipelineRoute as _conveyor_v1_PipelineRoute, PipelineRoute__Output as _conveyor_v1_PipelineRoute__Output } from './conveyor/v1/PipelineRoute';
 import type { PipelineSettings as _conveyor_v1_PipelineSettings, PipelineSettings__Output as _conveyor_v1_PipelineSettings__Output } from './conveyor/v1/PipelineSettings';
 import type { PipelineStatus as _conveyor_v1_PipelineStatus, PipelineStatus__Output as _conveyor_v1_PipelineStatus__Output } from './conveyor/v1/PipelineStatus';
@@ -83,6 +84,7 @@ export interface ProtoGrpcType {
       ListSidecarsRequest: MessageTypeDefinition<_conveyor_v1_ListSidecarsRequest, _conveyor_v1_ListSidecarsRequest__Output>
       ListSidecarsResponse: MessageTypeDefinition<_conveyor_v1_ListSidecarsResponse, _conveyor_v1_ListSidecarsResponse__Output>
       LocalService: MessageTypeDefinition<_conveyor_v1_LocalService, _conveyor_v1_LocalService__Output>
+      MirrorProgress: MessageTypeDefinition<_conveyor_v1_MirrorProgress, _conveyor_v1_MirrorProgress__Output>
       PipelineRoute: MessageTypeDefinition<_conveyor_v1_PipelineRoute, _conveyor_v1_PipelineRoute__Output>
       PipelineSettings: MessageTypeDefinition<_conveyor_v1_PipelineSettings, _conveyor_v1_PipelineSettings__Output>
       PipelineStatus: MessageTypeDefinition<_conveyor_v1_PipelineStatus, _conveyor_v1_PipelineStatus__Output>

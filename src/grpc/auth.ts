@@ -101,6 +101,18 @@ export class Auth {
       },
     });
 
+  /**
+   * The one answer to "is this caller an admin", for every edge (the Admin API's interceptor
+   * decides by the same policy; the router's console asks this before a write): the credentials
+   * name the admin role, and the admin role is protected at all — an open role admits everyone
+   * over gRPC, but a write over HTTP needs a credential, so it is never open.
+   */
+  isAdmin(presented: Presented): boolean {
+    if (!this.policy.enforced.has("admin")) return false;
+    const { certificate, token } = identify(presented, this.policy);
+    return certificate?.role === "admin" || (token !== "bad_token" && token?.role === "admin");
+  }
+
   /** Who is calling, for a handler's own checks (the interceptor has already let the call in). */
   callerOf(call: CredentialedCall): Identity | undefined {
     const { certificate, token } = identify(presentedBy(call.metadata, call.getAuthContext()), this.policy);

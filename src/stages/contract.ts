@@ -74,6 +74,23 @@ export interface SourceBatch {
   lag?: number;
 }
 
+/**
+ * Where one copy of a copying source (a `builtin: mirror` mirror) stands, for the console:
+ * SidecarStatus.stages[].mirrors (proto/conveyor/v1/router.proto). null: not known yet.
+ */
+export interface MirrorProgress {
+  name: string;
+  topic: string;
+  partition: number;
+  sourceHigh: number | null;
+  destNext: number | null;
+  /** Unix time in ms of the last durable flush; null before the first. */
+  lastFlushMs: number | null;
+  state: string;
+  /** Empty unless the mirror failed. */
+  error: string;
+}
+
 /** A running read of a source: pull with credits, ack cursors in order. */
 export interface SourceReader {
   /** Called for every batch the source sends. */
@@ -86,4 +103,6 @@ export interface SourceReader {
    * durable) every ack granted before: only then may another reader start.
    */
   close(): Promise<void>;
+  /** A mirroring source says where each of its mirrors stands (read at every heartbeat). */
+  mirrorProgress?(): MirrorProgress[];
 }

@@ -26,8 +26,12 @@ class FakeSource implements PartitionSource {
   crash: ((err: Error) => void) | undefined;
   from = -1;
   constructor(public wm: Watermarks) {}
+  fetchedHigh: number | undefined;
   async watermarks(): Promise<Watermarks> {
     return this.wm;
+  }
+  lastHighWatermark(): number | undefined {
+    return this.fetchedHigh;
   }
   async start(
     takeOver: () => Promise<number>,
@@ -106,6 +110,31 @@ describe("PartitionMirror", () => {
     await m2.start();
     expect(again.from).toBe(10);
     await m2.stop();
+  });
+
+  it("says where it stands: source high (the newer of the checked and the fetched), destination next, last flush", async () => {
+    const source = new FakeSource({ low: 0, high: 10 });
+    const m = mirror(source);
+    expect(m.progress()).toMatchObject({ sourceHigh: null, destNext: null, lastFlushMs: null });
+    await m.start();
+    expect(m.progress()).toEqual({
+      name: "m",
+      topic: "t",
+      partition: 0,
+      sourceHigh: 10,
+      destNext: 0,
+      lastFlushMs: null,
+      state: "running",
+      error: "",
+    });
+    const before = Date.now();
+    source.fetchedHigh = 12;
+    await source.deliver!(range(0, 5));
+    for (let i = 0; i < 100 && m.progress().destNext === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const p = m.progress();
+    expect(p).toMatchObject({ sourceHigh: 12, destNext: 4 });
+    expect(p.lastFlushMs).toBeGreaterThanOrEqual(before);
+    await m.stop();
   });
 
   it("flushes on max-time", async () => {

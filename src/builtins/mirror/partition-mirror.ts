@@ -20,6 +20,7 @@
  * The destination is the only checkpoint: nothing is committed to Kafka, a
  * restart reads the destination and continues after what it holds.
  */
+import type { MirrorProgress } from "../../stages/contract";
 import type { Logger } from "../../telemetry/log";
 import type { FlushPolicy } from "./config";
 import type { DestinationBatch, PartitionDestination } from "./destination";
@@ -81,6 +82,9 @@ export class PartitionMirror {
   /** The offset of the current batch's last record. */
   private lastRecord = -1;
   private lastFlushAt: number | undefined;
+  /** The high watermark of the last watermarks() answer (at takeover, at each heartbeat). */
+  private checkedHigh: number | undefined;
+  private opened = false;
   private flushChain: Promise<void> = Promise.resolve();
   private failure: MirrorError | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -103,6 +107,22 @@ export class PartitionMirror {
 
   get error(): MirrorError | undefined {
     return this.failure;
+  }
+
+  /** Where it stands now, for the console (SidecarStatus.stages[].mirrors). */
+  progress(): MirrorProgress {
+    const fetched = this.o.source.lastHighWatermark?.();
+    const highs = [fetched, this.checkedHigh].filter((h): h is number => h !== undefined);
+    return {
+      name: this.o.name,
+      topic: this.o.topic,
+      partition: this.o.partition,
+      sourceHigh: highs.length > 0 ? Math.max(...highs) : null,
+      destNext: this.opened ? this.durableNext : null,
+      lastFlushMs: this.lastFlushAt ?? null,
+      state: this.state,
+      error: this.failure?.message ?? "",
+    };
   }
 
   /**
@@ -143,6 +163,7 @@ export class PartitionMirror {
       destination.open(this.o.startOffset),
     );
     this.next = this.durableNext = this.bufferFrom = next;
+    this.opened = true;
     this.batch = destination.newBatch(); // the destination knows its format only now
     mirrorMetrics.destinationOffset.set(this.labels, next);
     mirrorV3Metrics.offsetVerified.set(this.labels, next);
@@ -452,7 +473,9 @@ export class PartitionMirror {
 
   private async sourceWatermarks(): Promise<{ low: number; high: number }> {
     try {
-      return await this.o.source.watermarks();
+      const wm = await this.o.source.watermarks();
+      this.checkedHigh = wm.high;
+      return wm;
     } catch (err) {
       throw new MirrorError(
         "MIRROR_SOURCE_UNREACHABLE",

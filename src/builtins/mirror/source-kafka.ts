@@ -43,6 +43,8 @@ export interface Watermarks {
 
 export interface PartitionSource {
   watermarks(): Promise<Watermarks>;
+  /** The high watermark the broker named in its last fetch answer (undefined before the first). */
+  lastHighWatermark?(): number | undefined;
   /**
    * Starts reading once this process may copy the partition: then it calls
    * `takeOver` (which opens the destination and resolves with the offset to
@@ -97,6 +99,7 @@ export class KafkaPartitionSource implements PartitionSource {
   /** Fetching must end (stopped, or the lease was lost). */
   private halted = false;
   private loop: Promise<void> | undefined;
+  private lastHigh: number | undefined;
 
   constructor(private readonly options: KafkaSourceOptions) {
     const { Kafka, logLevel } = kafkajs();
@@ -108,6 +111,10 @@ export class KafkaPartitionSource implements PartitionSource {
       connectionTimeout: CONNECT_TIMEOUT_MS,
       retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
     });
+  }
+
+  lastHighWatermark(): number | undefined {
+    return this.lastHigh;
   }
 
   async watermarks(): Promise<Watermarks> {
@@ -203,6 +210,7 @@ export class KafkaPartitionSource implements PartitionSource {
       }
       failingSince = undefined;
       backoff.reset();
+      this.lastHigh = fetched.highWatermark;
       this.options.log.debug(
         { offset, bytes: fetched.records.length, high: fetched.highWatermark, lso: fetched.lastStableOffset },
         "fetched",

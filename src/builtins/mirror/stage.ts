@@ -15,7 +15,7 @@
  * ends the read with its error; the source runner opens a new one with backoff.
  */
 import { ConveyorError } from "../../errors";
-import type { Record, SourceBatch, SourceReader } from "../../stages/contract";
+import type { MirrorProgress, Record, SourceBatch, SourceReader } from "../../stages/contract";
 import type { Logger } from "../../telemetry/log";
 import { mirrorPlansFrom, type MirrorFileConfig } from "./config";
 import type { FlushInfo, PartitionMirror } from "./partition-mirror";
@@ -63,6 +63,10 @@ export class MirrorSource implements SourceReader {
       void this.start();
     }
     this.pump();
+  }
+
+  mirrorProgress(): MirrorProgress[] {
+    return this.mirrors.map((m) => m.progress());
   }
 
   /** Each mirror flushes what it holds before it stops; resolves once all have. */

@@ -45,6 +45,7 @@ interface FilterOptions {
 }
 
 interface ListOptions extends SourceOptions, FilterOptions {
+  offset?: number;
   json?: boolean;
 }
 
@@ -64,6 +65,12 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 function positiveInt(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a positive integer");
+  return n;
+}
+
+function nonNegativeInt(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number, 0 or more");
   return n;
 }
 
@@ -130,10 +137,11 @@ export function formatDeadLetters(letters: readonly DeadLetter[], replayed: Read
 
 function listCommand(): Command {
   return sourceAndFilterOptions(new Command("list").description("list dead letters"))
+    .option("--offset <n>", "skip the first n that match, oldest first (page with --limit)", nonNegativeInt)
     .option("--json", "print a JSON array instead of a table")
     .action(async (o: ListOptions) => {
       const loaded = await load(o);
-      const letters = selectDeadLetters(loaded.letters, filterOf(o));
+      const letters = selectDeadLetters(loaded.letters, { ...filterOf(o), offset: o.offset });
       process.stdout.write(
         o.json
           ? JSON.stringify(

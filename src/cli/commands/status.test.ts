@@ -1,37 +1,5 @@
-import type { StageStatusSummary__Output } from "../../generated/conveyor/v1/StageStatusSummary";
+import { stageSummary } from "../../testing/stage-status";
 import { formatStatus, type RouterStatus } from "./status";
-
-type Figures = Omit<
-  StageStatusSummary__Output,
-  | "stage"
-  | "stageIndex"
-  | "kind"
-  | "sidecars"
-  | "recordsIn"
-  | "recordsOut"
-  | "errors"
-  | "lastError"
-  | "dlqCount"
-  | "state"
->;
-
-function figures(f: Partial<Figures>): Figures {
-  return {
-    windowSecs: 60,
-    rateIn: 0,
-    rateOut: 0,
-    errorRate: 0,
-    dlqRate: 0,
-    bytesInRate: 0,
-    peerShare: 0,
-    p99Ms: 0,
-    latencySamples: 0,
-    inFlight: 0,
-    bytesIn: 0,
-    recentErrors: [],
-    ...f,
-  };
-}
 
 describe("conveyor status (table)", () => {
   it("shows every stage's counters, dead letters, state and last error", () => {
@@ -46,22 +14,20 @@ describe("conveyor status (table)", () => {
           name: "orders",
           state: "ready",
           stages: [
-            {
-              stage: "check",
-              stageIndex: 1,
-              kind: "STAGE_KIND_TRANSFORM",
+            stageSummary("check", 1, {
               sidecars: ["b"],
               recordsIn: 500,
               recordsOut: 440,
               errors: 120,
               lastError: "b: STAGE_FAILED: record gen-3 is poisoned\nsecond line",
               dlqCount: 60,
-              state: "running",
-              ...figures({ rateIn: 52.2, rateOut: 46, inFlight: 12, p99Ms: 3.5, latencySamples: 400 }),
-            },
-            {
-              stage: "out",
-              stageIndex: 2,
+              rateIn: 52.2,
+              rateOut: 46,
+              inFlight: 12,
+              p99Ms: 3.5,
+              latencySamples: 400,
+            }),
+            stageSummary("out", 2, {
               kind: "STAGE_KIND_SINK",
               sidecars: ["b"],
               recordsIn: 440,
@@ -70,8 +36,7 @@ describe("conveyor status (table)", () => {
               lastError: "",
               dlqCount: 0,
               state: "error",
-              ...figures({}),
-            },
+            }),
           ],
         },
       ],

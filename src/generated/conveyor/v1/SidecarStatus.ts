@@ -12,6 +12,7 @@ export interface SidecarStatus {
   'routingVersion'?: (number | string | Long);
   'stages'?: (_conveyor_v1_StageStatus)[];
   'sources'?: (_conveyor_v1_SourceClaim)[];
+  'fenced'?: (boolean);
 }
 
 export interface SidecarStatus__Output {
@@ -21,4 +22,5 @@ export interface SidecarStatus__Output {
   'routingVersion': (number);
   'stages': (_conveyor_v1_StageStatus__Output)[];
   'sources': (_conveyor_v1_SourceClaim__Output)[];
+  'fenced': (boolean);
 }

@@ -1,6 +1,7 @@
 // Original file: proto/conveyor/v1/router.proto
 
 import type { StageError as _conveyor_v1_StageError, StageError__Output as _conveyor_v1_StageError__Output } from '../../conveyor/v1/StageError';
+import type { MirrorProgress as _conveyor_v1_MirrorProgress, MirrorProgress__Output as _conveyor_v1_MirrorProgress__Output } from '../../conveyor/v1/MirrorProgress';
 import type { Long } from '@grpc/proto-loader';
 
 export interface StageStatus {
@@ -18,6 +19,7 @@ export interface StageStatus {
   'latencyBoundsMs'?: (number | string)[];
   'latencyCounts'?: (number | string | Long)[];
   'recentErrors'?: (_conveyor_v1_StageError)[];
+  'mirrors'?: (_conveyor_v1_MirrorProgress)[];
 }
 
 export interface StageStatus__Output {
@@ -35,4 +37,5 @@ export interface StageStatus__Output {
   'latencyBoundsMs': (number)[];
   'latencyCounts': (number)[];
   'recentErrors': (_conveyor_v1_StageError__Output)[];
+  'mirrors': (_conveyor_v1_MirrorProgress__Output)[];
 }
