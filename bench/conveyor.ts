@@ -10,6 +10,10 @@
  * `conveyor-mtls`: the same with mutual TLS on every hop between our
  * processes (router ↔ sidecars, sidecar A → B), certificates made by openssl
  * for the run; the pod-local hops to the user services stay plaintext.
+ * `conveyor-traced-1` / `conveyor-traced-100`: the same with tracing on in both sidecars
+ * (OTEL_TRACES_SAMPLER=parentbased_traceidratio, ratio 0.01 / 1), exporting OTLP/HTTP protobuf to a
+ * draining receiver in the bench process (bench/otlp-sink.ts); the span processor's defaults apply
+ * (queue 2048, batches of 512, spans beyond the queue dropped), as they would for a user.
  */
 import * as path from "node:path";
 import { applyPipeline } from "../src/cli/admin-client";
@@ -18,7 +22,30 @@ import { LocalCluster } from "../src/cluster/local-cluster";
 import { DEFAULT_SETTINGS } from "../src/config/pipeline";
 import { makeCa, makeLeaf } from "../src/testing/certs";
 import { freePortBlock } from "../e2e/harness/ports";
-import { measureRun, type NamedProcess, type VariantOptions, type VariantResult } from "./stats";
+import { startOtlpSink, type OtlpSink } from "./otlp-sink";
+import {
+  measureRun,
+  type NamedProcess,
+  type VariantName,
+  type VariantOptions,
+  type VariantResult,
+} from "./stats";
+
+export type ConveyorVariant = Exclude<VariantName, "direct">;
+
+/** The sampling ratio of a traced variant; undefined: tracing off. */
+function samplingRatio(variant: ConveyorVariant): number | undefined {
+  switch (variant) {
+    case "conveyor-traced-1":
+      return 0.01;
+    case "conveyor-traced-100":
+      return 1;
+    case "conveyor":
+    case "conveyor-ordered":
+    case "conveyor-mtls":
+      return undefined;
+  }
+}
 
 export const ROUTER_HOST = "127.0.0.1";
 export const POD_A = "127.0.0.2";
@@ -47,11 +74,22 @@ export function benchPipeline(
 export async function runConveyor(
   o: VariantOptions,
   repeat: number,
-  variant: "conveyor" | "conveyor-ordered" | "conveyor-mtls" = "conveyor",
+  variant: ConveyorVariant = "conveyor",
 ): Promise<VariantResult> {
   const cluster = new LocalCluster(path.join(o.dir, "logs"), o.env);
   const statsFile = path.join(o.dir, "sink-stats.json");
+  const ratio = samplingRatio(variant);
+  let otlp: OtlpSink | undefined;
   try {
+    otlp = ratio === undefined ? undefined : await startOtlpSink(ROUTER_HOST);
+    const tracing: NodeJS.ProcessEnv = otlp
+      ? {
+          OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+          OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+          OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+          OTEL_TRACES_SAMPLER_ARG: String(ratio),
+        }
+      : {};
     // base: router; base+1: sidecars; base+2..base+3: each pod's user services (the discovery range).
     const base = await freePortBlock([ROUTER_HOST, POD_A, POD_B], 4);
     const router = `${ROUTER_HOST}:${base}`;
@@ -86,7 +124,8 @@ export async function runConveyor(
       port: base + 1,
       router,
       ...discovery,
-      ...(tls ? { env: tls.env("bench-a"), caFile: tls.caFile } : {}),
+      env: { ...tls?.env("bench-a"), ...tracing },
+      ...(tls ? { caFile: tls.caFile } : {}),
     });
     const sidecarB = await cluster.startSidecar({
       id: "bench-b",
@@ -94,7 +133,8 @@ export async function runConveyor(
       port: base + 1,
       router,
       ...discovery,
-      ...(tls ? { env: tls.env("bench-b"), caFile: tls.caFile } : {}),
+      env: { ...tls?.env("bench-b"), ...tracing },
+      ...(tls ? { caFile: tls.caFile } : {}),
     });
     // Applied before the source exists: the pipeline waits for it. The source comes last because a
     // rate-limited source counts its allowance from its own start; sidecar A finds it on its next scan.
@@ -129,9 +169,16 @@ export async function runConveyor(
       () => undefined,
       () => cluster.stopAll(),
     );
+    if (otlp) {
+      o.log(
+        `  conveyor: OTLP receiver got ${otlp.requests} export requests, ${(otlp.bytes / 2 ** 20).toFixed(1)} MiB`,
+      );
+      result.otlp = { requests: otlp.requests, bytes: otlp.bytes };
+    }
     return result;
   } finally {
     await cluster.stopAll();
+    await otlp?.close();
   }
 }
 

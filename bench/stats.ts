@@ -9,8 +9,20 @@ import * as path from "node:path";
 import type { ManagedProcess } from "../src/cluster/managed-process";
 import type { LatencySummary, SinkStats } from "../src/demo/measuring-sink";
 
-/** conveyor-ordered: the conveyor variant with `settings.ordering: key` (64 keys, as the generator makes). */
-export type VariantName = "direct" | "conveyor" | "conveyor-ordered" | "conveyor-mtls";
+/**
+ * conveyor-ordered: the conveyor variant with `settings.ordering: key` (64 keys, as the generator makes).
+ * conveyor-traced-1 / -100: the conveyor variant with tracing on in both sidecars, sampling 1 % / 100 %
+ * of the records (bench/conveyor.ts).
+ */
+export const VARIANTS = [
+  "direct",
+  "conveyor",
+  "conveyor-ordered",
+  "conveyor-mtls",
+  "conveyor-traced-1",
+  "conveyor-traced-100",
+] as const;
+export type VariantName = (typeof VARIANTS)[number];
 
 export interface VariantOptions {
   /** Records the source produces (and the sink must see). */
@@ -100,6 +112,8 @@ export interface VariantResult {
   /** CPU the rest of the machine used meanwhile (a busy machine makes both variants slower). */
   contention: Contention;
   profiles?: ProfileSummary[];
+  /** Traced variants: what the sidecars exported to the bench's OTLP receiver. */
+  otlp?: { requests: number; bytes: number };
   /** RSS of every process over the flow, when VariantOptions.rssEveryMs is set. */
   rssTimeline?: RssSample[];
 }

@@ -89,8 +89,8 @@ describe("sling job observability", () => {
     const jobId = /job (\S+) \(normal\) failed/.exec(output)?.[1];
     expect(jobId).toBeDefined();
 
-    // Spans: exported as OTLP/HTTP JSON, all in one trace.
-    expect(receiver.contentTypes[0]).toBe("application/json");
+    // Spans: exported as OTLP/HTTP protobuf (the default for an http:// endpoint), all in one trace.
+    expect(receiver.contentTypes[0]).toBe("application/x-protobuf");
     const spans = receiver.spans;
     const job = spans.filter((s) => s.name === "sling.job");
     expect(job).toHaveLength(1);

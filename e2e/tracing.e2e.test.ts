@@ -1,11 +1,16 @@
 /**
  * One record's trace across two pods, as a real receiver sees it: Jaeger (v2 all-in-one, memory storage)
- * takes OTLP from sidecar A over gRPC and from sidecar B over HTTP. A record injected on pod A with its
+ * takes OTLP from sidecar A over gRPC and from sidecar B over HTTP with protobuf (the default for an
+ * http:// endpoint; http/json is checked against a plain HTTP server in src/telemetry/otlp-exporter.test.ts).
+ * A record injected on pod A with its
  * own traceparent crosses the peer hop into pod B's transform and sink; Jaeger's query API must return
  * its trace with the spans of both sidecars, the transform and the sink, each the child of the one
  * before, with pods, stages, batch ids and attempts. An injected record whose traceparent says "not
  * sampled" leaves no trace (parent-based sampling), records read from the source get traces of their
  * own, the batch spans link the records' spans, and the gRPC instrumentation traces the compiled servers.
+ * The transform (e2e/stages/poison-transform.ts --by-header) fails a record marked `poison: once` on its
+ * first attempt (its trace has both attempts, the first failed) and one marked `poison: fatal` for good
+ * (its trace reaches the dead-letter sink's write); sidecar B's log lines about them carry their trace ids.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -24,10 +29,14 @@ const POD_A = "127.0.14.2";
 const POD_B = "127.0.14.3";
 const SOURCE_RECORDS = 5;
 
-const PIPELINE = `name: orders
+const pipeline = (dlqDir: string): string => `name: orders
 source: { stage: gen }
 steps: [ { stage: enrich } ]
 sink: { stage: out }
+dlq:
+  sink: { builtin: file, config: { dir: ${dlqDir} } }
+  maxRetries: 1
+  backoffMs: 50
 `;
 
 const hex = (bytes: number): string => randomBytes(bytes).toString("hex");
@@ -40,6 +49,21 @@ function pod(trace: JaegerTrace, span: JaegerSpan): unknown {
 
 function parentOf(span: JaegerSpan): string | undefined {
   return span.references.find((r) => r.refType === "CHILD_OF")?.spanID;
+}
+
+/** The trace `traceId` once Jaeger has spans named `ops` (a name twice: two such spans). */
+async function traceWith(jaeger: Jaeger, traceId: string, ops: string[]): Promise<JaegerTrace> {
+  let found: JaegerTrace | undefined;
+  await eventually(
+    async () => {
+      found = await jaeger.trace(traceId);
+      const names = found?.spans.map((s) => s.operationName) ?? [];
+      return ops.every((op) => names.filter((n) => n === op).length >= ops.filter((o) => o === op).length);
+    },
+    10_000,
+    () => `spans of ${traceId}: ${found?.spans.map((s) => s.operationName).join(", ") ?? "none"}`,
+  );
+  return found!;
 }
 
 describe("tracing", () => {
@@ -67,7 +91,8 @@ describe("tracing", () => {
     const router = `${ROUTER_HOST}:${base}`;
     await cluster.startRouter({ host: ROUTER_HOST, port: base, heartbeatIntervalSecs: 1 });
     const admin = adminClient(router);
-    await applyPipeline(admin, PIPELINE);
+    const dlqDir = path.join(dir, "dlq");
+    await applyPipeline(admin, pipeline(dlqDir));
     admin.close();
     const discovery = { discoveryStartPort: base + 2, discoveryEndPort: base + 11 };
     const otel = {
@@ -82,7 +107,22 @@ describe("tracing", () => {
       port: base + 2,
       count: SOURCE_RECORDS,
     });
-    await cluster.startStage({ kind: "transform", name: "enrich", host: POD_B, port: base + 2 });
+    await cluster.startCustomStage(
+      "poison-transform",
+      "e2e/stages/poison-transform.ts",
+      [
+        "--name",
+        "enrich",
+        "--host",
+        POD_B,
+        "--port",
+        String(base + 2),
+        "--fail-log",
+        path.join(dir, "fails"),
+        "--by-header",
+      ],
+      `${POD_B}:${base + 2}`,
+    );
     await cluster.startStage({ kind: "sink", name: "out", host: POD_B, port: base + 3, dir });
     await cluster.startSidecar({
       id: "a",
@@ -96,7 +136,7 @@ describe("tracing", () => {
         OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
       },
     });
-    await cluster.startSidecar({
+    const sidecarB = await cluster.startSidecar({
       id: "b",
       host: POD_B,
       port: base + 1,
@@ -104,8 +144,8 @@ describe("tracing", () => {
       ...discovery,
       env: {
         ...otel,
+        // No protocol: an http:// endpoint not on 4317 is http/protobuf.
         OTEL_EXPORTER_OTLP_ENDPOINT: jaeger!.otlpHttpEndpoint,
-        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
       },
     });
     const sinkFile = path.join(dir, "out.ndjson");
@@ -119,6 +159,8 @@ describe("tracing", () => {
     const traceId = hex(16);
     const userSpan = hex(8);
     const unsampledTraceId = hex(16);
+    const retriedTraceId = hex(16);
+    const deadTraceId = hex(16);
     const api = new DataPlaneApi(`${POD_A}:${base + 1}`);
     try {
       const res = await api.inject(
@@ -137,10 +179,21 @@ describe("tracing", () => {
             valueJson: '{"n":2}',
             headers: { traceparent: `00-${unsampledTraceId}-${hex(8)}-00` },
           },
+          {
+            id: "retried-1",
+            valueJson: '{"n":3}',
+            headers: { traceparent: `00-${retriedTraceId}-${hex(8)}-01`, poison: "once" },
+          },
+          {
+            id: "dead-1",
+            valueJson: '{"n":4}',
+            headers: { traceparent: `00-${deadTraceId}-${hex(8)}-01`, poison: "fatal" },
+          },
         ],
         15_000,
       );
-      expect(res.delivered).toBe(2);
+      expect(res.delivered).toBe(3);
+      expect(res.deadLettered).toBe(1);
     } finally {
       api.close();
     }
@@ -238,5 +291,68 @@ describe("tracing", () => {
 
     // Not sampled by its own traceparent: no span at all (both sidecars exported since).
     expect(await jaeger!.trace(unsampledTraceId)).toBeUndefined();
+
+    // A retried record: two transform spans, attempts 1 (failed, retryable) and 2, siblings under the
+    // receive span; then the sink.
+    const retried = await traceWith(jaeger!, retriedTraceId, [
+      "transform enrich",
+      "transform enrich",
+      "sink out",
+    ]);
+    const attempts = retried.spans
+      .filter((s) => s.operationName === "transform enrich")
+      .sort((x, y) => Number(tagOf(x, "conveyor.attempt")) - Number(tagOf(y, "conveyor.attempt")));
+    expect(attempts.map((s) => tagOf(s, "conveyor.attempt"))).toEqual([1, 2]);
+    expect(tagOf(attempts[0]!, "error")).toBe(true);
+    expect(tagOf(attempts[0]!, "conveyor.error.retryable")).toBe(true);
+    expect(typeof tagOf(attempts[0]!, "conveyor.error.code")).toBe("string");
+    expect(tagOf(attempts[1]!, "error")).toBeUndefined();
+    expect(parentOf(attempts[0]!)).toBe(parentOf(attempts[1]!));
+    const retriedSink = retried.spans.find((s) => s.operationName === "sink out")!;
+    expect(parentOf(retriedSink)).toBe(attempts[1]!.spanID);
+
+    // A poisoned record: its failed transform span, then the dead-letter sink's write in the same trace,
+    // saying which stage failed it, with what code, after how many attempts.
+    const dead = await traceWith(jaeger!, deadTraceId, ["transform enrich", "sink dlq"]);
+    const failed = dead.spans.find((s) => s.operationName === "transform enrich")!;
+    const dlqWrite = dead.spans.find((s) => s.operationName === "sink dlq")!;
+    expect(tagOf(failed, "error")).toBe(true);
+    expect(tagOf(failed, "conveyor.error.retryable")).toBe(false);
+    const code = tagOf(failed, "conveyor.error.code");
+    expect(typeof code).toBe("string");
+    expect(tagOf(dlqWrite, "conveyor.dead_letter")).toBe(true);
+    expect(tagOf(dlqWrite, "conveyor.stage")).toBe("dlq");
+    expect(tagOf(dlqWrite, "conveyor.dead_letter.stage")).toBe("enrich");
+    expect(tagOf(dlqWrite, "conveyor.dead_letter.error.code")).toBe(code);
+    expect(tagOf(dlqWrite, "conveyor.dead_letter.attempts")).toBe(1);
+    expect(tagOf(dlqWrite, "error")).toBeUndefined();
+    // The dead letter keeps the record's trace: the failed attempt and the DLQ write share a parent.
+    expect(parentOf(dlqWrite)).toBe(parentOf(failed));
+
+    // Sidecar B's data-path log lines about them carry their trace ids.
+    const logLines = sidecarB.process
+      .output()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { msg?: string; trace_id?: string; span_id?: string });
+    const lineOf = (msg: string): { trace_id?: string; span_id?: string } | undefined =>
+      logLines.find((l) => l.msg === msg);
+    expect(lineOf("records failed at a stage; retrying them")?.trace_id).toBe(retriedTraceId);
+    expect(lineOf("records sent to the dead-letter sink")?.trace_id).toBe(deadTraceId);
+    expect(lineOf("records sent to the dead-letter sink")?.span_id).toMatch(/^[0-9a-f]{16}$/);
+    if (process.env.CONVEYOR_TRACE_OUT) {
+      const shown = [
+        "k8s.pod.name",
+        "conveyor.attempt",
+        "conveyor.error.code",
+        "conveyor.dead_letter.stage",
+        "conveyor.dead_letter.error.code",
+        "error",
+      ];
+      fs.appendFileSync(
+        process.env.CONVEYOR_TRACE_OUT,
+        `\n${renderTrace(retried, shown)}\n\n${renderTrace(dead, shown)}\n`,
+      );
+    }
   });
 });

@@ -45,6 +45,7 @@ import { batchBytes, type StageStats } from "./stage-stats";
 import type { TableHolder } from "./table-holder";
 import type { Taps } from "./taps";
 import { deadLetterRecord, retryFailedRecords, type DeadRecord } from "./record-retries";
+import { splitDlqError } from "../src/dlq/dead-letters";
 
 /**
  * What became of the records of a delivery once it resolved: written by the
@@ -386,6 +387,7 @@ export class Forwarder {
     const attributes = { ...this.stageAttributes(stage), "conveyor.attempt": attempt };
     const traced = startStepSpans(records, `${stage.kind} ${stage.name}`, SpanKind.INTERNAL, attributes);
     if (!traced) return undefined;
+    if (stage.deadLetter) traced.spans.forEach((s, i) => s?.setAttributes(deadLetterAttributes(records[i]!)));
     const batch = startBatchSpan(`batch ${stage.kind} ${stage.name}`, traced, {
       ...attributes,
       "conveyor.batch.records": records.length,
@@ -524,6 +526,18 @@ function observeLatency(pipeline: string, records: Record[], errors: Array<Recor
     const t = eventTimeMsOf(r);
     if (t > 0 && t <= now) histogram.observe((now - t) / 1000);
   });
+}
+
+/** Why a dead letter is one, from its `_dlq_*` headers: on its span at the dead-letter sink. */
+function deadLetterAttributes(r: Record): Attributes {
+  const h = r.headers;
+  const error = h._dlq_error === undefined ? undefined : splitDlqError(h._dlq_error);
+  return {
+    ...(h._dlq_stage !== undefined ? { "conveyor.dead_letter.stage": h._dlq_stage } : {}),
+    ...(h._dlq_attempts !== undefined ? { "conveyor.dead_letter.attempts": Number(h._dlq_attempts) } : {}),
+    ...(error?.code ? { "conveyor.dead_letter.error.code": error.code } : {}),
+    ...(error ? { "conveyor.dead_letter.error": error.message } : {}),
+  };
 }
 
 /** A failed span for each traced record that is too large for the stage (it never reaches the stage). */

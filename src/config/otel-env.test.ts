@@ -31,30 +31,44 @@ describe("tracingSettings", () => {
     ).toMatchObject({ url: "http://h:4317", protocol: "grpc", ratio: 0.01 });
   });
 
-  it("takes a bare host:port or port 4317 as OTLP/gRPC in plaintext, as the sling-sync-wrapper's chart does", () => {
+  it("resolves the endpoint through otlp-endpoint.ts (the Sling runner's parser): the traces variables first, empty ones unset", () => {
+    // A bare host:port is OTLP/gRPC in plaintext, as the sling-sync-wrapper's chart sets it.
     expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: "otel-collector:4317" }, "x")).toMatchObject({
       url: "http://otel-collector:4317",
       protocol: "grpc",
     });
-    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: "127.0.0.1:34569" }, "x")).toMatchObject({
-      url: "http://127.0.0.1:34569",
-      protocol: "grpc",
-    });
-    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://h:4317" }, "x")).toMatchObject({
-      protocol: "grpc",
-    });
-    // A protocol that is set wins over the guess.
     expect(
       tracingSettings(
-        { OTEL_EXPORTER_OTLP_ENDPOINT: "h:4318", OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" },
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: "h:4317",
+          OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://t:4318/custom",
+          OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "HTTP/JSON",
+        },
         "x",
       ),
-    ).toMatchObject({ url: "http://h:4318/v1/traces", protocol: "http/json" });
+    ).toMatchObject({ url: "http://t:4318/custom", protocol: "http/json" });
+    expect(
+      tracingSettings(
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: "http://h:4318",
+          OTEL_EXPORTER_OTLP_PROTOCOL: " ",
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "",
+        },
+        "x",
+      ),
+    ).toMatchObject({ url: "http://h:4318/v1/traces", protocol: "http/protobuf" });
+    expect(tracingSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: "" }, "x")).toBeUndefined();
   });
 
   it("rejects unknown protocols, samplers and ratios", () => {
     const e = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://h:4317" };
-    expect(() => tracingSettings({ ...e, OTEL_EXPORTER_OTLP_PROTOCOL: "udp" }, "x")).toThrow(OtelEnvError);
+    expect(() => tracingSettings({ ...e, OTEL_EXPORTER_OTLP_PROTOCOL: "udp" }, "x")).toThrow(
+      'OTEL_EXPORTER_OTLP_PROTOCOL: "udp" must be one of grpc, http/protobuf, http/json',
+    );
+    expect(() => tracingSettings({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "ftp://c:21" }, "x")).toThrow(
+      OtelEnvError,
+    );
     expect(() => tracingSettings({ ...e, OTEL_TRACES_SAMPLER: "sometimes" }, "x")).toThrow(OtelEnvError);
     expect(() =>
       tracingSettings({ ...e, OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "2" }, "x"),

@@ -9,6 +9,7 @@
  *   OTEL_SERVICE_NAME                                                   default conveyor-<command>
  *   OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE                    export every N ms; spans buffered at most
  */
+import { parseOtlpProtocol, resolveOtlpExport, type OtlpExport, type OtlpProtocol } from "./otlp-endpoint";
 
 export const SAMPLERS = [
   "always_on",
@@ -20,13 +21,8 @@ export const SAMPLERS = [
 ] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
 
-export const PROTOCOLS = ["grpc", "http/protobuf", "http/json"] as const;
-export type OtlpProtocol = (typeof PROTOCOLS)[number];
-
-export interface TracingSettings {
-  /** The traces URL: for HTTP with /v1/traces appended to a base endpoint, for gRPC as given. */
-  url: string;
-  protocol: OtlpProtocol;
+/** `url` and `protocol` (OtlpExport): resolved by otlp-endpoint.ts, the parser the Sling runner uses too. */
+export interface TracingSettings extends OtlpExport {
   sampler: SamplerName;
   /** The ratio of traceidratio samplers (0..1); 1 for the others. */
   ratio: number;
@@ -47,8 +43,38 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
 
 export class OtelEnvError extends Error {}
 
-/** host:port or [v6]:port, without a scheme. */
-const BARE_HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
+/** A non-empty value (Kubernetes often sets empty ones), trimmed; else undefined. */
+function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v ? v : undefined;
+}
+
+/** Where spans go, by the spec's precedence (the per-signal variables first). */
+function otlpExportOf(env: NodeJS.ProcessEnv): OtlpExport | undefined {
+  const tracesEndpoint = envValue(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+  const endpoint = envValue(env, "OTEL_EXPORTER_OTLP_ENDPOINT");
+  const protocolName = envValue(env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+    ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+    : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  const protocolText = envValue(env, protocolName);
+  let protocol: OtlpProtocol | undefined;
+  try {
+    if (protocolText !== undefined) protocol = parseOtlpProtocol(protocolText);
+  } catch (err) {
+    throw new OtelEnvError(`${protocolName}: ${(err as Error).message}`);
+  }
+  try {
+    return resolveOtlpExport({
+      ...(tracesEndpoint !== undefined ? { tracesEndpoint } : {}),
+      ...(endpoint !== undefined ? { endpoint } : {}),
+      ...(protocol !== undefined ? { protocol } : {}),
+    });
+  } catch (err) {
+    const name =
+      tracesEndpoint !== undefined ? "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" : "OTEL_EXPORTER_OTLP_ENDPOINT";
+    throw new OtelEnvError(`${name}: ${(err as Error).message}`);
+  }
+}
 
 function isOneOf<T extends string>(values: readonly T[], v: string): v is T {
   return (values as readonly string[]).includes(v);
@@ -62,28 +88,8 @@ export function tracingSettings(
   if ((env.OTEL_SDK_DISABLED ?? "").trim().toLowerCase() === "true") return undefined;
   const exporters = (env.OTEL_TRACES_EXPORTER ?? "otlp").split(",").map((s) => s.trim());
   if (exporters.includes("none")) return undefined;
-  const signalEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
-  const baseEndpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  if (!signalEndpoint && !baseEndpoint) return undefined;
-
-  let url = signalEndpoint || baseEndpoint!;
-  // A bare host:port (what Go's exporters and the sling-sync-wrapper's Helm chart take, e.g.
-  // otel-collector:4317) or a URL on 4317 means OTLP/gRPC in plaintext unless a protocol is set;
-  // the sling runner infers it the same way (src/builtins/sling/otlp-endpoint.ts).
-  const bare = BARE_HOST_PORT.test(url);
-  if (bare) url = `http://${url}`;
-  const protocol = (
-    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ??
-    env.OTEL_EXPORTER_OTLP_PROTOCOL ??
-    (bare || /:4317\/?$/.test(url) ? "grpc" : "http/protobuf")
-  ).trim();
-  if (!isOneOf(PROTOCOLS, protocol))
-    throw new OtelEnvError(`OTEL_EXPORTER_OTLP_PROTOCOL "${protocol}" is not one of ${PROTOCOLS.join(", ")}`);
-
-  // The spec's rule: a signal endpoint is used as is; the base endpoint gets /v1/traces for HTTP.
-  if (!signalEndpoint && protocol !== "grpc") url = `${url.replace(/\/+$/, "")}/v1/traces`;
-  if (!/^https?:\/\//.test(url))
-    throw new OtelEnvError(`OTLP endpoint "${url}" must be an http:// or https:// URL`);
+  const otlp = otlpExportOf(env);
+  if (!otlp) return undefined;
 
   const sampler = (env.OTEL_TRACES_SAMPLER ?? "parentbased_always_on").trim();
   if (!isOneOf(SAMPLERS, sampler))
@@ -98,8 +104,7 @@ export function tracingSettings(
   }
   const serviceName = env.OTEL_SERVICE_NAME?.trim() || defaultServiceName;
   return {
-    url,
-    protocol,
+    ...otlp,
     sampler,
     ratio,
     serviceName,

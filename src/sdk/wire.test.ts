@@ -372,4 +372,18 @@ describe("ReadResponse.lag and routed-record peeks", () => {
     expect(wire.encodedLength(plain!)).toBeGreaterThan(0); // still not decoded
     expect(wire.hasHeader(traced!, "traceparent", name)).toBe(true);
   });
+
+  test("looking for a header searches the record's own bytes, not the rest of its batch", () => {
+    // 2,000 records of 5 KB in one 10 MB read, none with the header. Searching each record to the end of
+    // the batch (the bug) scans ~10 GB: seconds; the record's bytes only: 10 MB, a few ms.
+    const value = Buffer.alloc(5000, "x");
+    const records = Array.from({ length: 2000 }, () => ({ ...rec({ other: "x" }), value }));
+    const bytes = wire.encodeReadResponse({ records, cursor: "" });
+    const routed = (wire.ROUTING_CODECS.ReadResponse.deserialize(bytes) as unknown as { records: Record[] })
+      .records;
+    const name = Buffer.from("traceparent");
+    const started = performance.now();
+    expect(routed.filter((r) => wire.hasHeader(r, "traceparent", name))).toHaveLength(0);
+    expect(performance.now() - started).toBeLessThan(400);
+  });
 });

@@ -4,20 +4,33 @@ import pino from "pino";
 
 export type Logger = pino.Logger;
 
-const root: Logger = pino(
-  {
-    level: process.env.LOG_LEVEL ?? "info",
-    base: { pid: process.pid },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    // A line logged in a trace (a sampled record's, a traced gRPC call's) carries its ids. Without the SDK
-    // there is no context manager: context.active() is the empty root context and this adds nothing.
-    mixin() {
-      const sc = trace.getSpanContext(context.active());
-      return sc ? { trace_id: sc.traceId, span_id: sc.spanId } : {};
+/**
+ * The ids of the active trace, for every log line: a line logged in a trace (a sampled record's, via
+ * inTraceOf in src/telemetry/tracing.ts; a traced gRPC call's) carries `trace_id`/`span_id`. Without the
+ * SDK there is no context manager: context.active() is the empty root context and this adds nothing.
+ */
+export function traceMixin(): { trace_id?: string; span_id?: string } {
+  const sc = trace.getSpanContext(context.active());
+  return sc ? { trace_id: sc.traceId, span_id: sc.spanId } : {};
+}
+
+/** The root logger's settings, writing to `destination` (stderr in the processes, a buffer in tests). */
+export function rootLogger(
+  destination: pino.DestinationStream,
+  level = process.env.LOG_LEVEL ?? "info",
+): Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      mixin: traceMixin,
     },
-  },
-  pino.destination({ fd: 2, sync: false }),
-);
+    destination,
+  );
+}
+
+const root: Logger = rootLogger(pino.destination({ fd: 2, sync: false }));
 
 export function createLogger(component: string, bindings: Record<string, unknown> = {}): Logger {
   return root.child({ component, ...bindings });

@@ -1,7 +1,6 @@
-/* eslint-disable @typescript-eslint/no-require-imports -- the exporter of the configured protocol only */
 /**
  * The OpenTelemetry SDK, loaded by tracing-init.ts only when an OTLP endpoint is set: the global tracer
- * provider (batching exporter over OTLP gRPC or HTTP), the AsyncLocalStorage context manager, the W3C
+ * provider (batching exporter over OTLP gRPC, HTTP/protobuf or HTTP/JSON), the AsyncLocalStorage context manager, the W3C
  * propagator and @opentelemetry/instrumentation-grpc. This module must run before @grpc/grpc-js is first
  * required: the instrumentation patches it in a require hook (src/cli/main.ts loads this first).
  */
@@ -29,11 +28,11 @@ import {
   TraceIdRatioBasedSampler,
   type Sampler,
   type SamplingResult,
-  type SpanExporter,
 } from "@opentelemetry/sdk-trace-base";
 import type { SpanKind } from "@opentelemetry/api";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import type { TracingSettings } from "../config/otel-env";
+import { otlpSpanExporter } from "./otlp-exporter";
 import { enableRecordTracing } from "./tracing";
 
 /** The spec's sampler of `settings` (OTEL_TRACES_SAMPLER / _ARG). */
@@ -84,19 +83,6 @@ export class LinkAwareSampler implements Sampler {
   }
 }
 
-function exporterOf(settings: TracingSettings): SpanExporter {
-  if (settings.protocol === "grpc") {
-    const { OTLPTraceExporter } =
-      require("@opentelemetry/exporter-trace-otlp-grpc") as typeof import("@opentelemetry/exporter-trace-otlp-grpc");
-    return new OTLPTraceExporter({ url: settings.url, timeoutMillis: 10_000 });
-  }
-  // OTLP/HTTP is sent as JSON (both http/* protocols): the protobuf encoder ships in a package this
-  // project does not depend on; OTLP receivers (the Collector, Jaeger) take both on /v1/traces.
-  const { OTLPTraceExporter } =
-    require("@opentelemetry/exporter-trace-otlp-http") as typeof import("@opentelemetry/exporter-trace-otlp-http");
-  return new OTLPTraceExporter({ url: settings.url, timeoutMillis: 10_000 });
-}
-
 export interface TracingSdk {
   /** Exports what is buffered and stops; bounded, resolves even if the receiver is gone. */
   shutdown(timeoutMs: number): Promise<void>;
@@ -113,7 +99,7 @@ export function startTracingSdk(settings: TracingSettings): TracingSdk {
     resource,
     sampler: new LinkAwareSampler(samplerOf(settings)),
     spanProcessors: [
-      new BatchSpanProcessor(exporterOf(settings), {
+      new BatchSpanProcessor(otlpSpanExporter(settings, 10_000), {
         scheduledDelayMillis: settings.scheduleDelayMs,
         maxQueueSize: settings.maxQueueSize,
         maxExportBatchSize: Math.min(512, settings.maxQueueSize),

@@ -57,7 +57,7 @@ describe("resolveSlingConfig", () => {
       backoffBaseMs: 250,
       slingBin: "/opt/sling",
       timeoutMs: 3_600_000,
-      otlp: { protocol: "http/json", url: "http://collector:4318/v1/traces" },
+      otlp: { protocol: "http/protobuf", url: "http://collector:4318/v1/traces" },
       metricsPort: 9464,
       metricsFile: "/tmp/m.prom",
       pushgateway: "http://pgw:9091",
@@ -168,9 +168,15 @@ describe("resolveSlingConfig", () => {
       ).otlp,
     ).toEqual({ protocol: "grpc", url: "http://flag:4317" });
     expect(
-      problemsOf({}, { OTEL_EXPORTER_OTLP_ENDPOINT: "c:4317", OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" }),
+      resolveSlingConfig(
+        {},
+        { OTEL_EXPORTER_OTLP_ENDPOINT: "c:4318", OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" },
+      ).otlp,
+    ).toEqual({ protocol: "http/protobuf", url: "http://c:4318/v1/traces" });
+    expect(
+      problemsOf({}, { OTEL_EXPORTER_OTLP_ENDPOINT: "c:4317", OTEL_EXPORTER_OTLP_PROTOCOL: "udp" }),
     ).toEqual([
-      'OTEL_EXPORTER_OTLP_PROTOCOL / --otlp-protocol: "http/protobuf" is not supported here (its exporter is not installed): use grpc (a collector\'s port 4317) or http/json (port 4318)',
+      'OTEL_EXPORTER_OTLP_PROTOCOL / --otlp-protocol: "udp" must be one of grpc, http/protobuf, http/json',
     ]);
   });
 });

@@ -6,7 +6,12 @@
  */
 import { ConveyorError } from "../../errors";
 import { parseDuration } from "./duration";
-import { parseOtlpProtocol, resolveOtlpExport, type OtlpExport, type OtlpProtocol } from "./otlp-endpoint";
+import {
+  parseOtlpProtocol,
+  resolveOtlpExport,
+  type OtlpExport,
+  type OtlpProtocol,
+} from "../../config/otlp-endpoint";
 import { DEFAULT_SLING_STATE, parseStatePath } from "./state-path";
 
 export const SYNC_MODES = ["normal", "noop", "backfill"] as const;

@@ -1,20 +1,17 @@
 /**
- * OpenTelemetry for Sling jobs: a tracer whose spans are exported over OTLP/gRPC or OTLP/HTTP (JSON) when
- * an endpoint is set (otlp-endpoint.ts picks which), and only kept in memory otherwise (they still get
- * ids, so JSON logs carry trace_id/span_id either way). Only the exporter in use is loaded. No global
+ * OpenTelemetry for Sling jobs: a tracer whose spans are exported over OTLP (gRPC, HTTP/protobuf or
+ * HTTP/JSON, src/telemetry/otlp-exporter.ts) when an endpoint is set (src/config/otlp-endpoint.ts picks
+ * which), and only kept in memory otherwise (they still get ids, so JSON logs carry trace_id/span_id
+ * either way). Only the exporter in use is loaded. No global
  * provider or context manager is installed: the runner passes parent contexts explicitly, which works
  * the same under every module loader.
  */
 import type { Tracer } from "@opentelemetry/api";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  type SpanExporter,
-  type SpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
-import type { OtlpExport } from "./otlp-endpoint";
+import type { OtlpExport } from "../../config/otlp-endpoint";
+import { otlpSpanExporter } from "../../telemetry/otlp-exporter";
 
 export interface JobTracing {
   tracer: Tracer;
@@ -28,27 +25,12 @@ export interface JobTracing {
 
 const EXPORT_TIMEOUT_MS = 10_000;
 
-function exporterFor(otlp: OtlpExport): SpanExporter {
-  switch (otlp.protocol) {
-    case "grpc": {
-      // grpc-js and the protobuf serializer load only when gRPC export is asked for.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const grpc: typeof import("@opentelemetry/exporter-trace-otlp-grpc") = require("@opentelemetry/exporter-trace-otlp-grpc");
-      // The URL's scheme picks the credentials: http:// plaintext, https:// TLS.
-      return new grpc.OTLPTraceExporter({ url: otlp.url, timeoutMillis: EXPORT_TIMEOUT_MS });
-    }
-    case "http/json": {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const http: typeof import("@opentelemetry/exporter-trace-otlp-http") = require("@opentelemetry/exporter-trace-otlp-http");
-      return new http.OTLPTraceExporter({ url: otlp.url, timeoutMillis: EXPORT_TIMEOUT_MS });
-    }
-  }
-}
-
 export function startTracing(otlp: OtlpExport | undefined, missionClusterId: string): JobTracing {
   const spanProcessors: SpanProcessor[] = [];
   if (otlp !== undefined) {
-    spanProcessors.push(new BatchSpanProcessor(exporterFor(otlp), { scheduledDelayMillis: 1000 }));
+    spanProcessors.push(
+      new BatchSpanProcessor(otlpSpanExporter(otlp, EXPORT_TIMEOUT_MS), { scheduledDelayMillis: 1000 }),
+    );
   }
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({

@@ -1,10 +1,13 @@
 /**
- * An OTLP/HTTP trace receiver for tests: a tiny HTTP server that accepts `POST /v1/traces` with the JSON
- * encoding (what @opentelemetry/exporter-trace-otlp-http sends) and keeps the spans, flattened. Tests run
+ * An OTLP/HTTP trace receiver for tests: a tiny HTTP server that accepts `POST /v1/traces` with the
+ * protobuf encoding (`application/x-protobuf`, what @opentelemetry/exporter-trace-otlp-proto sends) or
+ * the JSON one (exporter-trace-otlp-http) and keeps the spans, flattened. Tests run
  * the CLI as a child process pointed at it, since tracing is best checked end to end across processes.
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import * as protobuf from "protobufjs";
 
 export type AttributeValue = string | number | boolean;
 
@@ -58,6 +61,28 @@ function attributes(list: OtlpKeyValue[] | undefined): { [key: string]: Attribut
   return Object.fromEntries((list ?? []).map((kv) => [kv.key, value(kv.value)]));
 }
 
+let requestType: protobuf.Type | undefined;
+
+/** A protobuf ExportTraceServiceRequest in the JSON encoding's shape (ids in hex, int64 as strings). */
+function decodeProtobuf(body: Buffer): OtlpRequest {
+  requestType ??= protobuf
+    .loadSync(path.join(__dirname, "otlp-trace-service.proto"))
+    .lookupType("opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest");
+  const hex = (b64: unknown): string => Buffer.from(String(b64 ?? ""), "base64").toString("hex");
+  const request = requestType.toObject(requestType.decode(body), {
+    longs: String,
+    bytes: String,
+  }) as OtlpRequest;
+  for (const rs of request.resourceSpans ?? [])
+    for (const ss of rs.scopeSpans ?? [])
+      for (const s of ss.spans ?? []) {
+        s.traceId = hex(s.traceId);
+        s.spanId = hex(s.spanId);
+        s.parentSpanId = hex(s.parentSpanId);
+      }
+  return request;
+}
+
 export interface OtlpReceiver {
   readonly endpoint: string;
   readonly spans: ReceivedSpan[];
@@ -77,9 +102,12 @@ export async function startOtlpReceiver(host = "127.0.0.1"): Promise<OtlpReceive
         res.writeHead(404).end();
         return;
       }
-      contentTypes.push(req.headers["content-type"] ?? "");
+      const contentType = req.headers["content-type"] ?? "";
+      contentTypes.push(contentType);
       try {
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as OtlpRequest;
+        const raw = Buffer.concat(chunks);
+        const protobufBody = contentType === "application/x-protobuf";
+        const body = protobufBody ? decodeProtobuf(raw) : (JSON.parse(raw.toString("utf8")) as OtlpRequest);
         for (const rs of body.resourceSpans ?? []) {
           const resource = attributes(rs.resource?.attributes);
           for (const ss of rs.scopeSpans ?? []) {
@@ -97,7 +125,9 @@ export async function startOtlpReceiver(host = "127.0.0.1"): Promise<OtlpReceive
             }
           }
         }
-        res.writeHead(200, { "Content-Type": "application/json" }).end("{}");
+        // An empty ExportTraceServiceResponse in either encoding.
+        if (protobufBody) res.writeHead(200, { "Content-Type": contentType }).end();
+        else res.writeHead(200, { "Content-Type": "application/json" }).end("{}");
       } catch (err) {
         res.writeHead(400).end(String(err));
       }

@@ -17,22 +17,26 @@ describe("resolveOtlpExport", () => {
     });
   });
 
-  it("infers gRPC for a URL on port 4317, OTLP/HTTP JSON for other URLs (base URL + /v1/traces)", () => {
+  it("infers gRPC for a URL on port 4317, OTLP/HTTP protobuf (the spec's default) for other URLs (base URL + /v1/traces)", () => {
     expect(resolveOtlpExport({ endpoint: "https://collector:4317" })).toEqual({
       protocol: "grpc",
       url: "https://collector:4317",
     });
     expect(resolveOtlpExport({ endpoint: "http://collector:4318/" })).toEqual({
-      protocol: "http/json",
+      protocol: "http/protobuf",
       url: "http://collector:4318/v1/traces",
     });
     expect(resolveOtlpExport({ endpoint: "http://gw/otlp" })).toEqual({
-      protocol: "http/json",
+      protocol: "http/protobuf",
       url: "http://gw/otlp/v1/traces",
     });
   });
 
   it("an explicit protocol wins over the inference; gRPC drops any path", () => {
+    expect(resolveOtlpExport({ endpoint: "http://collector:4317", protocol: "http/protobuf" })).toEqual({
+      protocol: "http/protobuf",
+      url: "http://collector:4317/v1/traces",
+    });
     expect(resolveOtlpExport({ endpoint: "collector:4318", protocol: "http/json" })).toEqual({
       protocol: "http/json",
       url: "http://collector:4318/v1/traces",
@@ -45,7 +49,7 @@ describe("resolveOtlpExport", () => {
 
   it("uses the traces endpoint as it is", () => {
     expect(resolveOtlpExport({ endpoint: "c:4317", tracesEndpoint: "http://t:4318/custom/traces" })).toEqual({
-      protocol: "http/json",
+      protocol: "http/protobuf",
       url: "http://t:4318/custom/traces",
     });
   });
@@ -62,10 +66,10 @@ describe("resolveOtlpExport", () => {
 });
 
 describe("parseOtlpProtocol", () => {
-  it("takes the OTEL_EXPORTER_OTLP_PROTOCOL values this build can export", () => {
+  it("takes the three OTEL_EXPORTER_OTLP_PROTOCOL values of the spec", () => {
     expect(parseOtlpProtocol(" GRPC ")).toBe("grpc");
+    expect(parseOtlpProtocol("http/protobuf")).toBe("http/protobuf");
     expect(parseOtlpProtocol("http/json")).toBe("http/json");
-    expect(() => parseOtlpProtocol("http/protobuf")).toThrow("is not supported here");
-    expect(() => parseOtlpProtocol("udp")).toThrow('"udp" must be one of grpc, http/json');
+    expect(() => parseOtlpProtocol("udp")).toThrow('"udp" must be one of grpc, http/protobuf, http/json');
   });
 });

@@ -1,19 +1,20 @@
 /**
- * Where and how the Sling job exports its spans, from the OpenTelemetry exporter environment
- * conventions. Pure: `resolveOtlpExport(input)` reads no environment itself, so every rule is unit-tested.
+ * Where and how spans are exported over OTLP, from the OpenTelemetry exporter conventions. The one
+ * parser of endpoints and protocols: the CLI-wide tracing (otel-env.ts) and the Sling runner
+ * (src/builtins/sling/config.ts, which adds its flags) both resolve through it. Pure: the values are
+ * passed in, so every rule is unit-tested.
  *
- *   protocol   --otlp-protocol, else OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL:
- *              grpc | http/json (http/protobuf is refused: its exporter is not installed). When none is
- *              set, it is inferred from the endpoint: a bare host:port (the sling-sync-wrapper's form,
- *              e.g. otel-collector:4317) or a URL on port 4317 (IANA's OTLP/gRPC port) is gRPC, any
- *              other http(s) URL is OTLP/HTTP JSON.
- *   endpoint   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (the full URL, used as it is), else --otel-endpoint /
+ *   protocol   grpc | http/protobuf | http/json (OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL). When none is set
+ *              it is inferred from the endpoint: a bare host:port (Go's otlptracegrpc form, the
+ *              sling-sync-wrapper's Helm chart: otel-collector:4317) or a URL on port 4317 (IANA's
+ *              OTLP/gRPC port) is gRPC; any other http(s) URL is http/protobuf, the spec's default.
+ *   endpoint   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (the full URL, used as it is), else
  *              OTEL_EXPORTER_OTLP_ENDPOINT (the base URL; OTLP/HTTP appends /v1/traces).
- *   gRPC TLS   https:// is TLS; http:// and a bare host:port are plaintext, as the wrapper's exporter
- *              (otlptracegrpc.WithInsecure) always was.
+ *   gRPC TLS   https:// is TLS; http:// and a bare host:port are plaintext (as the wrapper's
+ *              otlptracegrpc.WithInsecure always was).
  */
 
-export const OTLP_PROTOCOLS = ["grpc", "http/json"] as const;
+export const OTLP_PROTOCOLS = ["grpc", "http/protobuf", "http/json"] as const;
 export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
 
 export interface OtlpExport {
@@ -23,7 +24,7 @@ export interface OtlpExport {
 }
 
 export interface OtlpExportInput {
-  /** --otel-endpoint / --otlp-endpoint, else OTEL_EXPORTER_OTLP_ENDPOINT. */
+  /** The base endpoint: OTEL_EXPORTER_OTLP_ENDPOINT (or the sling runner's --otel-endpoint). */
   endpoint?: string;
   /** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT. */
   tracesEndpoint?: string;
@@ -58,25 +59,22 @@ export function resolveOtlpExport(input: OtlpExportInput): OtlpExport | undefine
     throw new Error(`"${raw}": the scheme must be http:// or https:// (or none: host:port for OTLP/gRPC)`);
   }
 
-  const protocol = input.protocol ?? (bare !== null || url.port === OTLP_GRPC_PORT ? "grpc" : "http/json");
+  const protocol =
+    input.protocol ?? (bare !== null || url.port === OTLP_GRPC_PORT ? "grpc" : "http/protobuf");
   switch (protocol) {
     case "grpc":
       // The gRPC exporter ignores any path; the scheme only picks plaintext or TLS.
       return { protocol, url: `${url.protocol}//${url.host}` };
+    case "http/protobuf":
     case "http/json":
+      // The spec's rule: a signal endpoint is used as is; the base endpoint gets /v1/traces.
       return { protocol, url: fullUrl ? url.href : `${url.href.replace(/\/+$/, "")}/v1/traces` };
   }
 }
 
-/** An OTEL_EXPORTER_OTLP_PROTOCOL value; throws an Error saying what is supported. */
+/** An OTEL_EXPORTER_OTLP_PROTOCOL value (case and spaces ignored); throws an Error listing the values. */
 export function parseOtlpProtocol(text: string): OtlpProtocol {
   const p = text.trim().toLowerCase();
   if ((OTLP_PROTOCOLS as readonly string[]).includes(p)) return p as OtlpProtocol;
-  if (p === "http/protobuf") {
-    throw new Error(
-      '"http/protobuf" is not supported here (its exporter is not installed): use grpc (a collector\'s ' +
-        "port 4317) or http/json (port 4318)",
-    );
-  }
   throw new Error(`"${text}" must be one of ${OTLP_PROTOCOLS.join(", ")}`);
 }
