@@ -3,7 +3,8 @@
  *
  *   gRPC server (Router + Admin) ─ switchable ─┬─ leader: the term's services (term.ts)
  *                                               └─ standby: NOT_LEADER with the leader's address /
- *                                                           Admin forwarded to the leader
+ *                                                           Admin reads from etcd (standby-admin.ts),
+ *                                                           writes and live reads forwarded to the leader
  *   LeaderElection ── elected ──▶ start a term: load the state from etcd, serve sidecars
  *                  └─ deposed ──▶ end the term: streams closed, sidecars follow the new leader
  *   EtcdStore: every commit guarded by the leader key; a failed guard deposes this router
@@ -24,6 +25,7 @@ import { EtcdStore } from "../store/etcd";
 import { startTerm, type Term } from "../term";
 import { createEtcdClient } from "./etcd-client";
 import { LeaderElection } from "./leader-election";
+import { standbyAdmin } from "./standby-admin";
 import { forwardToLeader, standbyRouter, switchable } from "./standby-services";
 
 export interface ClusterRouterOptions {
@@ -51,7 +53,20 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
 
   const leader = (): string | undefined => election.leader;
   const standby = standbyRouter(v1.Router.service, leader);
-  const adminForward = forwardToLeader(v1.Admin.service, leader, security.channelCredentials);
+  const adminForward = forwardToLeader({
+    definition: v1.Admin.service,
+    leader,
+    credentials: security.channelCredentials,
+    auth: security.auth,
+  });
+  // New certificates: the next forwarded call dials afresh and presents them.
+  security.certs?.onReload(() => adminForward.renew());
+  const standbyAdminImpl = standbyAdmin({
+    read: () => store.read(),
+    source: `etcd:${endpoints}`,
+    forwarded: adminForward.implementation,
+    log: options.log.child({ service: "Admin", role: "standby" }),
+  });
   /** The term's services while this router leads (after its term has started), else the standby's. */
   const current = async (pickTerm: (t: Term) => object, standbyImpl: object): Promise<object> => {
     await transitions;
@@ -73,8 +88,7 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
         definition: v1.Admin.service,
         implementation: switchable(
           v1.Admin.service,
-          async () =>
-            (await current((t) => t.admin.implementation, adminForward.implementation)) as typeof standby,
+          async () => (await current((t) => t.admin.implementation, standbyAdminImpl)) as typeof standby,
         ),
       },
     ],
@@ -106,7 +120,7 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
         await ended?.stop();
       }),
   });
-  const store = new EtcdStore({
+  const store: EtcdStore = new EtcdStore({
     client,
     endpoints,
     prefix: config.etcdPrefix,
