@@ -162,6 +162,11 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   });
   discovery.onChange(() => routerClient.notifyServicesChanged());
   routerClient.start();
+  // Rotated certificates reach established connections too: peers and the router are dialled afresh.
+  security.certs?.onReload(() => {
+    pool.renewPeers();
+    routerClient?.renewChannels();
+  });
   const metricsServer: http.Server | undefined = startMetricsServer(config.metricsPort, config.grpcHost, log);
   log.info(
     {
