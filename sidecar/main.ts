@@ -4,7 +4,7 @@
  */
 import * as os from "node:os";
 import type * as http from "node:http";
-import { processSecurity } from "../src/grpc/security";
+import { metricsTlsOf, processSecurity } from "../src/grpc/security";
 import { startGrpcServer } from "../src/grpc/server";
 import type { SidecarConfig } from "../src/config/env";
 import { createLogger } from "../src/telemetry/log";
@@ -167,7 +167,12 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     pool.renewPeers();
     routerClient?.renewChannels();
   });
-  const metricsServer: http.Server | undefined = startMetricsServer(config.metricsPort, config.grpcHost, log);
+  const metricsServer: http.Server | undefined = startMetricsServer(
+    config.metricsPort,
+    config.grpcHost,
+    log,
+    metricsTlsOf(config, security),
+  );
   log.info(
     {
       dataPlane: server.address,

@@ -16,7 +16,7 @@ import type * as http from "node:http";
 import * as os from "node:os";
 import type { RouterConfig } from "../../src/config/env";
 import type { PipelineSpec } from "../../src/config/pipeline";
-import type { ProcessSecurity } from "../../src/grpc/security";
+import { metricsTlsOf, type ProcessSecurity } from "../../src/grpc/security";
 import { SERVICE, v1 } from "../../src/proto";
 import type { Logger } from "../../src/telemetry/log";
 import { startMetricsServer } from "../../src/telemetry/metrics";
@@ -39,7 +39,11 @@ export interface ClusterRouterOptions {
 export async function startClusterRouter(options: ClusterRouterOptions): Promise<RunningRouter> {
   const { config, pipelines, security } = options;
   const endpoints = config.store.slice("etcd:".length);
-  const client = createEtcdClient(endpoints);
+  const client = createEtcdClient(endpoints, {
+    ...(config.etcdCaFile !== undefined ? { caFile: config.etcdCaFile } : {}),
+    ...(config.etcdCertFile !== undefined ? { certFile: config.etcdCertFile } : {}),
+    ...(config.etcdKeyFile !== undefined ? { keyFile: config.etcdKeyFile } : {}),
+  });
 
   let term: Term | undefined;
   /** Elections and step-downs, one at a time, in order. */
@@ -129,7 +133,12 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
     log,
   });
 
-  const metricsServer: http.Server | undefined = startMetricsServer(config.metricsPort, config.host, log);
+  const metricsServer: http.Server | undefined = startMetricsServer(
+    config.metricsPort,
+    config.host,
+    log,
+    metricsTlsOf(config, security),
+  );
   log.info(
     { address: server.address, advertised: address, etcd: endpoints, leaseTtlSecs: config.leaseTtlSecs },
     "router listening (router cluster member; campaigning for leadership)",
