@@ -199,6 +199,9 @@ export class ClientPool {
         channel: new grpc.Channel(endpoint, credentials, {
           ...options,
           ...FLOW_CONTROL_CHANNEL_OPTIONS,
+          // Its own connection: with grpc-js's global subchannel pool a renewed channel would
+          // share the retired one's connection, and keep its old certificate (renewPeers).
+          "grpc.use_local_subchannel_pool": 1,
         }),
         lastUsedMs: Date.now(),
         objects: new Map(),

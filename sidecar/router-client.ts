@@ -113,6 +113,8 @@ export class RouterClient {
           ? { "grpc.ssl_target_name_override": name, "grpc.default_authority": `${name}:${port}` }
           : {}),
         interceptors: this.opts.interceptors ?? [],
+        // Not shared with an older channel to the same router (renewChannels must reconnect).
+        "grpc.use_local_subchannel_pool": 1,
         "grpc.initial_reconnect_backoff_ms": 200,
         "grpc.max_reconnect_backoff_ms": 5000,
         "grpc.keepalive_time_ms": keepaliveMs,

@@ -82,7 +82,8 @@ export function forwardToLeader(options: ForwardOptions): Forwarder {
   const clientFor = (address: string): grpc.Client => {
     let c = clients.get(address);
     if (c === undefined) {
-      c = new grpc.Client(address, credentials, CHANNEL_OPTIONS);
+      // Its own connection, so that renew() reconnects with the current certificate.
+      c = new grpc.Client(address, credentials, { ...CHANNEL_OPTIONS, "grpc.use_local_subchannel_pool": 1 });
       clients.set(address, c);
     }
     return c;
