@@ -91,12 +91,7 @@ export function adminService(options: AdminServerOptions): ServiceBinding {
           pendingPartitions: v.pendingPartitions,
           pendingFrom: v.pendingFrom,
         }))
-        .sort(
-          (x, y) =>
-            compare(x.pipeline, y.pipeline) ||
-            (x.stageIndex ?? 0) - (y.stageIndex ?? 0) ||
-            compare(x.sidecarId, y.sidecarId),
-        );
+        .sort(byPipelineStageSidecar);
       return { assignments, generation: scheduler.generation };
     }),
 
@@ -108,8 +103,17 @@ export function adminService(options: AdminServerOptions): ServiceBinding {
   return { name: SERVICE.admin, definition: v1.Admin.service, implementation: handlers };
 }
 
+/** The order ListAssignments answers in (the leader's and a standby's alike). */
+export function byPipelineStageSidecar(x: AssignmentInfo, y: AssignmentInfo): number {
+  return (
+    compare(x.pipeline, y.pipeline) ||
+    (x.stageIndex ?? 0) - (y.stageIndex ?? 0) ||
+    compare(x.sidecarId, y.sidecarId)
+  );
+}
+
 /** A unary handler whose errors become gRPC statuses at this edge, and only here. */
-function unary<Req, Res>(
+export function unary<Req, Res>(
   log: Logger,
   method: string,
   fn: (req: Req) => Promise<Res> | Res,

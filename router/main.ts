@@ -9,7 +9,7 @@ import type * as http from "node:http";
 import { checkSecurityConfig, type RouterConfig } from "../src/config/env";
 import { loadPipelines, type PipelineSpec } from "../src/config/pipeline";
 import { ConveyorError } from "../src/errors";
-import { processSecurity } from "../src/grpc/security";
+import { metricsTlsOf, processSecurity } from "../src/grpc/security";
 import { createLogger } from "../src/telemetry/log";
 import { startMetricsServer } from "../src/telemetry/metrics";
 import { startConsole, termSources, type RunningConsole } from "./console/server";
@@ -39,7 +39,12 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
     auth: security.auth,
   });
   const server = await listen(config, [term.router.binding, term.admin], security);
-  const metricsServer: http.Server | undefined = startMetricsServer(config.metricsPort, config.host, log);
+  const metricsServer: http.Server | undefined = startMetricsServer(
+    config.metricsPort,
+    config.host,
+    log,
+    metricsTlsOf(config, security),
+  );
   const webConsole: RunningConsole | undefined =
     config.httpPort !== undefined && config.httpPort > 0
       ? await startConsole({

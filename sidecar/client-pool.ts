@@ -4,6 +4,11 @@
  * STAGE_CHANNEL_OPTIONS (keepalive every 6 minutes, which gRPC servers in any
  * language accept); channels to peer sidecars CHANNEL_OPTIONS (every 30 s). A channel is evicted when a stream on it
  * breaks (the next use dials afresh) and when it has been idle for idleMs.
+ *
+ * After a certificate rotation (renewPeers) every peer channel is retired: the
+ * next batch to a peer dials a new connection, which handshakes with the new
+ * certificate; the retired one closes once its batches are answered (or after
+ * RETIRE_GRACE_MS, when what is left fails retryably and is sent again).
  */
 import * as grpc from "@grpc/grpc-js";
 import { CHANNEL_OPTIONS, STAGE_CHANNEL_OPTIONS } from "../src/proto";
@@ -17,6 +22,9 @@ import type { DataPlaneClient } from "../src/generated/conveyor/v1/DataPlane";
 import { FastClients } from "./fast-codec";
 import { BatchStream } from "./batch-stream";
 import { GrpcSinkStage, GrpcTransformStage, PeerForwardClient } from "./stage-clients";
+
+/** How long a retired peer channel may finish its batches in flight. */
+export const RETIRE_GRACE_MS = 30_000;
 
 interface Entry {
   channel: grpc.Channel;
@@ -130,13 +138,46 @@ export class ClientPool {
     );
   }
 
+  /**
+   * New TLS certificates: peer channels are replaced so that established
+   * connections, too, end up on the new certificate (HTTP/2 keeps the one it
+   * was made with). Nothing in flight is cut: a retired channel closes when
+   * its batches are answered.
+   */
+  renewPeers(): void {
+    const retired: Entry[] = [];
+    for (const [endpoint, e] of this.entries) {
+      if (!e.objects.has("peer")) continue;
+      this.entries.delete(endpoint);
+      retired.push(e);
+    }
+    if (retired.length === 0) return;
+    this.opts.log.info({ peers: retired.length }, "certificates rotated: new connections to every peer");
+    const until = Date.now() + RETIRE_GRACE_MS;
+    const closeWhenIdle = (): void => {
+      const busy = retired.filter((e) =>
+        [...e.objects.values()].some((o) => o instanceof PeerForwardClient && o.inFlight > 0),
+      );
+      for (const e of retired.filter((r) => !busy.includes(r))) this.closeEntry(e);
+      retired.splice(0, retired.length, ...busy);
+      if (retired.length === 0) return;
+      if (Date.now() >= until) for (const e of retired.splice(0)) this.closeEntry(e);
+      else setTimeout(closeWhenIdle, 50).unref();
+    };
+    closeWhenIdle();
+  }
+
+  private closeEntry(e: Entry): void {
+    for (const o of e.objects.values()) o.close();
+    e.channel.close();
+  }
+
   /** Closes the endpoint's channel and everything on it; the next use dials again. */
   evict(endpoint: string): void {
     const e = this.entries.get(endpoint);
     if (!e) return;
     this.entries.delete(endpoint);
-    for (const o of e.objects.values()) o.close();
-    e.channel.close();
+    this.closeEntry(e);
   }
 
   close(): void {
@@ -158,6 +199,9 @@ export class ClientPool {
         channel: new grpc.Channel(endpoint, credentials, {
           ...options,
           ...FLOW_CONTROL_CHANNEL_OPTIONS,
+          // Its own connection: with grpc-js's global subchannel pool a renewed channel would
+          // share the retired one's connection, and keep its old certificate (renewPeers).
+          "grpc.use_local_subchannel_pool": 1,
         }),
         lastUsedMs: Date.now(),
         objects: new Map(),

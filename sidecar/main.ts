@@ -4,7 +4,7 @@
  */
 import * as os from "node:os";
 import type * as http from "node:http";
-import { processSecurity } from "../src/grpc/security";
+import { metricsTlsOf, processSecurity } from "../src/grpc/security";
 import { startGrpcServer } from "../src/grpc/server";
 import type { SidecarConfig } from "../src/config/env";
 import { createLogger } from "../src/telemetry/log";
@@ -165,7 +165,17 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
   });
   discovery.onChange(() => routerClient.notifyServicesChanged());
   routerClient.start();
-  const metricsServer: http.Server | undefined = startMetricsServer(config.metricsPort, config.grpcHost, log);
+  // Rotated certificates reach established connections too: peers and the router are dialled afresh.
+  security.certs?.onReload(() => {
+    pool.renewPeers();
+    routerClient?.renewChannels();
+  });
+  const metricsServer: http.Server | undefined = startMetricsServer(
+    config.metricsPort,
+    config.grpcHost,
+    log,
+    metricsTlsOf(config, security),
+  );
   log.info(
     {
       dataPlane: server.address,

@@ -12,7 +12,9 @@
  * restarted without state answers NOT_FOUND, which also means: register).
  * With a router cluster (CLUSTER_ENDPOINT=a:7070,b:7070,c:7070) a standby
  * answers NOT_LEADER with the leader's address: the sidecar goes there at once
- * (router-endpoints.ts decides where next and how long to wait). Keepalive
+ * (router-endpoints.ts decides where next and how long to wait). A DNS name
+ * among the endpoints counts as one endpoint per address, re-resolved after
+ * failures (endpoint-resolver.ts). Keepalive
  * pings on the router channel notice a leader that stopped answering (paused,
  * partitioned) within about two heartbeat intervals.
  */
@@ -29,6 +31,7 @@ import { metrics } from "../src/telemetry/metrics";
 import type { Logger } from "../src/telemetry/log";
 import { Backoff, sleep } from "../src/backoff";
 import { parseLeaderRefusal } from "../src/grpc/leader-hint";
+import { EndpointResolver, type LookupAll } from "./endpoint-resolver";
 import { parseEndpointList, RouterEndpoints } from "./router-endpoints";
 
 export interface RouterClientOptions {
@@ -53,11 +56,14 @@ export interface RouterClientOptions {
   /** A table from the router; `newSession` for the first one on a new heartbeat stream. */
   onTable(table: RoutingTable__Output, newSession: boolean): void;
   log: Logger;
+  /** DNS lookup of endpoint names (default: the system resolver); injected by tests. */
+  lookup?: LookupAll;
 }
 
 export class RouterClient {
   private readonly clients = new Map<string, RouterGrpcClient>();
   private readonly endpoints: RouterEndpoints;
+  private readonly resolver: EndpointResolver;
   private stream: grpc.ClientDuplexStream<SidecarStatus, RoutingTable__Output> | undefined;
   private stopped = false;
   private servicesChanged = false;
@@ -66,7 +72,30 @@ export class RouterClient {
   private ageTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: RouterClientOptions) {
-    this.endpoints = new RouterEndpoints(parseEndpointList(opts.endpoint));
+    const entries = parseEndpointList(opts.endpoint);
+    this.endpoints = new RouterEndpoints(entries);
+    this.resolver = new EndpointResolver(entries, opts.lookup);
+  }
+
+  /** DNS names → their current addresses (no-op without names, or when looked up less than 1 s ago). */
+  private async refreshEndpoints(): Promise<void> {
+    const fresh = await this.resolver.refresh();
+    if (fresh === undefined || fresh.join(",") === this.endpoints.all.join(",")) return;
+    this.endpoints.replace(fresh);
+    this.opts.log.info({ endpoints: fresh, current: this.endpoints.current }, "router endpoints resolved");
+  }
+
+  /**
+   * New certificates: drop every router channel, so the next call handshakes
+   * afresh and presents them (an open HTTP/2 connection keeps the certificate
+   * it was made with). The heartbeat stream ends; the sidecar registers again
+   * at once and keeps routing on its table meanwhile.
+   */
+  renewChannels(): void {
+    const old = [...this.clients.values()];
+    this.clients.clear();
+    this.stream?.cancel();
+    for (const c of old) c.close();
   }
 
   /** The channel to one router, made on first use and kept (switching back is then instant). */
@@ -77,9 +106,17 @@ export class RouterClient {
       // Register would fail fast with UNAVAILABLE long after the router is back. Keep the channel's
       // backoff within the sidecar's own (run(): 200 ms → 5 s).
       const keepaliveMs = Math.max(1000, 2 * this.opts.heartbeatIntervalMs);
+      // An address resolved from a DNS name is verified (TLS) and addressed (:authority) as that name.
+      const name = this.resolver.nameOf(endpoint);
+      const port = endpoint.slice(endpoint.lastIndexOf(":") + 1);
       client = new v1.Router(endpoint, this.opts.credentials ?? grpc.credentials.createInsecure(), {
         ...CHANNEL_OPTIONS,
+        ...(name !== undefined
+          ? { "grpc.ssl_target_name_override": name, "grpc.default_authority": `${name}:${port}` }
+          : {}),
         interceptors: this.opts.interceptors ?? [],
+        // Not shared with an older channel to the same router (renewChannels must reconnect).
+        "grpc.use_local_subchannel_pool": 1,
         "grpc.initial_reconnect_backoff_ms": 200,
         "grpc.max_reconnect_backoff_ms": 5000,
         "grpc.keepalive_time_ms": keepaliveMs,
@@ -148,6 +185,7 @@ export class RouterClient {
   private async run(): Promise<void> {
     const backoff = new Backoff(200, 5000);
     let failures = 0;
+    await this.refreshEndpoints();
     while (!this.stopped) {
       let delayMs: number;
       try {
@@ -170,6 +208,8 @@ export class RouterClient {
           refusal ? { kind: "not-leader", leader: refusal.leader } : { kind: "unreachable" },
         );
         delayMs = next.delayMs;
+        // Unreachable: the name may point elsewhere now (a router pod replaced).
+        if (!refusal) await this.refreshEndpoints();
         const message = (err as Error).message;
         const code = (err as Partial<grpc.ServiceError>).code;
         // Refused credentials are a configuration error: say so every time, not as "unreachable".

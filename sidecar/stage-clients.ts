@@ -150,6 +150,11 @@ export class PeerForwardClient {
     private readonly selfId: string,
   ) {}
 
+  /** Batches sent and not yet answered. */
+  get inFlight(): number {
+    return this.stream.inFlight;
+  }
+
   /** Resolves once the peer confirmed the batch all the way to the sink, with what became of its records. */
   async forward(
     req: ForwardRequest,

@@ -21,6 +21,26 @@ export function etcdBinary(): string {
   return bin;
 }
 
+/** TLS of the client port: etcd's certificate and the CA its clients' certificates must chain to. */
+export interface EtcdTls {
+  cert: string;
+  key: string;
+  ca: string;
+  /** A client certificate for the harness's own reads (etcd runs with --client-cert-auth). */
+  client: { cert: string; key: string };
+}
+
+export type EtcdCredentials = NonNullable<ConstructorParameters<typeof Etcd3>[0]>["credentials"];
+
+export function etcdCredentials(tls: EtcdTls | undefined): EtcdCredentials {
+  if (tls === undefined) return undefined;
+  return {
+    rootCertificate: fs.readFileSync(tls.ca),
+    certChain: fs.readFileSync(tls.client.cert),
+    privateKey: fs.readFileSync(tls.client.key),
+  };
+}
+
 export class EtcdServer {
   private process: ManagedProcess | undefined;
   private starts = 0;
@@ -30,11 +50,21 @@ export class EtcdServer {
     readonly host: string,
     readonly clientPort: number,
     private readonly peerPort: number,
+    readonly tls?: EtcdTls,
   ) {}
 
   /** host:port for ROUTER_STORE=etcd:<endpoint>. */
   get endpoint(): string {
     return `${this.host}:${this.clientPort}`;
+  }
+
+  /** A client of this etcd (TLS with the harness's client certificate when etcd has TLS). */
+  client(): Etcd3 {
+    const credentials = etcdCredentials(this.tls);
+    return new Etcd3({
+      hosts: `${this.tls ? "https" : "http"}://${this.endpoint}`,
+      ...(credentials ? { credentials } : {}),
+    });
   }
 
   get pid(): number | undefined {
@@ -44,7 +74,7 @@ export class EtcdServer {
   /** Starts etcd (again, on the same data dir) and resolves once it answers a read. */
   async start(): Promise<void> {
     const peer = `http://${this.host}:${this.peerPort}`;
-    const client = `http://${this.endpoint}`;
+    const client = `${this.tls ? "https" : "http"}://${this.endpoint}`;
     const args = [
       ...["--name", "conveyor-test", "--data-dir", path.join(this.dir, "etcd-data")],
       ...["--listen-client-urls", client, "--advertise-client-urls", client],
@@ -52,6 +82,12 @@ export class EtcdServer {
       ...["--initial-cluster", `conveyor-test=${peer}`],
       ...["--heartbeat-interval", "50", "--election-timeout", "500"],
       ...["--logger", "zap", "--log-level", "warn"],
+      ...(this.tls
+        ? [
+            ...["--cert-file", this.tls.cert, "--key-file", this.tls.key],
+            ...["--trusted-ca-file", this.tls.ca, "--client-cert-auth"],
+          ]
+        : []),
     ];
     this.starts++;
     this.process = new ManagedProcess(
@@ -63,7 +99,7 @@ export class EtcdServer {
     );
     const proc = this.process;
     await Promise.race([
-      waitForEtcd(this.endpoint, 15_000),
+      waitForEtcd(this.endpoint, 15_000, this.tls),
       proc.exited.then((s) => {
         throw new Error(`etcd exited (code ${s.code}) before serving:\n${proc.output().slice(-2000)}`);
       }),
@@ -83,8 +119,13 @@ export class EtcdServer {
 }
 
 /** Polls a read until etcd answers (a fresh member elects itself within the election timeout). */
-export async function waitForEtcd(endpoint: string, timeoutMs: number): Promise<void> {
-  const client = new Etcd3({ hosts: `http://${endpoint}`, dialTimeout: 500 });
+export async function waitForEtcd(endpoint: string, timeoutMs: number, tls?: EtcdTls): Promise<void> {
+  const credentials = etcdCredentials(tls);
+  const client = new Etcd3({
+    hosts: `${tls ? "https" : "http"}://${endpoint}`,
+    dialTimeout: 500,
+    ...(credentials ? { credentials } : {}),
+  });
   const until = Date.now() + timeoutMs;
   try {
     for (;;) {

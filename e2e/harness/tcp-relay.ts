@@ -9,6 +9,8 @@ export class TcpRelay {
   private readonly server: net.Server;
   private readonly pairs = new Set<[net.Socket, net.Socket]>();
   private held = false;
+  /** Connections accepted so far. */
+  accepted = 0;
 
   private constructor(
     readonly address: string,
@@ -25,6 +27,7 @@ export class TcpRelay {
       const upstream = net.connect(targetPort, targetHost);
       const pair: [net.Socket, net.Socket] = [client, upstream];
       relay!.pairs.add(pair);
+      relay!.accepted++;
       if (relay!.held) for (const s of pair) s.pause();
       client.pipe(upstream);
       upstream.pipe(client);
@@ -43,6 +46,11 @@ export class TcpRelay {
     const bound = server.address() as net.AddressInfo;
     relay = new TcpRelay(`${host}:${bound.port}`, server);
     return relay;
+  }
+
+  /** Connections open now. */
+  get open(): number {
+    return this.pairs.size;
   }
 
   /** Stops moving bytes (both directions, every connection, new ones too). */

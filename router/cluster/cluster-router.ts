@@ -3,7 +3,8 @@
  *
  *   gRPC server (Router + Admin) ─ switchable ─┬─ leader: the term's services (term.ts)
  *                                               └─ standby: NOT_LEADER with the leader's address /
- *                                                           Admin forwarded to the leader
+ *                                                           Admin reads from etcd (standby-admin.ts),
+ *                                                           writes and live reads forwarded to the leader
  *   LeaderElection ── elected ──▶ start a term: load the state from etcd, serve sidecars
  *                  └─ deposed ──▶ end the term: streams closed, sidecars follow the new leader
  *   EtcdStore: every commit guarded by the leader key; a failed guard deposes this router
@@ -17,7 +18,7 @@ import type * as http from "node:http";
 import * as os from "node:os";
 import type { RouterConfig } from "../../src/config/env";
 import type { PipelineSpec } from "../../src/config/pipeline";
-import type { ProcessSecurity } from "../../src/grpc/security";
+import { metricsTlsOf, type ProcessSecurity } from "../../src/grpc/security";
 import { SERVICE, v1 } from "../../src/proto";
 import type { Logger } from "../../src/telemetry/log";
 import { startMetricsServer } from "../../src/telemetry/metrics";
@@ -35,6 +36,7 @@ import { EtcdStore } from "../store/etcd";
 import { startTerm, type Term } from "../term";
 import { createEtcdClient } from "./etcd-client";
 import { LeaderElection } from "./leader-election";
+import { standbyAdmin } from "./standby-admin";
 import { forwardToLeader, standbyRouter, switchable } from "./standby-services";
 
 export interface ClusterRouterOptions {
@@ -48,7 +50,11 @@ export interface ClusterRouterOptions {
 export async function startClusterRouter(options: ClusterRouterOptions): Promise<RunningRouter> {
   const { config, pipelines, security } = options;
   const endpoints = config.store.slice("etcd:".length);
-  const client = createEtcdClient(endpoints);
+  const client = createEtcdClient(endpoints, {
+    ...(config.etcdCaFile !== undefined ? { caFile: config.etcdCaFile } : {}),
+    ...(config.etcdCertFile !== undefined ? { certFile: config.etcdCertFile } : {}),
+    ...(config.etcdKeyFile !== undefined ? { keyFile: config.etcdKeyFile } : {}),
+  });
 
   let term: Term | undefined;
   /** The console's /api of the current term (while this router leads). */
@@ -64,7 +70,20 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
 
   const leader = (): string | undefined => election.leader;
   const standby = standbyRouter(v1.Router.service, leader);
-  const adminForward = forwardToLeader(v1.Admin.service, leader, security.channelCredentials);
+  const adminForward = forwardToLeader({
+    definition: v1.Admin.service,
+    leader,
+    credentials: security.channelCredentials,
+    auth: security.auth,
+  });
+  // New certificates: the next forwarded call dials afresh and presents them.
+  security.certs?.onReload(() => adminForward.renew());
+  const standbyAdminImpl = standbyAdmin({
+    read: () => store.read(),
+    source: `etcd:${endpoints}`,
+    forwarded: adminForward.implementation,
+    log: options.log.child({ service: "Admin", role: "standby" }),
+  });
   /** The term's services while this router leads (after its term has started), else the standby's. */
   const current = async (pickTerm: (t: Term) => object, standbyImpl: object): Promise<object> => {
     await transitions;
@@ -86,8 +105,7 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
         definition: v1.Admin.service,
         implementation: switchable(
           v1.Admin.service,
-          async () =>
-            (await current((t) => t.admin.implementation, adminForward.implementation)) as typeof standby,
+          async () => (await current((t) => t.admin.implementation, standbyAdminImpl)) as typeof standby,
         ),
       },
     ],
@@ -143,7 +161,7 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
         await ended?.stop();
       }),
   });
-  const store = new EtcdStore({
+  const store: EtcdStore = new EtcdStore({
     client,
     endpoints,
     prefix: config.etcdPrefix,
@@ -152,7 +170,12 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
     log,
   });
 
-  const metricsServer: http.Server | undefined = startMetricsServer(config.metricsPort, config.host, log);
+  const metricsServer: http.Server | undefined = startMetricsServer(
+    config.metricsPort,
+    config.host,
+    log,
+    metricsTlsOf(config, security),
+  );
   log.info(
     { address: server.address, advertised: address, etcd: endpoints, leaseTtlSecs: config.leaseTtlSecs },
     "router listening (router cluster member; campaigning for leadership)",

@@ -4,13 +4,21 @@
  *
  *   Router.Register / Heartbeat / Deregister ─▶ NOT_LEADER "not leader, leader is X"
  *                                               (+ conveyor-leader: X trailer), so sidecars move at once
- *   Admin.*  ─▶ forwarded to the leader, metadata and deadline included; no leader known ─▶ NOT_LEADER
+ *   Admin reads of committed state ─▶ answered here from etcd (standby-admin.ts)
+ *   Admin writes and live reads    ─▶ forwarded to the leader, metadata and deadline included;
+ *                                     no leader known ─▶ NOT_LEADER
  *
  * Forwarding is generic over the service definition: the request is
- * re-serialized with the method's own serializer, so every Admin method
- * (reads and writes) behaves exactly as on the leader.
+ * re-serialized with the method's own serializer, so a forwarded method
+ * behaves exactly as on the leader. The leader sees this router's
+ * certificate, not the caller's: the caller was authorised here (same auth
+ * config as the leader), so the call carries `conveyor-forwarded-role: admin`,
+ * which the leader believes only from a router's certificate (identity.ts).
+ * A caller's own forwarded-* headers are dropped first.
  */
 import * as grpc from "@grpc/grpc-js";
+import type { Auth } from "../../src/grpc/auth";
+import { describeIdentity, FORWARDED_FOR_HEADER, FORWARDED_ROLE_HEADER } from "../../src/grpc/identity";
 import { notLeaderStatus } from "../../src/grpc/leader-hint";
 import { CHANNEL_OPTIONS } from "../../src/proto";
 
@@ -50,21 +58,32 @@ export function standbyRouter(
 
 export interface Forwarder {
   implementation: grpc.UntypedServiceImplementation;
+  /** Drops the channels: the next call dials afresh (after a certificate rotation). */
+  renew(): void;
   close(): void;
 }
 
+export interface ForwardOptions {
+  definition: grpc.ServiceDefinition;
+  leader(): string | undefined;
+  /** This router's own credentials (its router certificate under mTLS). */
+  credentials?: grpc.ChannelCredentials;
+  /** This router's auth: an authorised caller is vouched for to the leader. */
+  auth?: Auth;
+  defaultDeadlineMs?: number;
+}
+
 /** Unary methods forwarded to the leader (the caller's metadata and deadline go along). */
-export function forwardToLeader(
-  definition: grpc.ServiceDefinition,
-  leader: () => string | undefined,
-  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
-  defaultDeadlineMs = 10_000,
-): Forwarder {
+export function forwardToLeader(options: ForwardOptions): Forwarder {
+  const { definition, leader, auth } = options;
+  const credentials = options.credentials ?? grpc.credentials.createInsecure();
+  const defaultDeadlineMs = options.defaultDeadlineMs ?? 10_000;
   const clients = new Map<string, grpc.Client>();
   const clientFor = (address: string): grpc.Client => {
     let c = clients.get(address);
     if (c === undefined) {
-      c = new grpc.Client(address, credentials, CHANNEL_OPTIONS);
+      // Its own connection, so that renew() reconnects with the current certificate.
+      c = new grpc.Client(address, credentials, { ...CHANNEL_OPTIONS, "grpc.use_local_subchannel_pool": 1 });
       clients.set(address, c);
     }
     return c;
@@ -89,7 +108,7 @@ export function forwardToLeader(
         def.requestSerialize,
         def.responseDeserialize,
         call.request,
-        forwardedMetadata(call.metadata),
+        forwardedMetadata(call, auth),
         { deadline: until },
         (err, res) => (err ? callback(err) : callback(null, res)),
       );
@@ -97,6 +116,11 @@ export function forwardToLeader(
   }
   return {
     implementation: out as unknown as grpc.UntypedServiceImplementation,
+    // Calls in flight finish on the old channels (grpc-js closes a channel once its calls end).
+    renew: () => {
+      for (const c of clients.values()) c.close();
+      clients.clear();
+    },
     close: () => {
       for (const c of clients.values()) c.close();
       clients.clear();
@@ -114,8 +138,19 @@ const TRANSPORT_HEADERS = [
   "grpc-timeout",
 ];
 
-function forwardedMetadata(incoming: grpc.Metadata): grpc.Metadata {
-  const md = incoming.clone();
-  for (const key of TRANSPORT_HEADERS) md.remove(key);
+/** The caller's metadata, less transport headers and any forwarded-* it sent; plus our vouching. */
+function forwardedMetadata(
+  call: grpc.ServerUnaryCall<unknown, unknown>,
+  auth: Auth | undefined,
+): grpc.Metadata {
+  const md = call.metadata.clone();
+  for (const key of [...TRANSPORT_HEADERS, FORWARDED_ROLE_HEADER, FORWARDED_FOR_HEADER]) md.remove(key);
+  // The interceptor let the call in; vouch only for a caller it identified as an admin (with an
+  // open Admin API there is nobody to vouch for, and the leader is open too: same configuration).
+  const caller = auth?.callerOf(call, "admin");
+  if (caller !== undefined) {
+    md.set(FORWARDED_ROLE_HEADER, caller.role);
+    md.set(FORWARDED_FOR_HEADER, describeIdentity(caller));
+  }
   return md;
 }

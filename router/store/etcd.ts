@@ -45,12 +45,26 @@ export class EtcdStore implements RouterStore {
   }
 
   async load(): Promise<RouterState | undefined> {
+    const read = await this.fetch();
+    this.cursor = read
+      ? { modRevision: read.modRevision, generation: read.generation }
+      : { modRevision: "0", generation: 0 };
+    return read?.state;
+  }
+
+  /**
+   * The committed state, for a standby's Admin reads: a linearizable read (it
+   * sees every commit acknowledged before it), without touching the cursor
+   * that guards this router's own commits should it lead.
+   */
+  async read(): Promise<RouterState | undefined> {
+    return (await this.fetch())?.state;
+  }
+
+  private async fetch(): Promise<(StateCursor & { state: RouterState }) | undefined> {
     const res = await this.call("read the router state", () => this.options.client.get(this.stateKey).exec());
     const kv = res.kvs[0];
-    if (kv === undefined) {
-      this.cursor = { modRevision: "0", generation: 0 };
-      return undefined;
-    }
+    if (kv === undefined) return undefined;
     let raw: unknown;
     try {
       raw = JSON.parse(kv.value.toString("utf8"));
@@ -60,8 +74,11 @@ export class EtcdStore implements RouterStore {
     const problems = checkRouterState(raw, FORMAT_VERSION);
     if (problems.length > 0) throw this.corrupt(`does not hold a router state: ${problems.join("; ")}`);
     const state = raw as RouterState;
-    this.cursor = { modRevision: kv.mod_revision, generation: state.generation };
-    return { generation: state.generation, pipelines: state.pipelines, assignments: state.assignments };
+    return {
+      modRevision: kv.mod_revision,
+      generation: state.generation,
+      state: { generation: state.generation, pipelines: state.pipelines, assignments: state.assignments },
+    };
   }
 
   async save(state: RouterState): Promise<void> {

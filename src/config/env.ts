@@ -49,6 +49,11 @@ export interface RouterConfig extends SecurityConfig {
   leaseTtlSecs: number;
   /** Router cluster: prefix of the keys in etcd. */
   etcdPrefix: string;
+  /** Router cluster: CA of etcd's certificate (TLS to etcd; endpoints default to https://). */
+  etcdCaFile?: string;
+  /** Router cluster: client certificate and key for etcd's --client-cert-auth. */
+  etcdCertFile?: string;
+  etcdKeyFile?: string;
   /** The web console and its /api (router/console); 0 or absent: no console. */
   httpPort?: number;
 }
@@ -91,6 +96,15 @@ export function routerOptions(): Option[] {
     new Option("--etcd-prefix <prefix>", "router cluster: prefix of the router's keys in etcd")
       .env("ROUTER_ETCD_PREFIX")
       .default("/conveyor/"),
+    new Option("--etcd-ca-file <file>", "router cluster: PEM CA of etcd's certificate (TLS to etcd)").env(
+      "ETCD_CA_FILE",
+    ),
+    new Option("--etcd-cert-file <file>", "router cluster: PEM client certificate for etcd").env(
+      "ETCD_CERT_FILE",
+    ),
+    new Option("--etcd-key-file <file>", "router cluster: PEM private key of --etcd-cert-file").env(
+      "ETCD_KEY_FILE",
+    ),
     ...securityOptions("router"),
     new Option("--http-port <port>", "web console and its JSON /api (docs/console.md; 0 disables)")
       .env("HTTP_PORT")
@@ -199,12 +213,20 @@ export interface SecurityConfig {
   adminToken?: string;
   /** Sidecar only: the token Inject, Tap, GetRoutes and ListLocalServices need. */
   dataplaneToken?: string;
+  /** /metrics over HTTPS with the TLS certificate (needs TLS_CERT_FILE). */
+  metricsTls?: boolean;
 }
 
 function parseTrustDomain(value: string): string {
   if (!/^[a-z0-9.-]+$/.test(value))
     throw new InvalidArgumentError(`"${value}" is not a trust domain (lower-case letters, digits, . and -)`);
   return value;
+}
+
+function parseOnOff(value: string): boolean {
+  if (["on", "true", "1"].includes(value)) return true;
+  if (["off", "false", "0"].includes(value)) return false;
+  throw new InvalidArgumentError(`"${value}" is not on or off`);
 }
 
 export const TLS_DEFAULTS = { reloadIntervalSecs: 5, trustDomain: "conveyor.local" } as const;
@@ -223,6 +245,12 @@ export function securityOptions(role: "router" | "sidecar"): Option[] {
       .env("TLS_RELOAD_INTERVAL_SECS")
       .default(TLS_DEFAULTS.reloadIntervalSecs)
       .argParser(parsePositiveNumber),
+    new Option(
+      "--metrics-tls <on|off>",
+      "serve /metrics over HTTPS with the TLS certificate (reloaded with it)",
+    )
+      .env("METRICS_TLS")
+      .argParser(parseOnOff),
     new Option("--trust-domain <domain>", "SPIFFE trust domain of certificate identities")
       .env("TRUST_DOMAIN")
       .default(TLS_DEFAULTS.trustDomain)
@@ -253,6 +281,10 @@ export function checkSecurityConfig<C extends SecurityConfig>(c: C): C {
   if ((c.tlsCertFile === undefined) !== (c.tlsKeyFile === undefined))
     throw new InvalidArgumentError(
       "--tls-cert-file and --tls-key-file (TLS_CERT_FILE, TLS_KEY_FILE) go together",
+    );
+  if (c.metricsTls === true && c.tlsCertFile === undefined)
+    throw new InvalidArgumentError(
+      "--metrics-tls (METRICS_TLS) serves /metrics with the TLS certificate: set --tls-cert-file and --tls-key-file too",
     );
   if (c.tlsCaFile !== undefined && c.tlsCertFile === undefined)
     throw new InvalidArgumentError(

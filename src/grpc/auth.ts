@@ -15,6 +15,8 @@ import { ConveyorError, toGrpcStatus } from "../errors";
 import type { Logger } from "../telemetry/log";
 import { registry } from "../telemetry/metrics";
 import {
+  FORWARDED_FOR_HEADER,
+  FORWARDED_ROLE_HEADER,
   ROLES,
   decide,
   identify,
@@ -61,11 +63,16 @@ function presentedBy(
   authContext: { sslPeerCertificate?: { subjectaltname?: string } },
 ): Presented {
   const header = metadata.get("authorization")[0];
+  const forwardedRole = metadata.get(FORWARDED_ROLE_HEADER)[0];
+  const forwardedFor = metadata.get(FORWARDED_FOR_HEADER)[0];
   const san = authContext.sslPeerCertificate?.subjectaltname;
   return {
     // grpc-js sets sslPeerCertificate only for a connection whose certificate chain was verified.
     ...(authContext.sslPeerCertificate !== undefined ? { trustedSubjectAltName: san ?? "" } : {}),
     ...(typeof header === "string" ? { authorization: header } : {}),
+    // Believed by identify() only when the certificate is a router's.
+    ...(typeof forwardedRole === "string" ? { forwardedRole } : {}),
+    ...(typeof forwardedFor === "string" ? { forwardedFor } : {}),
   };
 }
 
@@ -113,10 +120,17 @@ export class Auth {
     return certificate?.role === "admin" || (token !== "bad_token" && token?.role === "admin");
   }
 
-  /** Who is calling, for a handler's own checks (the interceptor has already let the call in). */
-  callerOf(call: CredentialedCall): Identity | undefined {
-    const { certificate, token } = identify(presentedBy(call.metadata, call.getAuthContext()), this.policy);
-    return certificate ?? (token === "bad_token" ? undefined : token);
+  /**
+   * Who is calling, for a handler's own checks (the interceptor has already let the call in);
+   * with `role`, only an identity of that role (a caller may present a certificate and a token).
+   */
+  callerOf(call: CredentialedCall, role?: Role): Identity | undefined {
+    const { certificate, token, forwarded } = identify(
+      presentedBy(call.metadata, call.getAuthContext()),
+      this.policy,
+    );
+    const candidates = [forwarded, certificate, token === "bad_token" ? undefined : token];
+    return candidates.find((i) => i !== undefined && (role === undefined || i.role === role));
   }
 
   /** A handler's refusal: logged and counted; the status to send. */

@@ -167,6 +167,61 @@ describe("decide", () => {
     ).toMatchObject({ allowed: true, identity: { role: "admin" } });
   });
 
+  describe("an Admin call a router forwards for its caller", () => {
+    const ROUTER_1 = `URI:spiffe://${TD}/ns/default/router/r1`;
+    const vouched = { forwardedRole: "admin", forwardedFor: `spiffe://${TD}/ns/default/admin/ops` };
+
+    it("is the caller's role when the connection's certificate is a router's", () => {
+      expect(
+        decide("/conveyor.v1.Admin/ApplyPipeline", { trustedSubjectAltName: ROUTER_1, ...vouched }, enforced),
+      ).toEqual({
+        allowed: true,
+        identity: {
+          role: "admin",
+          via: "forwarded",
+          uri: `spiffe://${TD}/ns/default/admin/ops`,
+          forwardedBy: `spiffe://${TD}/ns/default/router/r1`,
+        },
+      });
+    });
+
+    it("cannot be forged by a sidecar or client certificate, a token, or without a certificate", () => {
+      const CLIENT = `URI:spiffe://${TD}/ns/default/client/c`;
+      for (const san of [SIDECAR_A, CLIENT])
+        expect(
+          decide("/conveyor.v1.Admin/ApplyPipeline", { trustedSubjectAltName: san, ...vouched }, enforced),
+        ).toMatchObject({ allowed: false, code: "PERMISSION_DENIED", reason: "wrong_role" });
+      expect(
+        decide("/conveyor.v1.Admin/ApplyPipeline", { authorization: "Bearer dp", ...vouched }, enforced),
+      ).toMatchObject({ allowed: false, code: "PERMISSION_DENIED" });
+      expect(decide("/conveyor.v1.Admin/ApplyPipeline", vouched, enforced)).toMatchObject({
+        allowed: false,
+        code: "UNAUTHENTICATED",
+      });
+      // A router of another trust domain is no router of ours.
+      expect(
+        decide(
+          "/conveyor.v1.Admin/ApplyPipeline",
+          { trustedSubjectAltName: "URI:spiffe://evil.example/ns/default/router/r1", ...vouched },
+          enforced,
+        ),
+      ).toMatchObject({ allowed: false, code: "UNAUTHENTICATED" });
+    });
+
+    it("vouches only for admin: a router cannot pass a call off as a sidecar's, nor is it an admin itself", () => {
+      expect(
+        decide(
+          "/conveyor.v1.Router/Register",
+          { trustedSubjectAltName: ROUTER_1, forwardedRole: "sidecar" },
+          enforced,
+        ),
+      ).toMatchObject({ allowed: false, code: "PERMISSION_DENIED" });
+      expect(
+        decide("/conveyor.v1.Admin/ListPipelines", { trustedSubjectAltName: ROUTER_1 }, enforced),
+      ).toMatchObject({ allowed: false, code: "PERMISSION_DENIED", reason: "wrong_role" });
+    });
+  });
+
   it("ignores a certificate of another trust domain", () => {
     expect(
       decide(

@@ -7,25 +7,44 @@
  *                                                                                               │
  *   method path ─▶ role it needs (METHOD_ROLES) ─▶ decide(identity, role, policy) ─▶ allow | deny(code, reason)
  *
- * Three roles: `sidecar` (Register/Heartbeat/Deregister on the router, Forward
- * between sidecars), `client` (the data-plane calls: Inject, Tap, GetRoutes,
- * ListLocalServices) and `admin` (the router's Admin API). Health and
- * reflection are public: probes and `grpcurl list` need no credential.
+ * Three roles callers need: `sidecar` (Register/Heartbeat/Deregister on the
+ * router, Forward between sidecars), `client` (the data-plane calls: Inject,
+ * Tap, GetRoutes, ListLocalServices) and `admin` (the router's Admin API).
+ * Health and reflection are public: probes and `grpcurl list` need no
+ * credential. A fourth, `router`, opens no method by itself: it is the
+ * identity of a router of the cluster, and only it may vouch for the caller of
+ * an Admin call it forwards (a standby forwarding to the leader):
+ *
+ *   caller ─(admin cert or token)─▶ standby: authorised here ─▶ leader, with the standby's own
+ *   router certificate + `conveyor-forwarded-role: admin` (+ `conveyor-forwarded-for: <caller>`)
+ *
+ * The leader honours that header only on a connection whose verified
+ * certificate is a router's; from anyone else it is ignored.
  */
 import { timingSafeEqual, createHash } from "node:crypto";
 
-export type Role = "sidecar" | "client" | "admin";
-export const ROLES: readonly Role[] = ["sidecar", "client", "admin"];
+export type Role = "sidecar" | "client" | "admin" | "router";
+export const ROLES: readonly Role[] = ["sidecar", "client", "admin", "router"];
+
+/** Set by a router forwarding a call it authorised (a standby's Admin forwarding): the caller's role. */
+export const FORWARDED_ROLE_HEADER = "conveyor-forwarded-role";
+/** Beside FORWARDED_ROLE_HEADER: who the caller was (SPIFFE id or "admin token"), for logs. */
+export const FORWARDED_FOR_HEADER = "conveyor-forwarded-for";
+/** The only role a router may vouch for: Router and DataPlane calls are never forwarded. */
+const FORWARDABLE_ROLES: readonly Role[] = ["admin"];
 
 /** An authenticated caller. A token says only which role it is for; a certificate also names the caller. */
 export interface Identity {
   role: Role;
-  via: "certificate" | "token";
+  /** `forwarded`: vouched for by the router whose certificate the connection presented. */
+  via: "certificate" | "token" | "forwarded";
   /** From a certificate: the SPIFFE id, e.g. spiffe://conveyor.local/ns/default/sidecar/a. */
   uri?: string;
   namespace?: string;
   /** The last path segment: a sidecar's id, an admin's or client's name. */
   name?: string;
+  /** For `forwarded`: the SPIFFE id of the router that vouched. */
+  forwardedBy?: string;
 }
 
 export interface SpiffeId {
@@ -151,18 +170,36 @@ export interface Presented {
   /** Set only when the TLS handshake verified the peer's certificate chain against our CA. */
   trustedSubjectAltName?: string;
   authorization?: string;
+  /** FORWARDED_ROLE_HEADER and FORWARDED_FOR_HEADER as received: believed only from a router's certificate. */
+  forwardedRole?: string;
+  forwardedFor?: string;
 }
 
-/** Who the caller is, by each thing it presented: its certificate, and its token ("bad_token": a token we do not know). */
-export function identify(
-  p: Presented,
-  policy: AuthPolicy,
-): { certificate?: Identity; token?: Identity | "bad_token" } {
-  const out: { certificate?: Identity; token?: Identity | "bad_token" } = {};
+export interface Identified {
+  certificate?: Identity;
+  token?: Identity | "bad_token";
+  /** The caller a router vouched for (only when `certificate` is a router's). */
+  forwarded?: Identity;
+}
+
+/**
+ * Who the caller is, by each thing it presented: its certificate, its token
+ * ("bad_token": a token we do not know), and the caller a router forwards for.
+ */
+export function identify(p: Presented, policy: AuthPolicy): Identified {
+  const out: Identified = {};
   if (p.trustedSubjectAltName !== undefined) {
     const fromCert = identityFromCertificate(p.trustedSubjectAltName, policy.trustDomain);
     if (fromCert) out.certificate = fromCert;
   }
+  const vouched = FORWARDABLE_ROLES.find((r) => r === p.forwardedRole);
+  if (out.certificate?.role === "router" && vouched !== undefined)
+    out.forwarded = {
+      role: vouched,
+      via: "forwarded",
+      ...(p.forwardedFor !== undefined && p.forwardedFor !== "" ? { uri: p.forwardedFor } : {}),
+      ...(out.certificate.uri !== undefined ? { forwardedBy: out.certificate.uri } : {}),
+    };
   if (p.authorization !== undefined) {
     const token = bearerToken(p.authorization);
     const role = token !== undefined ? roleOfToken(token, policy.tokens) : undefined;
@@ -174,9 +211,9 @@ export function identify(
 /** Decides one call: the method's requirement against what the caller presented. */
 export function decide(path: string, presented: Presented, policy: AuthPolicy): Decision {
   const need = requirementOf(path);
-  const { certificate, token } = identify(presented, policy);
+  const { certificate, token, forwarded } = identify(presented, policy);
   const tokenIdentity = token === "bad_token" ? undefined : token;
-  const candidates = [certificate, tokenIdentity].filter((i): i is Identity => i !== undefined);
+  const candidates = [forwarded, certificate, tokenIdentity].filter((i): i is Identity => i !== undefined);
   const matching = candidates.find((i) => i.role === need);
   if (need === "public" || !policy.enforced.has(need))
     return { allowed: true, identity: matching ?? candidates[0] };
@@ -244,5 +281,7 @@ function article(role: Role): string {
 }
 
 export function describeIdentity(identity: Identity): string {
+  if (identity.via === "forwarded")
+    return `${identity.uri ?? `an ${identity.role}`} (forwarded by ${identity.forwardedBy ?? "a router"})`;
   return identity.uri ?? `${identity.role} token`;
 }

@@ -7,6 +7,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { TLS_DEFAULTS, type SecurityConfig } from "../config/env";
 import type { Logger } from "../telemetry/log";
+import type { MetricsTls } from "../telemetry/metrics";
 import { Auth, bearer } from "./auth";
 import type { Role } from "./identity";
 import { ReloadingCertificates, channelCredentials, serverCredentials } from "./tls";
@@ -71,4 +72,11 @@ export function processSecurity(
     clientInterceptors: bearer(config.registrationToken),
     close: () => certs?.close(),
   };
+}
+
+/** /metrics over HTTPS when METRICS_TLS is on (checkSecurityConfig made sure the files are set). */
+export function metricsTlsOf(config: SecurityConfig, security: ProcessSecurity): MetricsTls | undefined {
+  const certs = security.certs;
+  if (config.metricsTls !== true || certs === undefined) return undefined;
+  return { keyPair: () => certs.keyPair(), onReload: (l) => certs.onReload(l) };
 }

@@ -134,6 +134,11 @@ export class ReloadingCertificates implements Provider {
     return identityFromCertificate(san, this.settings.trustDomain)?.uri;
   }
 
+  /** The current certificate chain and key (e.g. for an HTTPS server). */
+  keyPair(): { cert: Buffer; key: Buffer } {
+    return { cert: this.current.cert, key: this.current.key };
+  }
+
   /** Called after each successful reload. */
   onReload(listener: () => void): void {
     this.reloadListeners.add(listener);

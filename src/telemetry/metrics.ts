@@ -4,6 +4,7 @@
  * outcome, code, kind) — never record ids or keys.
  */
 import * as http from "node:http";
+import * as https from "node:https";
 import client from "prom-client";
 import type { Logger } from "./log";
 
@@ -150,9 +151,20 @@ export const metrics = {
  * Serves /metrics on host:port. Port 0 disables it. A bind failure is a
  * warning, not a crash: metrics must never take the data path down.
  */
-export function startMetricsServer(port: number, host: string, log: Logger): http.Server | undefined {
+/** The process's TLS certificate for /metrics over HTTPS (METRICS_TLS), reloaded with the gRPC port's. */
+export interface MetricsTls {
+  keyPair(): { cert: Buffer; key: Buffer };
+  onReload(listener: () => void): void;
+}
+
+export function startMetricsServer(
+  port: number,
+  host: string,
+  log: Logger,
+  tls?: MetricsTls,
+): http.Server | undefined {
   if (port === 0) return undefined;
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     if (req.url !== "/metrics") {
       res.writeHead(404).end("not found; try /metrics\n");
       return;
@@ -161,11 +173,22 @@ export function startMetricsServer(port: number, host: string, log: Logger): htt
       (body) => res.writeHead(200, { "Content-Type": registry.contentType }).end(body),
       (err: unknown) => res.writeHead(500).end(String(err)),
     );
-  });
+  };
+  let server: http.Server;
+  if (tls !== undefined) {
+    const secure = https.createServer(tls.keyPair(), handler);
+    // Each new handshake gets the newest certificate; scrapes are short, nothing to renew.
+    tls.onReload(() => secure.setSecureContext(tls.keyPair()));
+    server = secure;
+  } else {
+    server = http.createServer(handler);
+  }
   server.on("error", (err) =>
     log.warn({ err, port }, "metrics server could not bind; continuing without /metrics"),
   );
-  server.listen(port, host, () => log.info({ address: `${host}:${port}` }, "metrics on /metrics"));
+  server.listen(port, host, () =>
+    log.info({ address: `${host}:${port}`, tls: tls !== undefined }, "metrics on /metrics"),
+  );
   server.unref();
   return server;
 }
