@@ -22,6 +22,12 @@ import { startTerm } from "./term";
 
 export async function startRouter(config: RouterConfig): Promise<RunningRouter> {
   const log = createLogger("router");
+  if (process.env.CONSOLE_ADMIN_TOKEN) {
+    // Read until session 7; a router that silently ignored it would leave replay locked.
+    log.warn(
+      "CONSOLE_ADMIN_TOKEN is no longer read: the console's writes (replay) need ADMIN_TOKEN, the Admin API's credential",
+    );
+  }
   const security = processSecurity(checkSecurityConfig(config), "router", log);
   const pipelines = config.pipelinesDir !== undefined ? loadPipelineDir(config.pipelinesDir) : [];
   if (config.store.startsWith("etcd:")) {

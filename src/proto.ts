@@ -42,8 +42,8 @@ export const packageDefinition = packageDefinitionOf(
 let reflectionDefinition: protoLoader.PackageDefinition | undefined;
 /** What server reflection serves: the .proto's own field names, map entries named as protoc names them. */
 export function reflectionPackageDefinition(): protoLoader.PackageDefinition {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { withFixedMapEntries } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require("./grpc/reflection-descriptors") as typeof import("./grpc/reflection-descriptors");
   reflectionDefinition ??= withFixedMapEntries(
     protoLoader.loadSync([...PROTO_FILES, healthProtoPath], { ...PROTO_LOADER_OPTIONS, keepCase: true }),
