@@ -15,7 +15,9 @@ import type { RouterClient } from "../src/generated/conveyor/v1/Router";
 import type { RoutingTable__Output } from "../src/generated/conveyor/v1/RoutingTable";
 import type { SidecarStatus } from "../src/generated/conveyor/v1/SidecarStatus";
 import { deadlineIn, v1 } from "../src/proto";
+import { committedAssignments } from "./cluster/committed-views";
 import { startRouter, type RunningRouter } from "./main";
+import { FileStore } from "./store/file";
 import { inProcessRouterConfig } from "./test-router";
 
 const WAIT_MS = 5000;
@@ -335,7 +337,8 @@ describe("router", () => {
     }
   });
   it("lists what the table publishes during a hand-off: the new owner's partitions are pending until the old one let go", async () => {
-    const { router, admin } = await start();
+    const file = path.join(tmp, "state", "router.json");
+    const { router, admin } = await start({ store: `file:${file}` });
     await admin.applyPipeline({ definition: partitionedToFile(path.join(tmp, "out")) });
     const a = sidecar(router.address, "a", [source("orders", [0, 1, 2, 3])]);
     await a.register();
@@ -352,7 +355,13 @@ describe("router", () => {
       (await admin.listAssignments()).assignments
         .filter((x) => x.stage === "orders")
         .map((x) => [x.sidecarId, x.partitions, x.placement, x.pendingPartitions, x.pendingFrom]);
+    // A standby answers from the committed state alone; it must mark the same units pending.
+    const committed = async () =>
+      committedAssignments(await new FileStore(file).load(), file, "")
+        .assignments!.filter((x) => x.stage === "orders")
+        .map((x) => [x.sidecarId, x.partitions, x.placement, x.pendingPartitions, x.pendingFrom]);
     // Before: b was listed with [2, 3] although no table gave them to it.
+    expect(await committed()).toEqual(await sources());
     expect(await sources()).toEqual([
       ["a", [0, 1], "published", [], []],
       ["b", [], "intended", [2, 3], ["a"]],
@@ -365,6 +374,7 @@ describe("router", () => {
       ["a", [0, 1], "published", [], []],
       ["b", [3], "published", [2], ["a"]],
     ]);
+    expect(await committed()).toEqual(await sources());
     a.holding = [];
     a.beat();
     await b.waitForTable(/^v\d+ orders\[2,3\] file$/);
@@ -372,6 +382,7 @@ describe("router", () => {
       ["a", [0, 1], "published", [], []],
       ["b", [2, 3], "published", [], []],
     ]);
+    expect(await committed()).toEqual(await sources());
   });
 
   it("rejects an invalid pipeline with INVALID_ARGUMENT listing every problem, and applies nothing", async () => {

@@ -340,7 +340,7 @@ export class Scheduler {
     diff.changed.sort(byPosition);
 
     try {
-      await this.store.save(this.stateToSave(generation, next, current));
+      await this.store.save(this.stateToSave(generation, next, current, waiting));
     } catch (err) {
       this.dirty = true;
       throw err;
@@ -418,6 +418,7 @@ export class Scheduler {
     generation: number,
     pipelines: Map<string, PipelineEntry>,
     current: Map<string, AssignmentView>,
+    waiting: readonly Handoff[],
   ): RouterState {
     const assignments: StoredAssignment[] = [...current.values()].map(({ assignment: a, generation: g }) => ({
       pipeline: a.pipeline,
@@ -437,6 +438,7 @@ export class Scheduler {
         .map((e) => ({ name: e.spec.name, definition: e.definitionJson }))
         .sort((a, b) => compare(a.name, b.name)),
       assignments,
+      handoffs: waiting.map((w) => ({ ...w })),
     };
   }
 

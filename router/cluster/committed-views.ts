@@ -4,7 +4,8 @@
  *
  *   RouterState (pipelines as applied, assignments with their generations)
  *     ├─▶ ListPipelines:   names, stages, definition as applied; ready when every stage has a sidecar
- *     └─▶ ListAssignments: every assignment, in the leader's order, with the state's generation
+ *     └─▶ ListAssignments: every assignment, in the leader's order, with the state's generation,
+ *                          and its hand-off placement as of the commit (published / intended, pending partitions)
  *
  * What the leader adds and a standby cannot know (no heartbeats reach it):
  * which sidecars are alive, and the hold on stages of sidecars that have not
@@ -18,6 +19,7 @@ import type { ListAssignmentsResponse } from "../../src/generated/conveyor/v1/Li
 import type { ListPipelinesResponse } from "../../src/generated/conveyor/v1/ListPipelinesResponse";
 import { STAGE_KIND_TO_PROTO } from "../../src/stages/contract";
 import { byPipelineStageSidecar } from "../admin-server";
+import { placementOf } from "../handoff";
 import { restoreState } from "../scheduler";
 import type { RouterState } from "../store/store";
 
@@ -65,7 +67,8 @@ export function committedAssignments(
       kind: STAGE_KIND_TO_PROTO[stage.kind],
       sidecarId: a.sidecarId,
       generation: a.generation,
-      partitions: a.partitions,
+      // Marked pending as the leader marks it, from the hand-offs of the same commit.
+      ...placementOf(a, state?.handoffs ?? []),
     });
   }
   return { assignments: out.sort(byPipelineStageSidecar), generation };

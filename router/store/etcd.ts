@@ -16,7 +16,7 @@ import {
   type LeaderGuard,
   type StateCursor,
 } from "../cluster/guarded-commit";
-import { checkRouterState } from "./state-check";
+import { checkRouterState, stateOf } from "./state-check";
 import type { RouterState, RouterStore } from "./store";
 
 const FORMAT_VERSION = 1;
@@ -77,7 +77,7 @@ export class EtcdStore implements RouterStore {
     return {
       modRevision: kv.mod_revision,
       generation: state.generation,
-      state: { generation: state.generation, pipelines: state.pipelines, assignments: state.assignments },
+      state: stateOf(state),
     };
   }
 

@@ -41,6 +41,13 @@ describe("FileStore", () => {
     // A new instance (a restarted router) reads the same.
     expect(await new FileStore(file).load()).toEqual(state);
     expect(store.description).toBe(`file:${file}`);
+    // Waiting hand-offs round-trip too; a state written before they existed reads as it was.
+    const waiting = {
+      ...state,
+      handoffs: [{ pipeline: "orders", stage: "orders", partition: 2, from: "a", to: "b" }],
+    };
+    await store.save(waiting);
+    expect(await store.load()).toEqual(waiting);
   });
 
   it("replaces the file atomically and leaves no temp files", async () => {
@@ -79,5 +86,16 @@ describe("FileStore", () => {
     await expect(new FileStore(file).load()).rejects.toThrow(
       new RegExp(`${file}.*generation is not a non-negative integer; pipelines is not an array`),
     );
+    await fsp.writeFile(
+      file,
+      JSON.stringify({
+        formatVersion: 1,
+        generation: 1,
+        pipelines: [],
+        assignments: [],
+        handoffs: [{ partition: -2 }],
+      }),
+    );
+    await expect(new FileStore(file).load()).rejects.toThrow(/handoffs\[0\] is malformed/);
   });
 });

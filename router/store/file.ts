@@ -9,7 +9,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ConveyorError } from "../../src/errors";
 import { writeFileDurably } from "../../src/durable-file";
-import { checkRouterState } from "./state-check";
+import { checkRouterState, stateOf } from "./state-check";
 import type { RouterState, RouterStore } from "./store";
 
 /** Bumped if the layout ever changes incompatibly. */
@@ -43,7 +43,7 @@ export class FileStore implements RouterStore {
     const problems = checkRouterState(raw, FORMAT_VERSION);
     if (problems.length > 0) throw this.corrupt(`does not hold a router state: ${problems.join("; ")}`);
     const content = raw as FileContent;
-    return { generation: content.generation, pipelines: content.pipelines, assignments: content.assignments };
+    return stateOf(content);
   }
 
   async save(state: RouterState): Promise<void> {

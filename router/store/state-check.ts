@@ -1,5 +1,5 @@
 /** Shape checks for a stored router state (file and etcd stores): every problem, not just the first. */
-import type { StoredAssignment, StoredPipeline } from "./store";
+import type { RouterState, StoredAssignment, StoredHandoff, StoredPipeline } from "./store";
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -23,6 +23,10 @@ export function checkRouterState(raw: unknown, formatVersion: number): string[] 
     );
   if (!Array.isArray(raw.assignments)) problems.push("assignments is not an array");
   else raw.assignments.forEach((a, i) => isAssignment(a) || problems.push(`assignments[${i}] is malformed`));
+  if (raw.handoffs !== undefined) {
+    if (!Array.isArray(raw.handoffs)) problems.push("handoffs is not an array");
+    else raw.handoffs.forEach((h, i) => isHandoff(h) || problems.push(`handoffs[${i}] is malformed`));
+  }
   return problems;
 }
 
@@ -41,4 +45,24 @@ function isAssignment(a: unknown): a is StoredAssignment {
     a.partitions.every((p) => Number.isInteger(p)) &&
     isCount(a.generation)
   );
+}
+
+function isHandoff(h: unknown): h is StoredHandoff {
+  return (
+    isObject(h) &&
+    typeof h.pipeline === "string" &&
+    typeof h.stage === "string" &&
+    Number.isInteger(h.partition) &&
+    (h.partition as number) >= -1 &&
+    typeof h.from === "string" &&
+    typeof h.to === "string"
+  );
+}
+
+/** The router state of a checked record, without the store's own keys (formatVersion). */
+export function stateOf(checked: RouterState): RouterState {
+  const { generation, pipelines, assignments, handoffs } = checked;
+  return handoffs === undefined
+    ? { generation, pipelines, assignments }
+    : { generation, pipelines, assignments, handoffs };
 }

@@ -26,10 +26,27 @@ export interface StoredAssignment {
   generation: number;
 }
 
+/** A source unit planned for a new owner but withheld from the table until the old owner lets go. */
+export interface StoredHandoff {
+  pipeline: string;
+  stage: string;
+  /** -1 for an unpartitioned source. */
+  partition: number;
+  from: string;
+  to: string;
+}
+
 export interface RouterState {
   generation: number;
   pipelines: StoredPipeline[];
   assignments: StoredAssignment[];
+  /**
+   * The hand-offs waiting at this commit, so that a standby's ListAssignments
+   * marks the same units pending as the leader's. Absent in states written
+   * before it existed (read as none); the leader recomputes its own from the
+   * sidecars' claims and never reads this back.
+   */
+  handoffs?: StoredHandoff[];
 }
 
 export interface RouterStore {
