@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { normalizeBoolFlags, relayCommand, type IngestFlags } from "./cli";
+import { ingestFlagBeforeIngest, normalizeBoolFlags, relayCommand, type IngestFlags } from "./cli";
 
 /** The merged options `conveyor relay <argv>` gives ingest, without running it. */
 function ingestFlags(argv: string[]): IngestFlags {
@@ -46,6 +46,16 @@ describe("relay flags in pleiades' forms", () => {
       "kafka.enable": true,
       "kafka.broker": "b:9092",
     });
+  });
+
+  it("refuses ingest's own -r/--resume before `ingest` with an error that names the flag as typed", () => {
+    expect(() => ingestFlags(["--resume=false", "ingest", "--file.enable"])).toThrow(
+      "conveyor relay: --resume=false is an option of `ingest` (as in pleiades): put it after the subcommand, e.g. `conveyor relay ingest --resume=false`",
+    );
+    expect(() => ingestFlags(["-r", "ingest"])).toThrow(/-r is an option of `ingest`/);
+    expect(ingestFlagBeforeIngest(["-v", "--no-resume", "ingest"])).toBe("--no-resume");
+    expect(ingestFlagBeforeIngest(["-v", "ingest", "-r=false"])).toBeUndefined();
+    expect(ingestFlagBeforeIngest(["--url", "x", "--", "-r"])).toBeUndefined();
   });
 
   it("normalizeBoolFlags: pflag's boolean values, the last use wins, -- ends it", () => {

@@ -161,10 +161,32 @@ export function normalizeBoolFlags(args: readonly string[]): string[] {
   return out;
 }
 
+/** ingest's own flags, which pleiades (cobra) refuses before `ingest` as well. */
+const INGEST_ONLY = /^(-r|--resume|--no-resume)(=.*)?$/;
+
+/**
+ * The first of `args` that is one of ingest's own flags placed before the `ingest` subcommand, for a clear
+ * error instead of commander's "unknown option" naming the rewritten form. Pure.
+ */
+export function ingestFlagBeforeIngest(args: readonly string[]): string | undefined {
+  for (const arg of args) {
+    if (arg === "ingest" || arg === "--") return undefined;
+    if (INGEST_ONLY.test(arg)) return arg;
+  }
+  return undefined;
+}
+
 /** A Command that reads pflag's `--flag=<bool>` forms before commander parses its options. */
 class PflagCommand extends Command {
   override parseOptions(argv: string[]): ReturnType<Command["parseOptions"]> {
     let args: string[];
+    const misplaced = this.name() === "relay" ? ingestFlagBeforeIngest(argv) : undefined;
+    if (misplaced !== undefined)
+      this.error(
+        `conveyor relay: ${misplaced} is an option of \`ingest\` (as in pleiades): put it after the subcommand, ` +
+          `e.g. \`conveyor relay ingest ${misplaced}\``,
+        { exitCode: 2, code: "conveyor.relay.flag" },
+      );
     try {
       args = normalizeBoolFlags(argv);
     } catch (err) {
