@@ -138,7 +138,7 @@ describe("mirror-v3 formats, compressed, transactional and compacted sources (re
     }
   });
 
-  it("a transactional topic with aborted transactions: every committed record once, the chain covering the markers", async () => {
+  it("a transactional topic with aborted transactions: every committed record once, the chain covering the markers across kill -9", async () => {
     const topic = "txn";
     await bed.createTopics([topic]);
     const producer = bed.kafka.producer({
@@ -148,19 +148,20 @@ describe("mirror-v3 formats, compressed, transactional and compacted sources (re
     });
     await producer.connect();
     const committed: string[] = [];
-    for (let t = 0; t < 6; t++) {
-      const tx = await producer.transaction();
-      const values = Array.from({ length: 5 }, (_, i) => `t${t}-${i}`);
-      await tx.send({ topic, messages: values.map((value) => ({ value, partition: 0 })) });
-      if (t % 2 === 1) await tx.abort();
-      else {
-        await tx.commit();
-        committed.push(...values);
+    /** Transactions `from` … `to` - 1 of 5 records each; the odd ones aborted. */
+    const produce = async (from: number, to: number): Promise<void> => {
+      for (let t = from; t < to; t++) {
+        const tx = await producer.transaction();
+        const values = Array.from({ length: 5 }, (_, i) => `t${t}-${i}`);
+        await tx.send({ topic, messages: values.map((value) => ({ value, partition: 0 })) });
+        if (t % 2 === 1) await tx.abort();
+        else {
+          await tx.commit();
+          committed.push(...values);
+        }
       }
-    }
-    await producer.disconnect();
-    const high = Number((await bed.kafka.admin().fetchTopicOffsets(topic))[0]!.high); // 6 × (5 records + 1 marker)
-    expect(high).toBe(36);
+    };
+    const highWatermark = async () => Number((await bed.kafka.admin().fetchTopicOffsets(topic))[0]!.high);
     const root = path.join(dir, "txn");
     const config = writeConfig(
       "txn",
@@ -171,18 +172,33 @@ describe("mirror-v3 formats, compressed, transactional and compacted sources (re
       ],
       [topic],
     );
+    // The first half is mirrored by a mirror that is then killed with SIGKILL (no flush on the way out)…
+    await produce(0, 6);
+    expect(await highWatermark()).toBe(36); // 6 × (5 records + 1 marker)
+    const first = bed.startMirror(config);
+    await eventually(
+      () => lastFlushedTo(first) >= 20,
+      30_000,
+      () => first.output().slice(-3000),
+    );
+    first.kill("SIGKILL");
+    expect((await first.exited).signal).toBe("SIGKILL");
+    // …the second half arrives while it is down, and a new mirror continues from the directory.
+    await produce(6, 12);
+    await producer.disconnect();
+    const high = await highWatermark();
+    expect(high).toBe(72);
     const last = `-${String(high - 1).padStart(20, "0")}.parquet`;
     await runUntil(config, () => files(root, topic).some((f) => f.endsWith(last)));
-    const names = files(root, topic).map((f) => path.basename(f));
+    // Segments only: a temp file the killed mirror was writing is not part of the chain.
+    const segments = files(root, topic).filter((f) => /\/\d{20}-\d{20}\.parquet$/.test(f));
     // The chain is exact: each segment starts where the previous one ended, from 0 to the last marker.
-    let expected = 0;
-    for (const n of names) {
-      const [, from, to] = /^(\d{20})-(\d{20})\.parquet$/.exec(n)!;
-      expect(Number(from)).toBe(expected);
-      expected = Number(to) + 1;
-    }
-    expect(expected).toBe(high);
-    const rows = pyarrow(files(root, topic)).flatMap((r) => r.rows);
+    expectChain(
+      segments.map((f) => path.basename(f)),
+      "parquet",
+      high,
+    );
+    const rows = pyarrow(segments).flatMap((r) => r.rows);
     expect(rows.map((r) => r.value)).toEqual(committed); // 0 missing, 0 extra, in order
     const status = await bed.cli(["mirror", "status", "--config", config, "--format", "json"]);
     expect(JSON.parse(status.stdout)).toEqual([
