@@ -2,13 +2,18 @@
  * A TCP relay on loopback that a test can hold still: while held, no byte
  * moves in either direction (the connections stay open, the bytes wait), so a
  * process behind it stops hearing its peer without seeing a disconnect.
+ * Held "to-client", only what the target sends back waits: the client is heard
+ * but hears nothing (a router that sees a sidecar speak but cannot answer it).
  */
 import * as net from "node:net";
+
+/** What waits while held: every byte, or only the target's bytes to the client. */
+export type HoldDirection = "both" | "to-client";
 
 export class TcpRelay {
   private readonly server: net.Server;
   private readonly pairs = new Set<[net.Socket, net.Socket]>();
-  private held = false;
+  private held: HoldDirection | undefined;
   /** Connections accepted so far. */
   accepted = 0;
 
@@ -28,9 +33,10 @@ export class TcpRelay {
       const pair: [net.Socket, net.Socket] = [client, upstream];
       relay!.pairs.add(pair);
       relay!.accepted++;
-      if (relay!.held) for (const s of pair) s.pause();
       client.pipe(upstream);
       upstream.pipe(client);
+      // After pipe(), which resumes a paused source: paused before, a new connection was not held.
+      relay!.pause(pair);
       const close = (): void => {
         relay!.pairs.delete(pair);
         client.destroy();
@@ -53,16 +59,23 @@ export class TcpRelay {
     return this.pairs.size;
   }
 
-  /** Stops moving bytes (both directions, every connection, new ones too). */
-  hold(): void {
-    this.held = true;
-    for (const pair of this.pairs) for (const s of pair) s.pause();
+  /** Stops moving bytes (both directions or only to the client; every connection, new ones too). */
+  hold(direction: HoldDirection = "both"): void {
+    this.held = direction;
+    for (const pair of this.pairs) this.pause(pair);
   }
 
   /** Moves the bytes that waited, and everything after. */
   release(): void {
-    this.held = false;
+    this.held = undefined;
     for (const pair of this.pairs) for (const s of pair) s.resume();
+  }
+
+  /** Stops reading what is held: a paused socket's bytes wait in the kernel (and then in its peer). */
+  private pause([client, upstream]: [net.Socket, net.Socket]): void {
+    if (this.held === undefined) return;
+    upstream.pause();
+    if (this.held === "both") client.pause();
   }
 
   async stop(): Promise<void> {
