@@ -167,13 +167,16 @@ const INGEST_ONLY = /^(-r|--resume|--no-resume)(=.*)?$/;
 /**
  * The first of `args` that is one of ingest's own flags placed before the `ingest` subcommand, for a clear
  * error instead of commander's "unknown option" naming the rewritten form. Pure.
+ *
+ * `args` are what commander hands `relay`: under the conveyor program, an `ingest` that came first is
+ * already taken out as the subcommand's name (`relay ingest -r` gives `["-r"]`), so a flag counts as
+ * misplaced only when `ingest` still follows it.
  */
 export function ingestFlagBeforeIngest(args: readonly string[]): string | undefined {
-  for (const arg of args) {
-    if (arg === "ingest" || arg === "--") return undefined;
-    if (INGEST_ONLY.test(arg)) return arg;
-  }
-  return undefined;
+  const end = args.indexOf("--");
+  const scanned = end < 0 ? args : args.slice(0, end);
+  const ingest = scanned.indexOf("ingest");
+  return ingest < 0 ? undefined : scanned.slice(0, ingest).find((arg) => INGEST_ONLY.test(arg));
 }
 
 /** A Command that reads pflag's `--flag=<bool>` forms before commander parses its options. */
