@@ -301,11 +301,13 @@ async function loadDeadLetters(): Promise<void> {
   const body = (await res.json()) as ConsoleDeadLetters & { error?: string };
   const note = $("dlq-note");
   note.className = body.unavailable || body.error ? "dead" : "muted";
-  note.textContent = body.error ?? body.unavailable ?? `${body.total} dead letter(s) in ${body.dir}`;
+  // totalExact false: the router stopped counting past about 1 MiB of files, so `total` is a lower bound.
   const total = body.total ?? 0;
+  const shown = body.totalExact === false ? `${total}+` : String(total);
+  note.textContent = body.error ?? body.unavailable ?? `${shown} dead letter(s) in ${body.dir}`;
   const letters = body.letters ?? [];
   $("dlq-page").textContent =
-    letters.length > 0 ? `${dlqOffset + 1}–${dlqOffset + letters.length} of ${total}` : "";
+    letters.length > 0 ? `${dlqOffset + 1}–${dlqOffset + letters.length} of ${shown}` : "";
   ($("dlq-prev") as HTMLButtonElement).disabled = dlqOffset === 0;
   ($("dlq-next") as HTMLButtonElement).disabled = dlqOffset + letters.length >= total;
   $("dlq")

@@ -144,8 +144,13 @@ export interface ConsoleDeadLetters {
   dir: string;
   /** Set when the router cannot read them; letters is empty then. */
   unavailable?: string;
-  /** How many dead letters match (the stage filter), over every page. */
+  /**
+   * How many dead letters match (the stage filter), over every page, when totalExact; otherwise at
+   * least that many (the read stopped short of the end: more than this page, so a next page exists).
+   */
   total: number;
+  /** The read reached the end of the files, so `total` is every match (docs/console.md, Paging). */
+  totalExact: boolean;
   /** This page: letters[0] is the offset-th match, oldest first; at most limit of them. */
   offset: number;
   limit: number;

@@ -8,9 +8,11 @@
 import * as grpc from "@grpc/grpc-js";
 import {
   loadDeadLetters,
+  loadReplayed,
   resolveDeadLetterFiles,
   type LoadedDeadLetters,
 } from "../../src/dlq/dead-letter-files";
+import { readDeadLetterPage } from "../../src/dlq/dead-letter-stream";
 import { deadLetterJson, selectDeadLetters } from "../../src/dlq/dead-letters";
 import { failedAgain, planReplay, replayDeadLetters } from "../../src/dlq/replay";
 import { ConveyorError, fromGrpcError } from "../../src/errors";
@@ -35,23 +37,34 @@ export function deadLetterDir(view: PipelineView): { dir: string } | { unavailab
   return { dir };
 }
 
-async function load(
-  view: PipelineView,
-): Promise<{ dir: string; loaded?: LoadedDeadLetters; unavailable?: string }> {
+/** The pipeline's dead-letter files as the router sees them ([] before the sink wrote any), or why not. */
+async function filesOf(view: PipelineView): Promise<{ dir: string; files?: string[]; unavailable?: string }> {
   const where = deadLetterDir(view);
   if ("unavailable" in where) return { dir: "", unavailable: where.unavailable };
   try {
-    const files = await resolveDeadLetterFiles({ dir: where.dir, pipeline: view.name });
-    return { dir: where.dir, loaded: await loadDeadLetters(files) };
+    return { dir: where.dir, files: await resolveDeadLetterFiles({ dir: where.dir, pipeline: view.name }) };
   } catch (err) {
     const message = (err as Error).message;
     // No file yet is no dead letter yet.
-    if (/^no dead-letter files/.test(message))
-      return { dir: where.dir, loaded: { letters: [], warnings: [], replayed: new Set() } };
-    return {
-      dir: where.dir,
-      unavailable: `the router cannot read the dead letters: ${message} (the file sink writes on the machine of the sidecar that runs it; share the directory with the router, or run \`conveyor dlq list --dir ${where.dir}\` there)`,
-    };
+    if (/^no dead-letter files/.test(message)) return { dir: where.dir, files: [] };
+    return { dir: where.dir, unavailable: cannotRead(where.dir, message) };
+  }
+}
+
+function cannotRead(dir: string, message: string): string {
+  return `the router cannot read the dead letters: ${message} (the file sink writes on the machine of the sidecar that runs it; share the directory with the router, or run \`conveyor dlq list --dir ${dir}\` there)`;
+}
+
+/** Every dead letter, read whole: replay needs them all. */
+async function load(
+  view: PipelineView,
+): Promise<{ dir: string; loaded?: LoadedDeadLetters; unavailable?: string }> {
+  const { dir, files, unavailable } = await filesOf(view);
+  if (!files) return { dir, unavailable };
+  try {
+    return { dir, loaded: await loadDeadLetters(files) };
+  } catch (err) {
+    return { dir, unavailable: cannotRead(dir, (err as Error).message) };
   }
 }
 
@@ -64,20 +77,38 @@ export interface DeadLetterPage {
   limit: number;
 }
 
-/** One page of the dead letters (oldest first) and how many match in all. */
+/**
+ * After its page, a request reads on (counting `total`) until it read this much in all: below it the
+ * total is exact, as it is for any pipeline whose dead letters fit; above it a page still costs
+ * about this, however large the files (totalExact false then).
+ */
+export const COUNT_BYTES = 1024 * 1024;
+
+/** One page of the dead letters (oldest first), read a line at a time, and how many match. */
 export async function listDeadLetters(view: PipelineView, page: DeadLetterPage): Promise<ConsoleDeadLetters> {
   const { offset, limit } = page;
-  const { dir, loaded, unavailable } = await load(view);
-  if (!loaded) return { pipeline: view.name, dir, unavailable, total: 0, offset, limit, letters: [] };
-  const all = selectDeadLetters(loaded.letters, { ids: [], stage: page.stage });
-  return {
-    pipeline: view.name,
-    dir,
-    total: all.length,
-    offset,
-    limit,
-    letters: all.slice(offset, offset + limit).map((d) => deadLetterJson(d, loaded.replayed)),
-  };
+  const { dir, files, unavailable } = await filesOf(view);
+  const none = { pipeline: view.name, dir, total: 0, totalExact: true, offset, limit, letters: [] };
+  if (!files) return { ...none, unavailable };
+  try {
+    const read = await readDeadLetterPage(
+      files,
+      { stage: page.stage, offset, limit },
+      { countBytes: COUNT_BYTES },
+    );
+    const { replayed } = await loadReplayed(files);
+    return {
+      pipeline: view.name,
+      dir,
+      total: read.total,
+      totalExact: read.complete,
+      offset,
+      limit,
+      letters: read.letters.map((d) => deadLetterJson(d, replayed)),
+    };
+  } catch (err) {
+    return { ...none, unavailable: cannotRead(dir, (err as Error).message) };
+  }
 }
 
 export interface ReplayRequest {

@@ -59,12 +59,26 @@ export interface LoadedDeadLetters {
   replayed: Set<string>;
 }
 
+/** Every dead letter of the files, read whole (replay needs them all; a page reads less: dead-letter-stream.ts). */
 export async function loadDeadLetters(files: readonly string[]): Promise<LoadedDeadLetters> {
   const out: LoadedDeadLetters = { letters: [], warnings: [], replayed: new Set() };
   for (const file of files) {
     const parsed = parseDeadLetters(await fsp.readFile(file, "utf8"), file);
     out.letters.push(...parsed.letters);
     out.warnings.push(...parsed.warnings);
+    const journal = await readJournal(file);
+    for (const k of journal.replayed) out.replayed.add(k);
+    out.warnings.push(...journal.warnings);
+  }
+  return out;
+}
+
+/** What the replay journals of the files list as replayed (deadLetterKey()s). */
+export async function loadReplayed(
+  files: readonly string[],
+): Promise<{ replayed: Set<string>; warnings: ParseWarning[] }> {
+  const out = { replayed: new Set<string>(), warnings: [] as ParseWarning[] };
+  for (const file of files) {
     const journal = await readJournal(file);
     for (const k of journal.replayed) out.replayed.add(k);
     out.warnings.push(...journal.warnings);

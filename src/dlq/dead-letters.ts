@@ -64,15 +64,29 @@ export function parseDeadLetters(text: string, file: string): ParsedDeadLetters 
   const unterminated = lines.pop() ?? "";
   const all = unterminated === "" ? lines : [...lines, unterminated];
   all.forEach((raw, i) => {
-    const line = i + 1;
-    if (raw.trim() === "") return;
-    const last = i === lines.length;
-    const result = parseLine(raw, file, line);
-    if (typeof result === "string")
-      warnings.push({ file, line, reason: last ? `incomplete last line (${result})` : result });
-    else letters.push(result);
+    const parsed = parseDeadLetterLine(raw, file, i + 1, i < lines.length);
+    if (parsed === undefined) return;
+    if ("reason" in parsed) warnings.push(parsed);
+    else letters.push(parsed);
   });
   return { letters, warnings };
+}
+
+/**
+ * One line of a dead-letter file (1-based `line`; `terminated`: its newline was there): the dead
+ * letter, or the warning that skips it; undefined for a blank line. parseDeadLetters line by line,
+ * for readers that stream the file (dead-letter-stream.ts).
+ */
+export function parseDeadLetterLine(
+  raw: string,
+  file: string,
+  line: number,
+  terminated: boolean,
+): DeadLetter | ParseWarning | undefined {
+  if (raw.trim() === "") return undefined;
+  const result = parseLine(raw, file, line);
+  if (typeof result !== "string") return result;
+  return { file, line, reason: terminated ? result : `incomplete last line (${result})` };
 }
 
 function parseLine(raw: string, file: string, line: number): DeadLetter | string {
@@ -147,19 +161,12 @@ export interface DeadLetterFilter {
  * the sink delivers at least once, so the same dead letter may be written twice.
  */
 export function selectDeadLetters(letters: readonly DeadLetter[], filter: DeadLetterFilter): DeadLetter[] {
-  const ids = filter.ids && filter.ids.length > 0 ? new Set(filter.ids) : undefined;
-  const needle = filter.error?.toLowerCase();
+  const matches = deadLetterMatcher(filter);
   const seen = new Set<string>();
   const out: DeadLetter[] = [];
   let skip = filter.offset ?? 0;
-  const sorted = [...letters].sort(
-    (a, b) => a.tsMs - b.tsMs || a.file.localeCompare(b.file) || a.line - b.line,
-  );
-  for (const d of sorted) {
-    if (ids && !ids.has(d.id)) continue;
-    if (filter.stage !== undefined && d.stage !== filter.stage) continue;
-    if (filter.sinceMs !== undefined && d.tsMs < filter.sinceMs) continue;
-    if (needle !== undefined && !errorText(d).toLowerCase().includes(needle)) continue;
+  for (const d of [...letters].sort(compareDeadLetters)) {
+    if (!matches(d)) continue;
     const key = deadLetterKey(d);
     if (seen.has(key)) continue;
     seen.add(key);
@@ -171,6 +178,22 @@ export function selectDeadLetters(letters: readonly DeadLetter[], filter: DeadLe
     if (filter.limit !== undefined && out.length >= filter.limit) break;
   }
   return out;
+}
+
+/** Oldest first: by `_dlq_ts`, then file, then line. */
+export function compareDeadLetters(a: DeadLetter, b: DeadLetter): number {
+  return a.tsMs - b.tsMs || a.file.localeCompare(b.file) || a.line - b.line;
+}
+
+/** Whether a dead letter passes a filter's ids, stage, since and error (not its offset or limit). */
+export function deadLetterMatcher(filter: DeadLetterFilter): (d: DeadLetter) => boolean {
+  const ids = filter.ids && filter.ids.length > 0 ? new Set(filter.ids) : undefined;
+  const needle = filter.error?.toLowerCase();
+  return (d) =>
+    (ids === undefined || ids.has(d.id)) &&
+    (filter.stage === undefined || d.stage === filter.stage) &&
+    (filter.sinceMs === undefined || d.tsMs >= filter.sinceMs) &&
+    (needle === undefined || errorText(d).toLowerCase().includes(needle));
 }
 
 /** The error as `_dlq_error` had it: "CODE: message". */

@@ -1,14 +1,21 @@
 /**
  * `conveyor dlq list|show|replay`: dead letters of a `builtin: file` dead-letter sink (docs/dead-letters.md).
  * Reads the sink's NDJSON files (--dir, the sink's config.dir, or --file); lines that are not dead
- * letters are skipped with a warning on stderr naming file and line. `replay` re-injects the selected
+ * letters are skipped with a warning on stderr naming file and line. `list` and `show` read a line at
+ * a time and `list` stops at the end of its page (src/dlq/dead-letter-stream.ts). `replay` re-injects the selected
  * dead letters at the stage that failed them through a sidecar's DataPlane.Inject and journals them in
  * `<file>.replayed`, so a second replay of the same selection sends nothing (unless --again).
  * Exit status: 0 ok; 1 a record failed or any other error; 2 the sidecar cannot be reached.
  */
 import { Command, InvalidArgumentError } from "commander";
 import { ConveyorError, asConveyorError } from "../../errors";
-import { loadDeadLetters, resolveDeadLetterFiles, type LoadedDeadLetters } from "../../dlq/dead-letter-files";
+import {
+  loadDeadLetters,
+  loadReplayed,
+  resolveDeadLetterFiles,
+  type LoadedDeadLetters,
+} from "../../dlq/dead-letter-files";
+import { readDeadLetterPage } from "../../dlq/dead-letter-stream";
 import {
   deadLetterJson,
   deadLetterKey,
@@ -99,12 +106,30 @@ function filterOf(o: FilterOptions, ids: readonly string[] = []): DeadLetterFilt
   return { ids, stage: o.stage, sinceMs, error: o.error, limit: o.limit };
 }
 
+function filesOf(o: SourceOptions): Promise<string[]> {
+  return resolveDeadLetterFiles({ files: o.file, dir: o.dir, pipeline: o.pipeline });
+}
+
 /** Reads the dead letters `o` names; the skipped lines are warned about unless `quiet` (a second read). */
 async function load(o: SourceOptions, quiet = false): Promise<LoadedDeadLetters> {
-  const files = await resolveDeadLetterFiles({ files: o.file, dir: o.dir, pipeline: o.pipeline });
-  const loaded = await loadDeadLetters(files);
+  const loaded = await loadDeadLetters(await filesOf(o));
   if (!quiet) warn(loaded.warnings);
   return loaded;
+}
+
+/**
+ * The dead letters `filter` selects, read a line at a time and no further than its page (offset +
+ * limit) needs; the skipped lines read are warned about. Replay reads everything (load()).
+ */
+async function loadPage(
+  o: SourceOptions,
+  filter: DeadLetterFilter,
+): Promise<{ letters: DeadLetter[]; replayed: ReadonlySet<string> }> {
+  const files = await filesOf(o);
+  const page = await readDeadLetterPage(files, filter);
+  const journals = await loadReplayed(files);
+  warn([...page.warnings, ...journals.warnings]);
+  return { letters: page.letters, replayed: journals.replayed };
 }
 
 function warn(warnings: readonly ParseWarning[]): void {
@@ -140,16 +165,15 @@ function listCommand(): Command {
     .option("--offset <n>", "skip the first n that match, oldest first (page with --limit)", nonNegativeInt)
     .option("--json", "print a JSON array instead of a table")
     .action(async (o: ListOptions) => {
-      const loaded = await load(o);
-      const letters = selectDeadLetters(loaded.letters, { ...filterOf(o), offset: o.offset });
+      const { letters, replayed } = await loadPage(o, { ...filterOf(o), offset: o.offset });
       process.stdout.write(
         o.json
           ? JSON.stringify(
-              letters.map((d) => deadLetterJson(d, loaded.replayed)),
+              letters.map((d) => deadLetterJson(d, replayed)),
               null,
               2,
             ) + "\n"
-          : formatDeadLetters(letters, loaded.replayed),
+          : formatDeadLetters(letters, replayed),
       );
     });
 }
@@ -160,11 +184,11 @@ function showCommand(): Command {
       .description("print one dead letter in full (every dead letter with that record id) as JSON")
       .argument("<id>", "the record id"),
   ).action(async (id: string, o: SourceOptions) => {
-    const loaded = await load(o);
-    const letters = selectDeadLetters(loaded.letters, { ids: [id] });
+    // Every dead letter of that id: the whole files, a line at a time, keeping only those.
+    const { letters, replayed } = await loadPage(o, { ids: [id] });
     if (letters.length === 0) throw new Error(`no dead letter with id ${id}`);
     for (const d of letters)
-      process.stdout.write(JSON.stringify(deadLetterJson(d, loaded.replayed), null, 2) + "\n");
+      process.stdout.write(JSON.stringify(deadLetterJson(d, replayed), null, 2) + "\n");
   });
 }
 
