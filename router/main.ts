@@ -10,7 +10,7 @@ import { checkSecurityConfig, type RouterConfig } from "../src/config/env";
 import { loadPipelines, type PipelineSpec } from "../src/config/pipeline";
 import { ConveyorError } from "../src/errors";
 import { metricsTlsOf, processSecurity } from "../src/grpc/security";
-import { createLogger } from "../src/telemetry/log";
+import { componentLogger, createLogger } from "../src/telemetry/log";
 import { startMetricsServer } from "../src/telemetry/metrics";
 import { startConsole, termSources, type RunningConsole } from "./console/server";
 import { listen, type RunningRouter } from "./listen";
@@ -59,7 +59,7 @@ export async function startRouter(config: RouterConfig): Promise<RunningRouter> 
           ...termSources(term),
           // The console's writes need the Admin API's credential, decided in one place.
           auth: security.auth,
-          log: log.child({ component: "console" }),
+          log: componentLogger(log, "console"),
         })
       : undefined;
   log.info(

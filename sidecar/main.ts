@@ -7,7 +7,7 @@ import type * as http from "node:http";
 import { metricsTlsOf, processSecurity } from "../src/grpc/security";
 import { startGrpcServer } from "../src/grpc/server";
 import type { SidecarConfig } from "../src/config/env";
-import { createLogger } from "../src/telemetry/log";
+import { componentLogger, createLogger } from "../src/telemetry/log";
 import { startMetricsServer } from "../src/telemetry/metrics";
 import { ClientPool } from "./client-pool";
 import { Discovery } from "./discovery";
@@ -40,14 +40,14 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     startPort: config.discoveryStartPort,
     endPort: config.discoveryEndPort,
     intervalMs: config.discoveryIntervalSecs * 1000,
-    log: log.child({ component: "discovery" }),
+    log: componentLogger(log, "discovery"),
   });
 
   const pool = new ClientPool({
     idleMs: 5 * 60_000,
     batchTimeoutMs: 30_000,
     peerTimeoutMs: 5 * 60_000,
-    log: log.child({ component: "client-pool" }),
+    log: componentLogger(log, "client-pool"),
     peerCredentials: security.channelCredentials,
     peerInterceptors: security.clientInterceptors,
     // A broken local service may have moved port or restarted: look again.
@@ -75,7 +75,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     localStages,
     stats,
     taps,
-    log: log.child({ component: "forwarder" }),
+    log: componentLogger(log, "forwarder"),
   });
 
   let accepting = true;
@@ -90,7 +90,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
         lastScanMs: () => discovery.lastScanMs,
         accepting: () => accepting,
         auth: security.auth,
-        log: log.child({ component: "peer-server" }),
+        log: componentLogger(log, "peer-server"),
       }),
     ],
     {},
@@ -112,7 +112,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     stats,
     drainGraceMs: config.shutdownGraceSecs * 1000,
     onClaimsChanged: () => routerClient?.notifySourcesChanged(),
-    log: log.child({ component: "sources" }),
+    log: componentLogger(log, "sources"),
   });
   // Everything follows the one table, in this order.
   tables.onChange(({ table }) => {
@@ -121,7 +121,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
     localStages.retain(table.localStages());
   });
   tables.onChange((change) => sources.apply(change));
-  const tableLog = log.child({ component: "routing-table" });
+  const tableLog = componentLogger(log, "routing-table");
   routerClient = new RouterClient({
     endpoint: config.clusterEndpoint,
     sidecarId: config.sidecarId,
@@ -161,7 +161,7 @@ export async function startSidecar(config: SidecarConfig): Promise<RunningSideca
         "routing table updated",
       );
     },
-    log: log.child({ component: "router-client" }),
+    log: componentLogger(log, "router-client"),
   });
   discovery.onChange(() => routerClient.notifyServicesChanged());
   routerClient.start();

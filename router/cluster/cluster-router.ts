@@ -20,7 +20,7 @@ import type { RouterConfig } from "../../src/config/env";
 import type { PipelineSpec } from "../../src/config/pipeline";
 import { metricsTlsOf, type ProcessSecurity } from "../../src/grpc/security";
 import { SERVICE, v1 } from "../../src/proto";
-import type { Logger } from "../../src/telemetry/log";
+import { componentLogger, type Logger } from "../../src/telemetry/log";
 import { startMetricsServer } from "../../src/telemetry/metrics";
 import { forwardToLeaderConsole } from "../console/leader-proxy";
 import {
@@ -128,7 +128,7 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
             if (election.isLeader && termConsole !== undefined) await termConsole.handle(req, res);
             else forwardToLeaderConsole(req, res, election.leaderConsole);
           },
-          log.child({ component: "console" }),
+          componentLogger(log, "console"),
           () => termConsole?.close(),
         )
       : undefined;
@@ -149,7 +149,7 @@ export async function startClusterRouter(options: ClusterRouterOptions): Promise
         termConsole = consoleApi({
           ...termSources(term),
           auth: security.auth,
-          log: log.child({ component: "console" }),
+          log: componentLogger(log, "console"),
         });
       }),
     onDeposed: () =>

@@ -6,7 +6,7 @@
  */
 import type * as grpc from "@grpc/grpc-js";
 import { TLS_DEFAULTS, type SecurityConfig } from "../config/env";
-import type { Logger } from "../telemetry/log";
+import { componentLogger, type Logger } from "../telemetry/log";
 import type { MetricsTls } from "../telemetry/metrics";
 import { Auth, bearer } from "./auth";
 import type { Role } from "./identity";
@@ -40,7 +40,7 @@ export function processSecurity(
             reloadMs: Math.round((config.tlsReloadIntervalSecs ?? TLS_DEFAULTS.reloadIntervalSecs) * 1000),
             trustDomain,
           },
-          log.child({ component: "tls" }),
+          componentLogger(log, "tls"),
         )
       : undefined;
   const tokens: Partial<Record<Role, string>> = {};
@@ -49,7 +49,7 @@ export function processSecurity(
   if (role === "sidecar" && config.dataplaneToken) tokens.client = config.dataplaneToken;
   const auth = new Auth(
     { trustDomain, mutualTls: certs?.mutual ?? false, tokens },
-    log.child({ component: "auth" }),
+    componentLogger(log, "auth"),
   );
   const served = role === "router" ? (["sidecar", "admin"] as const) : (["sidecar", "client"] as const);
   const open = served.filter((r) => auth.open.includes(r));

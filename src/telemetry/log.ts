@@ -36,6 +36,24 @@ export function createLogger(component: string, bindings: Record<string, unknown
   return root.child({ component, ...bindings });
 }
 
+/**
+ * A logger for a part of `parent`'s component (the sidecar's forwarder, the router's console): the
+ * parent's bindings with `component` replaced. `parent.child({ component })` would write the key twice
+ * in every line (pino appends a child's bindings to its parent's), which JSON.parse forgives but log
+ * stores such as Elasticsearch refuse. Uses pino's published symbols for integrations (`pino.symbols`).
+ */
+export function componentLogger(parent: Logger, component: string): Logger {
+  const child = parent.child({});
+  const state = child as unknown as Record<symbol, string>;
+  // The serialised bindings (",\"pid\":1,\"component\":\"sidecar\",…"; bindings() leaves out pid), rebuilt
+  // without the component.
+  const bindings = JSON.parse(`{${state[pino.symbols.chindingsSym]!.slice(1)}}`) as Record<string, unknown>;
+  delete bindings.component;
+  state[pino.symbols.chindingsSym] = "";
+  child.setBindings({ ...bindings, component });
+  return child;
+}
+
 /** Flush buffered log lines (call before process.exit). */
 export function flushLogs(): void {
   root.flush();
