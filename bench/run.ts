@@ -18,7 +18,8 @@
  * docs/benchmarks.md for the method and the figures. `tsx bench/run.ts failover`
  * measures the failover time instead (bench/failover.ts); `tsx bench/run.ts router-failover`
  * the router cluster's leader failover (bench/router-failover.ts); `tsx bench/run.ts soak` the RSS of
- * a long run at a fixed rate (bench/soak.ts).
+ * a long run at a fixed rate (bench/soak.ts); `tsx bench/run.ts scaling` a sidecar's RSS per pipeline,
+ * per peer and per memory setting (bench/scaling.ts).
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -33,6 +34,7 @@ import { main as failoverMain } from "./failover";
 import { main as routerFailoverMain } from "./router-failover";
 import { main as relayMain } from "./relay";
 import { main as soakMain } from "./soak";
+import { main as scalingMain } from "./scaling";
 import { DEFAULT_SETTINGS } from "../src/config/pipeline";
 import { mirrorBenchSection, runMirrorOnly } from "./mirror";
 import { HOP_DEFAULTS, type HopResult } from "./hop";
@@ -507,7 +509,9 @@ const run =
         ? relayMain(process.argv.slice(3))
         : process.argv[2] === "soak" // RSS over a long run at a fixed rate (bench/soak.ts)
           ? soakMain(process.argv.slice(3))
-          : program.parseAsync(process.argv);
+          : process.argv[2] === "scaling" // RSS per pipeline, per peer, per setting (bench/scaling.ts)
+            ? scalingMain(process.argv.slice(3))
+            : program.parseAsync(process.argv);
 run.catch((err: unknown) => {
   process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);

@@ -553,6 +553,28 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/**
+ * Least-squares line y = intercept + slope · x through the points, and r² (1 = on the line; 1 also
+ * when every y is the same). Needs at least two distinct x.
+ */
+export function linearFit(xs: number[], ys: number[]): { slope: number; intercept: number; r2: number } {
+  if (xs.length !== ys.length) throw new Error(`linearFit: ${xs.length} x but ${ys.length} y`);
+  const n = xs.length;
+  const mx = xs.reduce((s, x) => s + x, 0) / n;
+  const my = ys.reduce((s, y) => s + y, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (xs[i]! - mx) ** 2;
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+    syy += (ys[i]! - my) ** 2;
+  }
+  if (!(sxx > 0)) throw new Error("linearFit: needs at least two distinct x");
+  const slope = sxy / sxx;
+  return { slope, intercept: my - slope * mx, r2: syy === 0 ? 1 : (sxy * sxy) / (sxx * syy) };
+}
+
 export function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
