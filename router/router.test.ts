@@ -459,6 +459,54 @@ describe("router", () => {
     expect(after.assignments.filter((x) => x.stage === "orders").map((x) => x.sidecarId)).toEqual(["b"]);
   });
 
+  it("after a restart, sends returning sidecars the table from before and re-plans once all are back, keeping every generation", async () => {
+    const store = `file:${path.join(tmp, "state", "router.json")}`;
+    const sink: LocalService = { ...source("out"), service: "conveyor.v1.Sink", kind: "STAGE_KIND_SINK" };
+    const definition = "name: kept\nsource: { stage: orders }\nsink: { stage: out }\n";
+    const generations = (t: RoutingTable__Output): string[] =>
+      t.pipelines.flatMap((p) => [
+        `${p.pipeline}@${String(p.generation)}`,
+        ...p.stages.flatMap((st) =>
+          st.instances.map((i) => `${st.name}@${i.sidecarId}:${String(i.generation)}`),
+        ),
+      ]);
+    let before: RoutingTable__Output;
+    {
+      const { router, admin } = await start({ store });
+      await admin.applyPipeline({ definition });
+      const a = sidecar(router.address, "a", [source("orders")]);
+      const b = sidecar(router.address, "b", [sink]);
+      await a.register();
+      await b.register();
+      a.connect();
+      b.connect();
+      await a.waitForTable(/ orders\[\]$/);
+      await b.waitForTable(/ out$/);
+      before = a.tables.at(-1)!;
+      for (const s of sidecars.splice(0)) s.close();
+      await stop();
+    }
+    expect(generations(before)).toEqual(["kept@2", "orders@a:2", "out@b:2"]);
+
+    const { router, admin } = await start({ store });
+    // b is back first: no re-plan without a (which would leave the source out and move every
+    // generation); b gets the table it routed on.
+    const b = sidecar(router.address, "b", [sink]);
+    await b.register();
+    b.connect();
+    await b.waitForTable(`v${String(before.version)} out`);
+    expect((await admin.listAssignments()).generation).toBe(Number(before.generation));
+    // a is back: one commit, a new version, the same pipeline and instance generations, so
+    // neither sidecar restarts a reader or fences the other's batches.
+    const a = sidecar(router.address, "a", [source("orders")]);
+    await a.register();
+    a.connect();
+    await a.waitForTable(/^v3 orders\[\]$/);
+    await b.waitForTable(/^v3 out$/);
+    expect(generations(a.tables.at(-1)!)).toEqual(generations(before));
+    expect(generations(b.tables.at(-1)!)).toEqual(generations(before));
+  });
+
   it("refuses to start when PIPELINES_DIR has an invalid file, listing every error", async () => {
     const dir = path.join(tmp, "pipelines");
     await fsp.mkdir(dir);

@@ -42,7 +42,7 @@ import {
   type SourceClaim,
 } from "./handoff";
 import type { Membership, SidecarRecord } from "./membership";
-import type { RouterState, RouterStore, StoredAssignment } from "./store/store";
+import type { RouterState, RouterStore, StoredAssignment, StoredTable } from "./store/store";
 
 /** One sidecar's heartbeat stream, as the scheduler sees it. */
 export interface Connection {
@@ -56,6 +56,8 @@ export interface RestoredState {
   generation: number;
   pipelines: PipelineSpec[];
   assignments: StoredAssignment[];
+  /** The last committed table and its stamps, when the store has them. */
+  table?: StoredTable;
 }
 
 export interface SchedulerOptions {
@@ -84,6 +86,9 @@ export interface AssignmentView {
 /** An intended assignment and what of it is published (a source hand-off may withhold some). */
 export interface PlacementView extends AssignmentView, Placement {}
 
+/** Per pipeline and per stage instance id: the route it stamped (JSON) and the generation. */
+type Stamps = Map<string, { key: string; generation: number }>;
+
 interface PipelineEntry {
   spec: PipelineSpec;
   definitionJson: string;
@@ -111,7 +116,12 @@ export function restoreState(state: RouterState | undefined, source: string): Re
       problems,
     });
   }
-  return { generation: state.generation, pipelines, assignments: state.assignments };
+  return {
+    generation: state.generation,
+    pipelines,
+    assignments: state.assignments,
+    ...(state.table !== undefined ? { table: state.table } : {}),
+  };
 }
 
 export class Scheduler {
@@ -133,11 +143,18 @@ export class Scheduler {
   /** Source units the last commit withheld from their new owner (handoff.ts). */
   private waiting: Handoff[] = [];
   /** Per pipeline and per stage instance: the published route and the generation it last changed in. */
-  private stamps = new Map<string, { key: string; generation: number }>();
+  private stamps: Stamps = new Map();
   private current = new Map<string, AssignmentView>();
   /** Assignments from before a restart, kept for stickiness until holdUntil. */
   private held: StoredAssignment[];
   private readonly holdUntil: number;
+  /**
+   * The table committed before a restart, sent to sidecars that come back while the router settles:
+   * until every owner from before has re-registered (or the hold ends) it commits nothing on their
+   * comings and goings, so that the first plan sees them all and changes nothing that did not change.
+   * Cleared by the first commit.
+   */
+  private restoredTable: RoutingTable | undefined;
   /** The last commit failed (store error): the sweep retries it. */
   private dirty = false;
 
@@ -155,11 +172,16 @@ export class Scheduler {
       this.pipelines.set(spec.name, { spec, definitionJson: JSON.stringify(spec) });
     this.held = options.restored.assignments;
     this.holdUntil = this.clock() + options.holdMs;
+    const stored = options.restored.table;
+    if (stored !== undefined && this.held.length > 0) {
+      this.restoredTable = stored.table as RoutingTable;
+      this.stamps = new Map(stored.stamps.map((st) => [st.id, { key: st.key, generation: st.generation }]));
+    }
     // Nobody has registered yet: the plan is empty, and stays uncommitted (and
     // the generation unchanged) until the first sidecar or pipeline arrives.
     this.plan = this.makePlan(this.pipelines);
     this.routes = routesKey(this.plan);
-    this.table = this.stampTable(this.plan, this.generationValue);
+    this.table = this.stampTable(this.plan, this.generationValue).table;
   }
 
   get generation(): number {
@@ -203,9 +225,31 @@ export class Scheduler {
     });
   }
 
-  /** Re-plans against the current sidecars; rejects if the new state cannot be saved. */
+  /**
+   * Re-plans against the current sidecars; rejects if the new state cannot be saved. While the
+   * router settles after a restart it waits instead (the sidecars route on the restored table).
+   */
   replan(reason: string): Promise<void> {
-    return this.enqueue(() => this.commit(this.pipelines, reason));
+    return this.enqueue(async () => {
+      if (this.settling()) {
+        this.log.info(
+          { reason, waitingFor: this.awaited(), holdMs: Math.max(0, this.holdUntil - this.clock()) },
+          "not re-planning yet: waiting for the sidecars from before the restart",
+        );
+        return;
+      }
+      await this.commit(this.pipelines, reason);
+    });
+  }
+
+  /** Owners from before the restart that have not re-registered. */
+  private awaited(): string[] {
+    const alive = new Set(this.membership.alive().map((s) => s.id));
+    return [...new Set(this.held.map((h) => h.sidecarId))].filter((id) => !alive.has(id)).sort();
+  }
+
+  private settling(): boolean {
+    return this.restoredTable !== undefined && this.clock() < this.holdUntil && this.awaited().length > 0;
   }
 
   /** Re-plans in the background (sweeps, heartbeats); a failure is logged and retried by tick(). */
@@ -234,7 +278,7 @@ export class Scheduler {
         previous.close();
       }
       this.connections.set(connection.sidecarId, connection);
-      connection.send(this.table);
+      connection.send(this.restoredTable ?? this.table);
     });
   }
 
@@ -339,8 +383,11 @@ export class Scheduler {
     diff.gained.sort(byPosition);
     diff.changed.sort(byPosition);
 
+    const stamped = routesChanged
+      ? this.stampTable(plan, generation)
+      : { table: this.table, stamps: this.stamps };
     try {
-      await this.store.save(this.stateToSave(generation, next, current, waiting));
+      await this.store.save(this.stateToSave(generation, next, current, waiting, stamped));
     } catch (err) {
       this.dirty = true;
       throw err;
@@ -355,7 +402,9 @@ export class Scheduler {
     this.dirty = false;
     this.owners = ownersAfter(plan, this.owners, claims);
     this.waiting = waiting;
-    if (routesChanged) this.table = this.stampTable(plan, generation);
+    this.table = stamped.table;
+    this.stamps = stamped.stamps;
+    this.restoredTable = undefined;
     // A sidecar that is back has had its stickiness applied; should it die
     // again, its sources move like anyone else's instead of waiting for it.
     const alive = new Set(this.membership.alive().map((s) => s.id));
@@ -390,9 +439,13 @@ export class Scheduler {
     return out;
   }
 
-  /** The wire table of a published plan, with each pipeline's and instance's generation. */
-  private stampTable(plan: Plan, generation: number): RoutingTable {
-    const stamps = new Map<string, { key: string; generation: number }>();
+  /**
+   * The wire table of a published plan, with each pipeline's and instance's generation: the one it
+   * had while its route (or instance) stays the same, else this commit's. Pure: the stamps it used
+   * come back with it.
+   */
+  private stampTable(plan: Plan, generation: number): { table: RoutingTable; stamps: Stamps } {
+    const stamps: Stamps = new Map();
     const stamp = (id: string, key: string): number => {
       const before = this.stamps.get(id);
       const kept = before?.key === key ? before : { key, generation };
@@ -410,8 +463,7 @@ export class Scheduler {
       }));
       return { ...route, stages, generation: stamp(JSON.stringify([route.pipeline]), JSON.stringify(route)) };
     });
-    this.stamps = stamps;
-    return { version: generation, generation, pipelines };
+    return { table: { version: generation, generation, pipelines }, stamps };
   }
 
   private stateToSave(
@@ -419,6 +471,7 @@ export class Scheduler {
     pipelines: Map<string, PipelineEntry>,
     current: Map<string, AssignmentView>,
     waiting: readonly Handoff[],
+    stamped: { table: RoutingTable; stamps: Stamps },
   ): RouterState {
     const assignments: StoredAssignment[] = [...current.values()].map(({ assignment: a, generation: g }) => ({
       pipeline: a.pipeline,
@@ -439,6 +492,10 @@ export class Scheduler {
         .sort((a, b) => compare(a.name, b.name)),
       assignments,
       handoffs: waiting.map((w) => ({ ...w })),
+      table: {
+        table: stamped.table as StoredTable["table"],
+        stamps: [...stamped.stamps].map(([id, st]) => ({ id, key: st.key, generation: st.generation })),
+      },
     };
   }
 

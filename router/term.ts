@@ -23,6 +23,9 @@ import type { RouterStore } from "./store/store";
 /** Liveness is checked often: detection time adds straight to failover time. */
 const SWEEP_INTERVAL_MS = 250;
 
+/** The longest a sidecar waits between attempts to reach the router, with slack for one Register. */
+const SIDECAR_RETRY_MS = 6000;
+
 export interface TermOptions {
   config: RouterConfig;
   store: RouterStore;
@@ -70,14 +73,15 @@ export async function startTerm(options: TermOptions): Promise<Term> {
     );
     metrics.routerGeneration.set(scheduler.generation);
   };
-  // Sidecars that ran stages before a restart (or a failover) get the same window to come
-  // back that a live sidecar gets before it is declared dead.
+  // Sidecars that ran stages before a restart (or a failover) get the window a live sidecar gets
+  // before it is declared dead, plus the time a sidecar's router client may take to try again (its
+  // backoff and its channel's reconnect backoff are capped at 5 s, sidecar/router-client.ts).
   const scheduler = new Scheduler({
     store,
     membership,
     log,
     restored,
-    holdMs: deadAfterMs,
+    holdMs: deadAfterMs + SIDECAR_RETRY_MS,
     onCommit: updateMetrics,
   });
   if (options.pipelines.length > 0) await scheduler.applyPipelines(options.pipelines);

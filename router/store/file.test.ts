@@ -97,5 +97,17 @@ describe("FileStore", () => {
       }),
     );
     await expect(new FileStore(file).load()).rejects.toThrow(/handoffs\[0\] is malformed/);
+    const table = {
+      table: { version: 3, generation: 3, pipelines: [] },
+      stamps: [{ id: '["p"]', key: "{}", generation: 2 }],
+    };
+    const state = { generation: 3, pipelines: [], assignments: [] };
+    await fsp.writeFile(file, JSON.stringify({ formatVersion: 1, ...state, table }));
+    await expect(new FileStore(file).load()).resolves.toEqual({ ...state, table });
+    await fsp.writeFile(
+      file,
+      JSON.stringify({ formatVersion: 1, ...state, table: { ...table, stamps: [{ id: 1 }] } }),
+    );
+    await expect(new FileStore(file).load()).rejects.toThrow(/table needs table.version/);
   });
 });

@@ -1,5 +1,5 @@
 /** Shape checks for a stored router state (file and etcd stores): every problem, not just the first. */
-import type { RouterState, StoredAssignment, StoredHandoff, StoredPipeline } from "./store";
+import type { RouterState, StoredAssignment, StoredHandoff, StoredPipeline, StoredTable } from "./store";
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -27,6 +27,10 @@ export function checkRouterState(raw: unknown, formatVersion: number): string[] 
     if (!Array.isArray(raw.handoffs)) problems.push("handoffs is not an array");
     else raw.handoffs.forEach((h, i) => isHandoff(h) || problems.push(`handoffs[${i}] is malformed`));
   }
+  if (raw.table !== undefined && !isTable(raw.table))
+    problems.push(
+      "table needs table.version, table.generation, table.pipelines[] and stamps[] of {id, key, generation}",
+    );
   return problems;
 }
 
@@ -59,10 +63,28 @@ function isHandoff(h: unknown): h is StoredHandoff {
   );
 }
 
+function isTable(t: unknown): t is StoredTable {
+  return (
+    isObject(t) &&
+    isObject(t.table) &&
+    isCount(t.table.version) &&
+    isCount(t.table.generation) &&
+    Array.isArray(t.table.pipelines) &&
+    Array.isArray(t.stamps) &&
+    t.stamps.every(
+      (s) => isObject(s) && typeof s.id === "string" && typeof s.key === "string" && isCount(s.generation),
+    )
+  );
+}
+
 /** The router state of a checked record, without the store's own keys (formatVersion). */
 export function stateOf(checked: RouterState): RouterState {
-  const { generation, pipelines, assignments, handoffs } = checked;
-  return handoffs === undefined
-    ? { generation, pipelines, assignments }
-    : { generation, pipelines, assignments, handoffs };
+  const { generation, pipelines, assignments, handoffs, table } = checked;
+  return {
+    generation,
+    pipelines,
+    assignments,
+    ...(handoffs !== undefined ? { handoffs } : {}),
+    ...(table !== undefined ? { table } : {}),
+  };
 }

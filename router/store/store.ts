@@ -26,6 +26,27 @@ export interface StoredAssignment {
   generation: number;
 }
 
+/** One generation stamp of a routing table: the pipeline's or a stage instance's, and what it stamped. */
+export interface StoredStamp {
+  /** The pipeline, or the pipeline, stage and sidecar of an instance (JSON). */
+  id: string;
+  /** The route or instance it stamped, as JSON: the generation is kept while this stays the same. */
+  key: string;
+  generation: number;
+}
+
+/**
+ * The routing table of a commit as the sidecars got it, and its stamps. A restarted router (or a new
+ * leader) sends it to sidecars that come back while it waits for the others, and keeps the
+ * generations of what did not change, so sidecars that routed on it through the outage see no change
+ * (scheduler.ts, "settling").
+ */
+export interface StoredTable {
+  /** A conveyor.v1.RoutingTable as JSON (numbers for its 64-bit fields). */
+  table: { version: number; generation: number; pipelines: unknown[] };
+  stamps: StoredStamp[];
+}
+
 /** A source unit planned for a new owner but withheld from the table until the old owner lets go. */
 export interface StoredHandoff {
   pipeline: string;
@@ -47,6 +68,8 @@ export interface RouterState {
    * sidecars' claims and never reads this back.
    */
   handoffs?: StoredHandoff[];
+  /** The table of this commit (absent in states written before it existed: no settling then). */
+  table?: StoredTable;
 }
 
 export interface RouterStore {
