@@ -265,7 +265,7 @@ export class SourceRunner {
    * the groups that were confirmed are done (forwarder.deliverSettled), so they are not sent twice.
    */
   private async deliverWithRetry(session: Session, batch: Record[]): Promise<boolean> {
-    const { forwarder, pipeline, stage, log } = this.opts;
+    const { forwarder, pipeline, log } = this.opts;
     const backoff = new Backoff(50, 10_000);
     const traced = tracingOn();
     let records = batch;
@@ -297,7 +297,7 @@ export class SourceRunner {
       }
       inTraceOf(records, () =>
         log.warn(
-          { stage, code: e.code, err: e.message, records: records.length, attempt, retryInMs: delay },
+          { code: e.code, err: e.message, records: records.length, attempt, retryInMs: delay },
           "batch not confirmed; retrying",
         ),
       );
