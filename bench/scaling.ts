@@ -26,6 +26,7 @@
  *                            [--pipeline-rate 20] [--no-idle] [--peers 1,2,4] [--peer-rate 1000]
  *                            [--warmup-secs 20] [--sample-secs 20] [--saturation-records 300000]
  *                            [--settings default,in-flight-bytes-1m,…] [--quiet-wait 60] [--keep]
+ *                            [--tested-node-options=--max-semi-space-size=1]
  *                            [--out bench/results/scaling.json]
  *
  * --quick: warm-up 8 s, samples 10 s, no idle pipelines, 100,000 records at saturation, three settings.
@@ -154,6 +155,8 @@ interface Options {
   saturationRecords: number;
   settings: SettingsVariant[];
   quietWait: number;
+  /** NODE_OPTIONS of the sidecar under test in the pipelines and peers parts (default: none). */
+  testedNodeOptions?: string;
   keep: boolean;
   out: string;
 }
@@ -190,6 +193,10 @@ function parseOptions(argv: string[]): Options {
         "before each point, wait up to this long for the machine to be < 25% busy",
       ).default("60"),
     )
+    .option(
+      "--tested-node-options <opts>",
+      "NODE_OPTIONS of the sidecar under test in the pipelines and peers parts (e.g. =--max-semi-space-size=1)",
+    )
     .option("--keep", "keep the work directory (every process's log)", false)
     .addOption(new Option("--out <file>", "JSON results").default(path.join(RESULTS_DIR, "scaling.json")));
   program.parse(argv, { from: "user" });
@@ -206,6 +213,7 @@ function parseOptions(argv: string[]): Options {
     saturationRecords?: string;
     settings?: string;
     quietWait: string;
+    testedNodeOptions?: string;
     keep: boolean;
     out: string;
   }>();
@@ -229,6 +237,7 @@ function parseOptions(argv: string[]): Options {
     saturationRecords: positiveInt(o.saturationRecords ?? (o.quick ? "100000" : "300000")),
     settings,
     quietWait: Number(o.quietWait),
+    testedNodeOptions: o.testedNodeOptions,
     keep: o.keep,
     out: o.out,
   };
@@ -461,7 +470,7 @@ async function pipelinesPoint(
     await cluster.startStage({ kind: "transform", name: "enrich", host: POD_T, port: svc(1) });
     const statsFile = path.join(dir, "sink-stats.json");
     await cluster.startStage({ kind: "sink", name: "out", host: POD_T, port: svc(2), statsFile });
-    const tested = await startTested(cluster, base, router);
+    const tested = await startTested(cluster, base, router, o.testedNodeOptions);
     const source = await cluster.startStage({
       kind: "source",
       name: "gen",
@@ -519,7 +528,7 @@ async function peersPoint(
       });
       watch.push(peer.process);
     }
-    const tested = await startTested(cluster, base, router);
+    const tested = await startTested(cluster, base, router, o.testedNodeOptions);
     const source = await cluster.startStage({
       kind: "source",
       name: "gen",
@@ -548,8 +557,14 @@ async function peersPoint(
 }
 
 /** The sidecar under test, in pod T, with /metrics on. */
-async function startTested(cluster: LocalCluster, base: number, router: string): Promise<ManagedProcess> {
+async function startTested(
+  cluster: LocalCluster,
+  base: number,
+  router: string,
+  nodeOptions: string | undefined,
+): Promise<ManagedProcess> {
   const s = await cluster.startSidecar({
+    ...(nodeOptions ? { env: { NODE_OPTIONS: nodeOptions } } : {}),
     id: "tested",
     host: POD_T,
     port: base + PORTS.sidecar,
